@@ -1,0 +1,190 @@
+"""The topic tree: one subtree per site and room, with its QoS and retain rules."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from enum import StrEnum
+
+ROOT = "sc"
+"""Default first level of every smartclass topic."""
+
+HUB_SEGMENT = "_hub"
+"""Second level reserved for the hub's own topics; never a valid site id."""
+
+_ID = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
+
+
+class TopicError(ValueError):
+    """A topic that is not part of the contract."""
+
+
+class Kind(StrEnum):
+    """What a room topic carries."""
+
+    STATUS = "status"
+    TELEMETRY = "telemetry"
+    STATE = "state"
+    COMMAND = "cmd"
+    REPLY = "reply"
+    EVENT = "event"
+    CONFIG = "config"
+    CONFIG_APPLIED = "config/applied"
+
+
+# (qos, retained) per kind. Commands are never retained: a retained command
+# would replay on every subscription, switching relays after a broker restart.
+_RULES: dict[Kind, tuple[int, bool]] = {
+    Kind.STATUS: (1, True),
+    Kind.TELEMETRY: (1, False),
+    Kind.STATE: (1, True),
+    Kind.COMMAND: (1, False),
+    Kind.REPLY: (1, False),
+    Kind.EVENT: (1, False),
+    Kind.CONFIG: (1, True),
+    Kind.CONFIG_APPLIED: (1, True),
+}
+
+
+def qos_of(kind: Kind) -> int:
+    """The QoS every publisher uses for this kind of topic."""
+    return _RULES[kind][0]
+
+
+def retained(kind: Kind) -> bool:
+    """Whether messages of this kind are published with the retain flag."""
+    return _RULES[kind][1]
+
+
+def validate_id(value: str, what: str = "id") -> str:
+    """Return ``value`` if it is a valid site, room or device id, else raise TopicError."""
+    if not _ID.match(value):
+        msg = (
+            f"invalid {what} {value!r}: use 1-63 lower-case letters, digits, '-' or '_',"
+            " starting with a letter or digit"
+        )
+        raise TopicError(msg)
+    return value
+
+
+@dataclass(frozen=True, slots=True)
+class RoomTopics:
+    """The topics of one room."""
+
+    site: str
+    room: str
+    root: str = ROOT
+
+    def __post_init__(self) -> None:
+        validate_id(self.site, "site id")
+        validate_id(self.room, "room id")
+
+    @property
+    def base(self) -> str:
+        return f"{self.root}/{self.site}/{self.room}"
+
+    @property
+    def status(self) -> str:
+        return f"{self.base}/status"
+
+    @property
+    def telemetry(self) -> str:
+        return f"{self.base}/telemetry"
+
+    def state(self, device: str) -> str:
+        return f"{self.base}/state/{validate_id(device, 'device id')}"
+
+    def command(self, device: str) -> str:
+        return f"{self.base}/cmd/{validate_id(device, 'device id')}"
+
+    @property
+    def commands(self) -> str:
+        """Subscription filter for every command to this room."""
+        return f"{self.base}/cmd/+"
+
+    @property
+    def reply(self) -> str:
+        return f"{self.base}/reply"
+
+    @property
+    def event(self) -> str:
+        return f"{self.base}/event"
+
+    @property
+    def config(self) -> str:
+        return f"{self.base}/config"
+
+    @property
+    def config_applied(self) -> str:
+        return f"{self.base}/config/applied"
+
+
+@dataclass(frozen=True, slots=True)
+class ParsedTopic:
+    """A room topic taken apart."""
+
+    site: str
+    room: str
+    kind: Kind
+    device: str | None = None
+
+
+def parse_topic(topic: str, root: str = ROOT) -> ParsedTopic:
+    """Take a room topic apart; raise TopicError for anything outside the contract."""
+    parts = topic.split("/")
+    if len(parts) < 4 or parts[0] != root:
+        msg = f"not a room topic under {root!r}: {topic!r}"
+        raise TopicError(msg)
+    site, room, rest = parts[1], parts[2], parts[3:]
+    validate_id(site, "site id")
+    validate_id(room, "room id")
+    device: str | None = None
+    if len(rest) == 2 and rest[0] in (Kind.STATE, Kind.COMMAND):
+        kind = Kind(rest[0])
+        device = validate_id(rest[1], "device id")
+    else:
+        try:
+            kind = Kind("/".join(rest))
+        except ValueError:
+            msg = f"unknown room topic kind in {topic!r}"
+            raise TopicError(msg) from None
+        if kind in (Kind.STATE, Kind.COMMAND):
+            msg = f"{kind} topic without a device: {topic!r}"
+            raise TopicError(msg)
+    return ParsedTopic(site=site, room=room, kind=kind, device=device)
+
+
+def hub_status_topic(root: str = ROOT) -> str:
+    """The hub's own retained availability topic."""
+    return f"{root}/{HUB_SEGMENT}/status"
+
+
+def hub_subscriptions(root: str = ROOT, share_group: str | None = None) -> list[str]:
+    """Filters the hub subscribes to; with ``share_group``, as MQTT 5 shared subscriptions."""
+    filters = [
+        f"{root}/+/+/{Kind.STATUS}",
+        f"{root}/+/+/{Kind.TELEMETRY}",
+        f"{root}/+/+/{Kind.STATE}/+",
+        f"{root}/+/+/{Kind.REPLY}",
+        f"{root}/+/+/{Kind.EVENT}",
+        f"{root}/+/+/{Kind.CONFIG_APPLIED}",
+    ]
+    if share_group:
+        filters = [f"$share/{share_group}/{f}" for f in filters]
+    return filters
+
+
+__all__ = [
+    "HUB_SEGMENT",
+    "ROOT",
+    "Kind",
+    "ParsedTopic",
+    "RoomTopics",
+    "TopicError",
+    "hub_status_topic",
+    "hub_subscriptions",
+    "parse_topic",
+    "qos_of",
+    "retained",
+    "validate_id",
+]

@@ -1,0 +1,37 @@
+"""Fixtures shared by every test: a real Mosquitto broker and per-test topic roots."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+
+import pytest
+
+from smartclass.broker import Mosquitto
+
+
+@pytest.fixture(scope="session")
+def mosquitto() -> Iterator[Mosquitto]:
+    """One real Mosquitto for the session, on a free loopback port."""
+    with Mosquitto() as broker:
+        yield broker
+
+
+@pytest.fixture
+def broker(mosquitto: Mosquitto) -> Mosquitto:
+    """The session broker, started again if a test stopped it."""
+    mosquitto.start()
+    return mosquitto
+
+
+@pytest.fixture
+def own_broker() -> Iterator[Mosquitto]:
+    """A broker of the test's own, for tests that stop, kill or restart it."""
+    with Mosquitto() as b:
+        yield b
+
+
+@pytest.fixture
+def topic_root() -> str:
+    """A topic root unique to the test, so tests sharing a broker never see each other."""
+    return f"t{uuid.uuid4().hex[:10]}"
