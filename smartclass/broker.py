@@ -77,7 +77,11 @@ class Mosquitto:
     """A Mosquitto child process; ``start``/``stop``/``kill`` may be called repeatedly."""
 
     def __init__(
-        self, port: int | None = None, host: str = "127.0.0.1", data_dir: Path | None = None
+        self,
+        port: int | None = None,
+        host: str = "127.0.0.1",
+        data_dir: Path | None = None,
+        extra_config: str = "",
     ) -> None:
         self.host = host
         self.port = port or free_port(host)
@@ -90,6 +94,7 @@ class Mosquitto:
         self.config_path = self.data_dir / "mosquitto.conf"
         self.config_path.write_text(
             CONFIG_TEMPLATE.format(port=self.port, host=host, data_dir=self.data_dir)
+            + extra_config
         )
         self._proc: subprocess.Popen[bytes] | None = None
 

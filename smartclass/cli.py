@@ -1,0 +1,153 @@
+"""The ``smartclass`` command: demo, hub, edge, validate and bench."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from smartclass import __version__
+
+logger = logging.getLogger(__name__)
+
+EPILOG = """\
+examples:
+  smartclass demo --rooms 6          broker, hub and 6 simulated classrooms
+  smartclass hub --port 8000         the hub service (settings: SMARTCLASS_HUB_* variables)
+  smartclass edge --config room.yaml a classroom agent (settings: SMARTCLASS_EDGE_* variables)
+  smartclass validate room.yaml      check a room or sites file and exit
+  smartclass bench ingest            measure the hub's ingest against a plain subscriber
+"""
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="smartclass",
+        description="Controller for smart classrooms: edge agents, MQTT and the hub.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=f"smartclass {__version__}")
+    parser.add_argument(
+        "--log-level",
+        default="INFO",
+        choices=["DEBUG", "INFO", "WARNING", "ERROR"],
+        help="how much to log (default: %(default)s)",
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    demo = sub.add_parser(
+        "demo",
+        help="run a broker, the hub and simulated classrooms",
+        description="Start Mosquitto, the hub and N simulated classrooms of District 12 "
+        "on this machine, print the URLs, and stop everything on Ctrl-C.",
+    )
+    demo.add_argument("--rooms", type=int, default=6, help="simulated classrooms (default: 6)")
+    demo.add_argument("--port", type=int, default=8000, help="hub HTTP port (default: 8000)")
+    demo.add_argument(
+        "--mqtt-port", type=int, default=1883, help="broker port; a free one if taken (default: 1883)"
+    )
+    demo.add_argument(
+        "--host", default="127.0.0.1", help="address the hub listens on (default: 127.0.0.1)"
+    )
+    demo.add_argument(
+        "--data-dir", type=Path, default=Path("var/demo"), help="demo state (default: var/demo)"
+    )
+    demo.add_argument(
+        "--interval", type=float, default=5.0, help="telemetry interval in seconds (default: 5)"
+    )
+
+    hub = sub.add_parser(
+        "hub",
+        help="run the hub service (ingest and REST API)",
+        description="Run the hub: MQTT ingest into the database and the REST API. "
+        "Settings come from SMARTCLASS_HUB_* environment variables (see docs/configuration.md).",
+    )
+    hub.add_argument("--host", default="127.0.0.1", help="listen address (default: 127.0.0.1)")
+    hub.add_argument("--port", type=int, default=8000, help="listen port (default: 8000)")
+    hub.add_argument("--sites", type=Path, help="YAML registry of sites and rooms")
+
+    edge = sub.add_parser(
+        "edge",
+        help="run classroom agents",
+        description="Run the edge agent of one classroom (or several in one process). "
+        "Settings and secrets come from SMARTCLASS_EDGE_* environment variables.",
+    )
+    edge.add_argument(
+        "--config",
+        type=Path,
+        action="append",
+        required=True,
+        metavar="ROOM.yaml",
+        help="room configuration; repeat for several rooms in one process",
+    )
+
+    validate = sub.add_parser(
+        "validate",
+        help="check room or sites configuration files",
+        description="Validate configuration files and exit: 0 when all are valid, 2 otherwise. "
+        "Errors name the file, the line and the key.",
+    )
+    validate.add_argument("files", type=Path, nargs="+", metavar="FILE")
+
+    bench = sub.add_parser(
+        "bench",
+        help="run a benchmark",
+        description="Benchmarks report ratios against a baseline measured in the same run.",
+    )
+    bench_sub = bench.add_subparsers(dest="bench", required=True, metavar="BENCH")
+    ingest = bench_sub.add_parser(
+        "ingest",
+        help="hub ingest rate against a plain MQTT subscriber",
+        description="N simulated agents publish telemetry through Mosquitto; compare the rate "
+        "at which the hub stores it with the rate at which a plain subscriber receives it.",
+    )
+    ingest.add_argument("--agents", type=int, default=20, help="simulated agents (default: 20)")
+    ingest.add_argument(
+        "--messages", type=int, default=20000, help="telemetry messages in all (default: 20000)"
+    )
+    ingest.add_argument("--repeat", type=int, default=3, help="rounds; best is reported")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    logging.basicConfig(
+        level=args.log_level,
+        format="%(asctime)s %(levelname)-7s %(name)s: %(message)s",
+        datefmt="%H:%M:%S",
+    )
+    if args.command == "demo":
+        from smartclass.demo import run_demo
+
+        return run_demo(
+            rooms=args.rooms,
+            http_port=args.port,
+            mqtt_port=args.mqtt_port,
+            host=args.host,
+            data_dir=args.data_dir,
+            interval=args.interval,
+        )
+    if args.command == "hub":
+        from smartclass.run import run_hub
+
+        return run_hub(host=args.host, port=args.port, sites=args.sites)
+    if args.command == "edge":
+        from smartclass.run import run_edge
+
+        return run_edge(args.config)
+    if args.command == "validate":
+        from smartclass.run import validate
+
+        return validate(args.files)
+    if args.command == "bench":
+        from smartclass.bench import run_ingest_bench
+
+        return run_ingest_bench(agents=args.agents, messages=args.messages, repeat=args.repeat)
+    return 2  # pragma: no cover - argparse refuses unknown commands
+
+
+if __name__ == "__main__":
+    sys.exit(main())

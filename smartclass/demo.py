@@ -1,0 +1,191 @@
+"""The demo: Mosquitto, the hub and simulated classrooms of District 12 on one machine."""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+import urllib.error
+import urllib.request
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from smartclass.broker import BrokerError, Mosquitto, free_port
+from smartclass.processes import smartclass_command, spawn, stop
+
+logger = logging.getLogger(__name__)
+
+REPO = Path(__file__).resolve().parents[1]
+ROOM_TEMPLATE = REPO / "firmware_configs" / "rooms" / "sim-room.yaml"
+
+_ROOM_NAMES = {
+    "library": "Thư viện",
+    "e-library": "Thư viện điện tử",
+    "hall": "Hội trường",
+    "lab-stem": "Phòng STEM",
+    "lab-robot": "Phòng Robot",
+}
+
+
+def room_name(room_id: str) -> str:
+    """A Vietnamese display name for a sample room id (``6a1`` → ``Lớp 6A1``)."""
+    return _ROOM_NAMES.get(room_id, f"Lớp {room_id.upper()}")
+
+
+def district() -> dict[str, Any]:
+    """The sample district bundled with the project."""
+    text = resources.files("smartclass.data").joinpath("district12.yaml").read_text("utf-8")
+    data: dict[str, Any] = yaml.safe_load(text)
+    return data
+
+
+def pick_rooms(count: int) -> list[tuple[dict[str, Any], str]]:
+    """``count`` (site, room) pairs, taken round-robin across schools so each one shows."""
+    sites = district()["sites"]
+    queues = [[(site, room) for room in site["rooms"]] for site in sites]
+    picked: list[tuple[dict[str, Any], str]] = []
+    while len(picked) < count and any(queues):
+        for queue in queues:
+            if queue and len(picked) < count:
+                picked.append(queue.pop(0))
+    if len(picked) < count:
+        msg = f"the sample district has {len(picked)} rooms; asked for {count}"
+        raise ValueError(msg)
+    return picked
+
+
+def write_demo_files(data_dir: Path, count: int, interval: float) -> tuple[Path, list[Path]]:
+    """Write the hub's sites file and one room file per simulated classroom."""
+    data_dir.mkdir(parents=True, exist_ok=True)
+    rooms_dir = data_dir / "rooms"
+    rooms_dir.mkdir(exist_ok=True)
+    template = yaml.safe_load(ROOM_TEMPLATE.read_text(encoding="utf-8"))
+    sites: dict[str, dict[str, Any]] = {}
+    room_files: list[Path] = []
+    for site, room in pick_rooms(count):
+        entry = sites.setdefault(site["id"], {"id": site["id"], "name": site["name"], "rooms": []})
+        entry["rooms"].append({"id": room, "name": room_name(room)})
+        config = {
+            **template,
+            "site": site["id"],
+            "room": room,
+            "name": room_name(room),
+            "telemetry_interval_s": interval,
+        }
+        path = rooms_dir / f"{site['id']}--{room}.yaml"
+        path.write_text(yaml.safe_dump(config, allow_unicode=True, sort_keys=False), "utf-8")
+        room_files.append(path)
+    sites_file = data_dir / "sites.yaml"
+    sites_file.write_text(
+        yaml.safe_dump({"sites": list(sites.values())}, allow_unicode=True, sort_keys=False),
+        "utf-8",
+    )
+    return sites_file, room_files
+
+
+def _get_json(url: str) -> Any:  # noqa: ANN401
+    with urllib.request.urlopen(url, timeout=2) as resp:  # noqa: S310 - our own loopback URL
+        return json.load(resp)
+
+
+def wait_rooms_online(api: str, count: int, timeout: float) -> int:
+    """Poll the hub until ``count`` rooms are online; print progress; return how many are."""
+    deadline = time.monotonic() + timeout
+    online, last = 0, -1
+    while time.monotonic() < deadline:
+        try:
+            rooms = _get_json(f"{api}/api/v1/rooms")
+            online = sum(1 for r in rooms if r.get("online"))
+        except (urllib.error.URLError, OSError, ValueError):
+            online = 0
+        if online != last:
+            print(f"  rooms online: {online}/{count}", flush=True)
+            last = online
+        if online >= count:
+            return online
+        time.sleep(0.25)  # polling a remote service: there is no event to wait on
+    return online
+
+
+def run_demo(
+    *, rooms: int, http_port: int, mqtt_port: int, host: str, data_dir: Path, interval: float
+) -> int:
+    """Run the whole demo in the foreground until Ctrl-C."""
+    if rooms < 1:
+        print("smartclass demo: --rooms must be at least 1")
+        return 2
+    data_dir = data_dir.resolve()
+    sites_file, room_files = write_demo_files(data_dir, rooms, interval)
+    try:
+        broker = Mosquitto(port=_port_or_free(mqtt_port), data_dir=data_dir / "broker")
+        broker.start()
+    except BrokerError as exc:
+        print(f"smartclass demo: {exc}")
+        return 1
+    api = f"http://{'127.0.0.1' if host in ('0.0.0.0', '::') else host}:{http_port}"  # noqa: S104
+    mqtt_env = {"MQTT_HOST": broker.host, "MQTT_PORT": str(broker.port)}
+    hub_env = {f"SMARTCLASS_HUB_{k}": v for k, v in mqtt_env.items()}
+    hub_env["SMARTCLASS_HUB_DATABASE_URL"] = f"sqlite:///{data_dir / 'hub.sqlite'}"
+    edge_env = {f"SMARTCLASS_EDGE_{k}": v for k, v in mqtt_env.items()}
+    edge_env["SMARTCLASS_EDGE_DATA_DIR"] = str(data_dir / "edge")
+    edge_env["SMARTCLASS_EDGE_PIN_FACTORY"] = "mock"
+    print(f"smartclass demo: broker on {broker.host}:{broker.port}, logs in {data_dir}")
+    hub = spawn(
+        smartclass_command("hub", "--host", host, "--port", str(http_port), "--sites", str(sites_file)),
+        env=hub_env,
+        log_file=data_dir / "hub.log",
+    )
+    edge_args = [arg for path in room_files for arg in ("--config", str(path))]
+    fleet = spawn(smartclass_command("edge", *edge_args), env=edge_env, log_file=data_dir / "edge.log")
+    try:
+        print(f"smartclass demo: starting the hub and {rooms} simulated classrooms…")
+        online = wait_rooms_online(api, rooms, timeout=30)
+        if hub.poll() is not None or fleet.poll() is not None:
+            print(f"smartclass demo: a process stopped; see {data_dir}/hub.log and edge.log")
+            return 1
+        print(
+            f"""
+smartclass demo is running ({online}/{rooms} rooms online)
+  API docs (OpenAPI):  {api}/docs
+  rooms:               {api}/api/v1/rooms
+  health:              {api}/api/v1/health
+  MQTT stream:         mosquitto_sub -h {broker.host} -p {broker.port} -t 'sc/#' -v
+  try a command:       curl -X POST {api}/api/v1/rooms/{_first(room_files)}/devices/lights/commands \\
+                         -H 'content-type: application/json' -d '{{"action": "on"}}'
+Press Ctrl-C to stop.""",
+            flush=True,
+        )
+        while hub.poll() is None and fleet.poll() is None:
+            time.sleep(0.5)  # idle until Ctrl-C or a child exits
+        print("smartclass demo: a process stopped unexpectedly; shutting down")
+        return 1
+    except KeyboardInterrupt:
+        print("\nsmartclass demo: stopping…", flush=True)
+        return 0
+    finally:
+        stop(fleet, "edge agents")
+        stop(hub, "hub")
+        broker.close()
+        print("smartclass demo: stopped", flush=True)
+
+
+def _first(room_files: list[Path]) -> str:
+    site, room = room_files[0].stem.split("--")
+    return f"{site}/{room}"
+
+
+def _port_or_free(port: int) -> int:
+    import socket
+
+    with socket.socket() as s:
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError:
+            return free_port()
+    return port
+
+
+__all__ = ["pick_rooms", "room_name", "run_demo", "wait_rooms_online", "write_demo_files"]

@@ -1,0 +1,86 @@
+"""Entry points behind the ``hub``, ``edge`` and ``validate`` subcommands."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+import sys
+from pathlib import Path
+
+import yaml
+
+logger = logging.getLogger(__name__)
+
+
+def run_hub(host: str, port: int, sites: Path | None) -> int:
+    """Serve the hub until SIGINT or SIGTERM."""
+    import uvicorn
+
+    from hub.app import create_app
+    from hub.settings import HubSettings
+
+    overrides = {"sites_file": sites} if sites else {}
+    settings = HubSettings(**overrides)  # type: ignore[arg-type]
+    uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
+    return 0
+
+
+def run_edge(config_paths: list[Path]) -> int:
+    """Run one agent per room file in one event loop until SIGINT or SIGTERM."""
+    from edge.agent import run_agents
+    from edge.config import ConfigError, load_room_config
+    from edge.settings import EdgeSettings
+
+    try:
+        rooms = [load_room_config(path) for path in config_paths]
+    except ConfigError as exc:
+        print(f"smartclass edge: {exc}", file=sys.stderr)
+        return 2
+    settings = EdgeSettings()
+
+    async def main() -> None:
+        task = asyncio.current_task()
+        assert task is not None
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, task.cancel)
+        try:
+            await run_agents(rooms, settings)
+        except asyncio.CancelledError:
+            logger.info("edge: stopped")
+
+    asyncio.run(main())
+    return 0
+
+
+def validate(paths: list[Path]) -> int:
+    """Validate room and sites files; print one line per file; 0 when all are valid."""
+    from edge.config import ConfigError, load_room_config
+    from hub.registry import RegistryError, load_sites
+
+    failed = 0
+    for path in paths:
+        try:
+            if _looks_like_sites_file(path):
+                registry = load_sites(path)
+                rooms = sum(len(site.rooms) for site in registry.sites)
+                print(f"{path}: ok (sites file: {len(registry.sites)} sites, {rooms} rooms)")
+            else:
+                room = load_room_config(path)
+                print(f"{path}: ok (room {room.site}/{room.room}, {len(room.devices)} devices)")
+        except (ConfigError, RegistryError) as exc:
+            failed += 1
+            print(f"{exc}", file=sys.stderr)
+    return 2 if failed else 0
+
+
+def _looks_like_sites_file(path: Path) -> bool:
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError):
+        return False  # let the room loader report the problem with its line
+    return isinstance(data, dict) and "sites" in data and "room" not in data
+
+
+__all__ = ["run_edge", "run_hub", "validate"]
