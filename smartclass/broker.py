@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import getpass
 import logging
 import shutil
 import signal
@@ -17,6 +18,8 @@ logger = logging.getLogger(__name__)
 
 CONFIG_TEMPLATE = """\
 # Written by smartclass for a broker on loopback.
+# Run as the user who started it (as root, Mosquitto would otherwise switch to 'mosquitto').
+user {user}
 listener {port} {host}
 allow_anonymous true
 # Nagle's algorithm against delayed acks adds ~90 ms to every request/reply.
@@ -93,7 +96,9 @@ class Mosquitto:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self.config_path = self.data_dir / "mosquitto.conf"
         self.config_path.write_text(
-            CONFIG_TEMPLATE.format(port=self.port, host=host, data_dir=self.data_dir)
+            CONFIG_TEMPLATE.format(
+                port=self.port, host=host, data_dir=self.data_dir, user=getpass.getuser()
+            )
             + extra_config
         )
         self._proc: subprocess.Popen[bytes] | None = None
