@@ -1,0 +1,154 @@
+"""``smartclass bench ingest``: the hub's stored rate against a plain subscriber's, in one run."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sqlite3
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+
+import aiomqtt
+
+from protocol.client import SOCKET_OPTIONS
+from smartclass.broker import Mosquitto, free_port
+from smartclass.loadgen import METRICS
+from smartclass.processes import smartclass_command, spawn, stop
+
+
+class Loadgen:
+    """The load generator process, started and waiting for ``go``."""
+
+    def __init__(self, broker: Mosquitto, root: str, agents: int, messages: int) -> None:
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "smartclass.loadgen", "--port", str(broker.port),
+             "--root", root, "--agents", str(agents), "--messages", str(messages)],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+        )  # fmt: skip
+        assert self.proc.stdout is not None
+        if self.proc.stdout.readline().strip() != "ready":
+            msg = "load generator did not start"
+            raise RuntimeError(msg)
+        self.count = (messages // agents) * agents
+
+    def go(self) -> float:
+        assert self.proc.stdin is not None
+        self.proc.stdin.write("go\n")
+        self.proc.stdin.flush()
+        return time.perf_counter()
+
+    def finish(self) -> float:
+        """Seconds the publishers took until every message was acknowledged."""
+        out, _ = self.proc.communicate(timeout=600)
+        return float(out.split()[-1])
+
+
+def _wait(condition: Callable[[], bool], timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            msg = f"timed out waiting for {what}"
+            raise TimeoutError(msg)
+        time.sleep(0.01)  # polling another process's progress: no event to wait on
+
+
+async def _plain_subscriber(broker: Mosquitto, root: str, load: Loadgen) -> tuple[float, float]:
+    """Receive the stream with a bare aiomqtt subscriber; return (seconds, publisher seconds)."""
+    received = 0
+    async with aiomqtt.Client(
+        broker.host, broker.port, socket_options=SOCKET_OPTIONS, max_queued_incoming_messages=0
+    ) as client:
+        await client.subscribe(f"{root}/+/+/telemetry", qos=1)
+        start = load.go()
+        async for _ in client.messages:
+            received += 1
+            if received == load.count:
+                break
+        elapsed = time.perf_counter() - start
+    return elapsed, await asyncio.to_thread(load.finish)
+
+
+def _hub_round(broker: Mosquitto, root: str, agents: int, messages: int, work: Path) -> tuple[float, float]:
+    """Run the hub, let the load through it, and time until every point is stored."""
+    db = work / f"hub-{root}.sqlite"
+    port = free_port()
+    hub = spawn(
+        smartclass_command("--log-level", "WARNING", "hub", "--port", str(port)),
+        env={
+            "SMARTCLASS_HUB_MQTT_PORT": str(broker.port),
+            "SMARTCLASS_HUB_TOPIC_ROOT": root,
+            "SMARTCLASS_HUB_DATABASE_URL": f"sqlite:///{db}",
+            "SMARTCLASS_HUB_HUB_ID": f"bench-{root}",
+        },
+        log_file=work / "hub.log",
+    )
+    try:
+        _wait(lambda: _hub_connected(port), 30, "the hub to connect")
+        load = Loadgen(broker, root, agents, messages)
+        points = load.count * len(METRICS)
+        start = load.go()
+        _wait(lambda: _stored(db) >= points, 600, "the hub to store every point")
+        elapsed = time.perf_counter() - start
+        return elapsed, load.finish()
+    finally:
+        stop(hub, "hub")
+
+
+def _hub_connected(port: int) -> bool:
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/v1/health", timeout=1) as r:  # noqa: S310
+            return bool(json.load(r).get("mqtt_connected"))
+    except (urllib.error.URLError, OSError, ValueError):
+        return False
+
+
+def _stored(db: Path) -> int:
+    try:
+        with sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=1) as conn:
+            return int(conn.execute("SELECT count(*) FROM telemetry").fetchone()[0])
+    except sqlite3.Error:
+        return 0
+
+
+def run_ingest_bench(agents: int, messages: int, repeat: int) -> int:
+    """Print the plain subscriber's and the hub's rates and their ratio (best of ``repeat``)."""
+    print(f"bench ingest: {agents} agents, {messages} telemetry messages "
+          f"({len(METRICS)} points each), best of {repeat} rounds")  # fmt: skip
+    plain: list[float] = []
+    hub: list[float] = []
+    pub: list[float] = []
+    with tempfile.TemporaryDirectory(prefix="smartclass-bench-") as tmp, Mosquitto(
+        data_dir=Path(tmp) / "broker"
+    ) as broker:
+        for i in range(repeat):
+            root = f"b{uuid.uuid4().hex[:8]}"
+            load = Loadgen(broker, root, agents, messages)
+            seconds, published = asyncio.run(_plain_subscriber(broker, root, load))
+            plain.append(load.count / seconds)
+            pub.append(load.count / published)
+            print(f"  round {i + 1}: plain subscriber {plain[-1]:8.0f} msg/s "
+                  f"(publishers {pub[-1]:.0f} msg/s)", flush=True)  # fmt: skip
+            root = f"b{uuid.uuid4().hex[:8]}"
+            seconds, published = _hub_round(broker, root, agents, messages, Path(tmp))
+            hub.append(load.count / seconds)
+            print(f"  round {i + 1}: hub stored      {hub[-1]:8.0f} msg/s "
+                  f"= {hub[-1] * len(METRICS):.0f} points/s", flush=True)  # fmt: skip
+    best_plain, best_hub = max(plain), max(hub)
+    print(
+        f"\nplain aiomqtt subscriber: {best_plain:.0f} msg/s (median {statistics.median(plain):.0f})\n"
+        f"hub ingest (stored):      {best_hub:.0f} msg/s = {best_hub * len(METRICS):.0f} points/s "
+        f"(median {statistics.median(hub):.0f})\n"
+        f"ratio hub / plain:        {best_hub / best_plain:.2f}"
+    )
+    return 0
+
+
+__all__ = ["run_ingest_bench"]

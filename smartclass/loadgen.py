@@ -1,0 +1,94 @@
+"""Load generator: N simulated agents publishing telemetry as fast as the broker takes it."""
+
+from __future__ import annotations
+
+import argparse
+import socket
+import sys
+import threading
+import time
+import uuid
+from collections.abc import Sequence
+
+import paho.mqtt.client as paho
+
+from protocol import RoomTopics, Telemetry, encode
+
+METRICS = ("temperature_c", "humidity_pct", "co2_ppm", "light_lux")
+
+
+def payloads(site: str, room: str, count: int) -> tuple[str, list[bytes]]:
+    """The telemetry topic of one simulated room and ``count`` payloads with seq 1..count."""
+    boot = uuid.uuid4().hex
+    sender = f"edge/{site}/{room}"
+    out = [
+        encode(
+            Telemetry(
+                sender=sender,
+                boot=boot,
+                seq=seq,
+                device="env",
+                readings={m: 20.0 + (seq % 17) + i for i, m in enumerate(METRICS)},
+            )
+        )
+        for seq in range(1, count + 1)
+    ]
+    return RoomTopics(site, room).telemetry, out
+
+
+def publish_all(host: str, port: int, topic: str, messages: list[bytes], root: str) -> None:
+    """Publish the messages at QoS 1 from one client and wait for every acknowledgement."""
+    topic = topic.replace("sc/", f"{root}/", 1)
+    client = paho.Client(paho.CallbackAPIVersion.VERSION2, protocol=paho.MQTTv5)
+    client.max_inflight_messages_set(1000)
+    done = threading.Event()
+    acked = 0
+
+    def on_publish(*_: object) -> None:
+        nonlocal acked
+        acked += 1
+        if acked == len(messages):
+            done.set()
+
+    def on_socket_open(_c: object, _u: object, sock: socket.socket) -> None:
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+    client.on_publish = on_publish
+    client.on_socket_open = on_socket_open
+    client.connect(host, port)
+    client.loop_start()
+    for payload in messages:
+        client.publish(topic, payload, qos=1)
+    if not done.wait(300):
+        print(f"loadgen: only {acked}/{len(messages)} acknowledged", file=sys.stderr)
+    client.disconnect()
+    client.loop_stop()
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--root", default="sc")
+    parser.add_argument("--agents", type=int, default=20)
+    parser.add_argument("--messages", type=int, default=20000, help="in all, across agents")
+    args = parser.parse_args(argv)
+    per_agent = max(1, args.messages // args.agents)
+    work = [payloads("bench", f"room-{i:03d}", per_agent) for i in range(args.agents)]
+    print("ready", flush=True)
+    sys.stdin.readline()  # the caller starts the clock and says go
+    start = time.perf_counter()
+    threads = [
+        threading.Thread(target=publish_all, args=(args.host, args.port, t, m, args.root))
+        for t, m in work
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    print(f"published {per_agent * args.agents} in {time.perf_counter() - start:.3f}", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,150 @@
+"""Helpers for tests of the whole system: a hub process, agent processes, room files, waiting."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import sqlite3
+import subprocess
+import time
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import httpx
+import yaml
+
+from smartclass.broker import Mosquitto, free_port
+from smartclass.processes import smartclass_command, spawn, stop
+
+REPO = Path(__file__).resolve().parents[2]
+SIM_ROOM = REPO / "firmware_configs" / "rooms" / "sim-room.yaml"
+
+
+async def eventually(
+    check: Callable[[], Awaitable[Any]], timeout: float, what: str, interval: float = 0.05
+) -> Any:  # noqa: ANN401
+    """Poll ``check`` until it returns something truthy; fail with ``what`` after ``timeout``."""
+    deadline = time.monotonic() + timeout
+    last: Any = None
+    while time.monotonic() < deadline:
+        last = await check()
+        if last:
+            return last
+        await asyncio.sleep(interval)
+    msg = f"timed out after {timeout} s waiting for {what} (last: {last!r})"
+    raise AssertionError(msg)
+
+
+def write_room(
+    directory: Path,
+    *,
+    root: str,
+    site: str = "thcs-nguyen-chi-thanh",
+    room: str = "6a1",
+    interval: float = 0.5,
+    keepalive: int = 5,
+) -> Path:
+    """A room file from the sample simulated room, on the test's topic root."""
+    config = yaml.safe_load(SIM_ROOM.read_text(encoding="utf-8"))
+    config.update(site=site, room=room, telemetry_interval_s=interval)
+    config.setdefault("mqtt", {}).update(topic_root=root, keepalive_s=keepalive)
+    directory.mkdir(parents=True, exist_ok=True)
+    path = directory / f"{site}--{room}.yaml"
+    path.write_text(yaml.safe_dump(config, allow_unicode=True), encoding="utf-8")
+    return path
+
+
+class HubProcess:
+    """``smartclass hub`` as a child process with its own database and port."""
+
+    def __init__(self, broker: Mosquitto, root: str, work: Path, hub_id: str = "hub-test") -> None:
+        self.broker = broker
+        self.root = root
+        self.work = work
+        self.port = free_port()
+        self.db = work / "hub.sqlite"
+        self.hub_id = hub_id
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.url = f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> None:
+        self.work.mkdir(parents=True, exist_ok=True)
+        self.proc = spawn(
+            smartclass_command("hub", "--port", str(self.port)),
+            env={
+                "SMARTCLASS_HUB_MQTT_HOST": self.broker.host,
+                "SMARTCLASS_HUB_MQTT_PORT": str(self.broker.port),
+                "SMARTCLASS_HUB_TOPIC_ROOT": self.root,
+                "SMARTCLASS_HUB_DATABASE_URL": f"sqlite:///{self.db}",
+                "SMARTCLASS_HUB_HUB_ID": self.hub_id,
+            },
+            log_file=self.work / "hub.log",
+        )
+
+    def kill(self) -> None:
+        assert self.proc is not None
+        self.proc.send_signal(signal.SIGKILL)
+        self.proc.wait()
+
+    def close(self) -> None:
+        if self.proc is not None:
+            stop(self.proc, "hub")
+
+    def client(self) -> httpx.AsyncClient:
+        return httpx.AsyncClient(base_url=self.url, timeout=10)
+
+    async def wait_connected(self, timeout: float = 30) -> None:
+        async with self.client() as http:
+
+            async def connected() -> bool:
+                if self.proc is not None and self.proc.poll() is not None:
+                    log = (self.work / "hub.log").read_text(errors="replace")
+                    msg = f"hub exited with {self.proc.returncode}:\n{log[-3000:]}"
+                    raise AssertionError(msg)
+                try:
+                    r = await http.get("/api/v1/health")
+                except httpx.TransportError:
+                    return False
+                return r.status_code == 200 and bool(r.json().get("mqtt_connected"))
+
+            await eventually(connected, timeout, "the hub to connect to the broker")
+
+    def stored_seqs(self, agent: str) -> list[tuple[str, int, int]]:
+        """(boot, seq, copies) of every telemetry message and event stored for ``agent``."""
+        with sqlite3.connect(f"file:{self.db}?mode=ro", uri=True, timeout=5) as conn:
+            rows = conn.execute(
+                "SELECT boot, seq, count(*) FROM ("
+                " SELECT boot, seq FROM telemetry WHERE agent = ? GROUP BY boot, seq"
+                " UNION ALL SELECT boot, seq FROM events WHERE agent = ?"
+                ") GROUP BY boot, seq ORDER BY boot, seq",
+                (agent, agent),
+            ).fetchall()
+        return [(str(b), int(s), int(n)) for b, s, n in rows]
+
+
+class AgentProcess:
+    """``smartclass edge`` as a child process (for tests that kill it)."""
+
+    def __init__(self, room_file: Path, broker: Mosquitto, work: Path) -> None:
+        self.work = work
+        self.proc = spawn(
+            smartclass_command("edge", "--config", str(room_file)),
+            env={
+                "SMARTCLASS_EDGE_MQTT_HOST": broker.host,
+                "SMARTCLASS_EDGE_MQTT_PORT": str(broker.port),
+                "SMARTCLASS_EDGE_DATA_DIR": str(work / "edge"),
+                "SMARTCLASS_EDGE_PIN_FACTORY": "mock",
+            },
+            log_file=work / "edge.log",
+        )
+
+    def kill(self) -> None:
+        self.proc.send_signal(signal.SIGKILL)
+        self.proc.wait()
+
+    def close(self) -> None:
+        stop(self.proc, "edge")
+
+
+__all__ = ["AgentProcess", "HubProcess", "eventually", "write_room"]
