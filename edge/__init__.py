@@ -1,0 +1,1 @@
+"""The classroom agent: room config, MQTT link, durable outbox and command dispatch."""

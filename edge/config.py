@@ -1,0 +1,152 @@
+"""The room file: what one classroom has (YAML, validated), with errors that name file and line."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import yaml
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
+
+from devices.registry import DeviceConfig
+from protocol.topics import validate_id
+
+
+def _id(what: str) -> AfterValidator:
+    return AfterValidator(lambda v: validate_id(v, what))
+
+
+def _timezone(name: str) -> str:
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        msg = f"unknown time zone {name!r}"
+        raise ValueError(msg) from None
+    return name
+
+
+class MqttConfig(BaseModel):
+    """How the agent keeps its MQTT session (the broker address is a process setting)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    keepalive_s: int = Field(
+        default=30,
+        ge=2,
+        le=3600,
+        description="MQTT keepalive, s; the broker drops us after 1.5x.",
+    )
+    session_expiry_s: int = Field(
+        default=86400, ge=0, description="How long the broker keeps our session while we are away."
+    )
+    topic_root: str = Field(
+        default="sc", pattern=r"^[A-Za-z0-9_-]{1,64}$", description="First level of every topic."
+    )
+    reconnect_min_s: float = Field(default=0.5, gt=0, description="First reconnect delay.")
+    reconnect_max_s: float = Field(default=30.0, gt=0, description="Cap of the reconnect delay.")
+
+
+class OutboxConfig(BaseModel):
+    """Bounds of the durable outbox; beyond them the oldest messages are dropped and reported."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    max_messages: int = Field(default=100_000, ge=10, description="Most messages kept unsent.")
+    max_age_h: float = Field(default=168.0, gt=0, description="Oldest unsent message kept, hours.")
+
+
+class RoomFile(BaseModel):
+    """One classroom: its identity, timing, MQTT session, outbox bounds and devices."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    site: Annotated[str, _id("site id")] = Field(description="School id (thcs-...).")
+    room: Annotated[str, _id("room id")] = Field(description="Room id within the school, e.g. 6a1.")
+    name: str = Field(default="", max_length=200, description="Display name, e.g. 'Lớp 6A1'.")
+    timezone: Annotated[str, AfterValidator(_timezone)] = Field(
+        default="Asia/Ho_Chi_Minh", description="IANA time zone of the school."
+    )
+    telemetry_interval_s: float = Field(
+        default=10.0, ge=0.1, le=3600, description="How often sensors are sampled and sent."
+    )
+    mqtt: MqttConfig = Field(default_factory=MqttConfig, description="MQTT session settings.")
+    outbox: OutboxConfig = Field(default_factory=OutboxConfig, description="Outbox bounds.")
+    devices: dict[Annotated[str, _id("device id")], DeviceConfig] = Field(
+        default_factory=dict, description="Device id to its config (family and backend)."
+    )
+
+
+class ConfigError(ValueError):
+    """A room file that is missing, not YAML, or not valid; the message names file and line."""
+
+
+def _find_node(root: yaml.Node | None, loc: tuple[int | str, ...]) -> tuple[yaml.Node | None, str]:
+    """The deepest YAML node along ``loc`` and the dotted key path, skipping union tags."""
+    node, path = root, []
+    for part in loc:
+        if isinstance(node, yaml.MappingNode):
+            match = next((v for k, v in node.value if k.value == str(part)), None)
+            if match is None:
+                continue  # a discriminator tag pydantic puts into the location
+            node = match
+        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int):
+            if part >= len(node.value):
+                break
+            node = node.value[part]
+        else:
+            break
+        path.append(str(part))
+    return node, ".".join(path) or "(top)"
+
+
+def _describe(path: Path, exc: ValidationError, root: yaml.Node | None) -> str:
+    lines = []
+    for err in exc.errors(include_url=False):
+        node, keys = _find_node(root, tuple(err["loc"]))
+        line = f":{node.start_mark.line + 1}" if node is not None else ""
+        lines.append(f"{path}{line}: {keys}: {err['msg']}")
+    return "\n".join(lines)
+
+
+def parse_room_config(text: str, path: Path) -> RoomFile:
+    """Validate a room file's text; ``path`` is used in error messages only."""
+    try:
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
+        data: Any = yaml.safe_load(text)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        where = f":{mark.line + 1}" if mark is not None else ""
+        msg = f"{path}{where}: not valid YAML: {exc.problem or exc}"
+        raise ConfigError(msg) from exc
+    except yaml.YAMLError as exc:
+        msg = f"{path}: not valid YAML: {exc}"
+        raise ConfigError(msg) from exc
+    if not isinstance(data, dict):
+        msg = f"{path}: a room file must be a mapping of keys (site, room, devices, ...)"
+        raise ConfigError(msg)
+    try:
+        return RoomFile.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(_describe(path, exc, root)) from exc
+
+
+def load_room_config(path: str | Path) -> RoomFile:
+    """Read and validate a room file; raise ConfigError naming the file, key path and line."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        msg = f"{path}: cannot read room file: {exc}"
+        raise ConfigError(msg) from exc
+    return parse_room_config(text, path)
+
+
+__all__ = [
+    "ConfigError",
+    "MqttConfig",
+    "OutboxConfig",
+    "RoomFile",
+    "load_room_config",
+    "parse_room_config",
+]
