@@ -1,0 +1,172 @@
+"""Hub store: exactly-once telemetry and events, status and state ordering, downsampling."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from hub.db import create_schema, make_engine
+from hub.store import SiteSpec, Store
+from protocol import RoomSettings
+from tests.unit.hub_helpers import (
+    AGENT,
+    ROOM,
+    SITE,
+    applied,
+    at,
+    event,
+    item,
+    state,
+    status,
+    telemetry,
+)
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Iterator[Store]:
+    engine = make_engine(f"sqlite:///{tmp_path / 'db' / 'hub.sqlite'}")
+    create_schema(engine)
+    yield Store(engine)
+    engine.dispose()
+
+
+def count(store: Store, table: str) -> int:
+    with store.engine.connect() as conn:
+        return int(conn.exec_driver_sql(f"SELECT count(*) FROM {table}").scalar_one())  # noqa: S608
+
+
+def test_engine_creates_the_folder_and_sets_wal(tmp_path: Path) -> None:
+    engine = make_engine(f"sqlite:///{tmp_path / 'a' / 'b' / 'hub.sqlite'}")
+    with engine.connect() as conn:
+        assert conn.exec_driver_sql("PRAGMA journal_mode").scalar_one() == "wal"
+        assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar_one() == 1
+        assert conn.exec_driver_sql("PRAGMA synchronous").scalar_one() == 1  # NORMAL
+    engine.dispose()
+    assert (tmp_path / "a" / "b").is_dir()
+
+
+def test_the_same_batch_twice_is_stored_once(store: Store) -> None:
+    batch = [telemetry(1), telemetry(2), event(3)]
+    first = store.write_batch(batch)
+    assert (first.points, first.events, first.duplicates) == (4, 1, 0)
+    second = store.write_batch(batch)
+    assert (second.points, second.events, second.duplicates) == (0, 0, 5)
+    assert count(store, "telemetry") == 4
+    assert count(store, "events") == 1
+
+
+def test_duplicates_inside_one_batch_are_stored_once(store: Store) -> None:
+    result = store.write_batch([telemetry(1), telemetry(1), event(2), event(2)])
+    assert (result.points, result.events, result.duplicates) == (2, 1, 3)
+    assert count(store, "telemetry") == 2
+
+
+def test_uniqueness_is_per_agent_boot_and_seq(store: Store) -> None:
+    store.write_batch([telemetry(1), telemetry(1, boot="b2"), telemetry(1, room="6a2")])
+    store.write_batch([event(1), event(1, boot="b2")])
+    assert count(store, "telemetry") == 6
+    assert count(store, "events") == 2
+
+
+def test_telemetry_creates_unknown_rooms_and_latest_readings(store: Store) -> None:
+    store.write_batch([telemetry(1, ts=10, co2_ppm=500), telemetry(2, ts=5, co2_ppm=450)])
+    [room] = store.list_rooms()
+    assert (room.site, room.room, room.name, room.online) == (SITE, ROOM, ROOM, False)
+    assert room.readings["co2_ppm"].value == 500
+    assert room.readings["co2_ppm"].ts == at(10)
+    assert room.last_seen == at(10)
+
+
+def test_an_older_status_never_overwrites_a_newer(store: Store) -> None:
+    store.write_batch([status("online", ts=10)])
+    store.write_batch([status("offline", boot="b0", ts=5)])  # a late retained status of an old boot
+    room = store.get_room(SITE, ROOM)
+    assert room is not None
+    assert (room.online, room.boot, room.last_status_at) == (True, "b1", at(10))
+
+
+def test_the_last_will_of_the_current_boot_applies_although_it_is_older(store: Store) -> None:
+    store.write_batch([status("online", ts=10)])
+    store.write_batch([status("offline", ts=9)])  # the will was made at connect time
+    room = store.get_room(SITE, ROOM)
+    assert room is not None
+    assert (room.online, room.last_status_at) == (False, at(10))
+    store.write_batch([status("online", ts=10)])  # a redelivered old online does not revive it
+    assert store.get_room(SITE, ROOM).online is False  # type: ignore[union-attr]
+    store.write_batch([status("online", ts=20)])
+    assert store.get_room(SITE, ROOM).online is True  # type: ignore[union-attr]
+
+
+def test_statuses_in_one_batch_apply_in_order(store: Store) -> None:
+    store.write_batch(
+        [status("online", ts=1), status("offline", boot="b2", ts=3), status("online", ts=2)]
+    )
+    room = store.get_room(SITE, ROOM)
+    assert room is not None
+    assert (room.online, room.boot) == (False, "b2")
+
+
+def test_device_state_keeps_the_newest(store: Store) -> None:
+    store.write_batch([state("lights", ts=5, on=True), state("lights", ts=1, on=False)])
+    store.write_batch([state("lights", ts=2, on=False)])
+    [device] = store.devices(SITE, ROOM)
+    assert (device.device, device.state, device.updated_at) == ("lights", {"on": True}, at(5))
+
+
+def test_dead_letters_are_kept_with_their_reason(store: Store) -> None:
+    big = b"{" + b"x" * 100_000
+    result = store.write_batch([item("sc/a/b/telemetry", big), item("nope", b"{}")])
+    assert result.dead_letters == 2
+    letters = store.dead_letters()
+    assert {d.reason for d in letters} == {"bad_json", "bad_topic"}
+    kept = next(d for d in letters if d.reason == "bad_json")
+    assert (kept.size, len(kept.payload)) == (len(big), 64 * 1024)
+    assert store.dead_letter_counts() == {"bad_json": 1, "bad_topic": 1}
+
+
+def test_registry_upsert_names_rooms_and_keeps_their_state(store: Store) -> None:
+    store.write_batch([status("online", ts=1)])
+    store.upsert_sites(
+        [SiteSpec(SITE, "THCS Nguyễn Chí Thanh", [(ROOM, "Lớp 6A1"), ("6a2", "6A2")])]
+    )
+    rooms = {r.room: r for r in store.list_rooms()}
+    assert rooms[ROOM].name == "Lớp 6A1"
+    assert rooms[ROOM].online is True
+    assert rooms["6a2"].online is False
+
+
+def test_config_versions_pushed_and_applied(store: Store) -> None:
+    assert store.next_config_version(SITE, ROOM, RoomSettings()) is None  # unknown room
+    store.write_batch([status("online")])
+    assert store.next_config_version(SITE, ROOM, RoomSettings()) == 1
+    assert store.next_config_version(SITE, ROOM, RoomSettings(telemetry_interval_s=2)) == 2
+    store.write_batch([applied(2)])
+    room = store.get_room(SITE, ROOM)
+    assert room is not None
+    assert (room.config_version_pushed, room.config_version_applied) == (2, 2)
+    assert room.config_settings == {"telemetry_interval_s": 2.0}
+
+
+def test_history_raw_and_downsampled_in_sql(store: Store) -> None:
+    store.write_batch(
+        [telemetry(i, ts=i * 10, co2_ppm=float(i)) for i in range(1, 13)]
+    )  # 10..120 s
+    raw = store.telemetry(SITE, ROOM, "co2_ppm", at(0), at(60))
+    assert [p.value for p in raw] == [1, 2, 3, 4, 5]
+    buckets = store.telemetry_buckets(SITE, ROOM, "co2_ppm", at(0), at(200), 60)
+    # T0 is on a minute boundary: buckets [0,60) [60,120) [120,180)
+    assert [(b.ts, b.value, b.min, b.max, b.count) for b in buckets] == [
+        (at(0), 3.0, 1.0, 5.0, 5),
+        (at(60), 8.5, 6.0, 11.0, 6),
+        (at(120), 12.0, 12.0, 12.0, 1),
+    ]
+    assert store.telemetry(SITE, ROOM, "co2_ppm", at(0), at(200), limit=2)[-1].value == 2
+
+
+def test_recent_events_newest_first(store: Store) -> None:
+    store.write_batch([event(1, ts=1), event(2, ts=2, kind="alert")])
+    assert [e.kind for e in store.recent_events(SITE, ROOM)] == ["alert", "help"]
+    assert store.recent_events(SITE, ROOM, limit=1)[0].seq == 2
+    assert f"{SITE}/{ROOM}" == AGENT
