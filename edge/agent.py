@@ -1,0 +1,261 @@
+"""The classroom agent: devices, telemetry through the outbox, commands, config and status."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Coroutine, Iterable
+from importlib.metadata import PackageNotFoundError, version
+from typing import Any
+
+import aiomqtt
+
+from devices.base import Device, Sensor
+from devices.environment import Clock, SimEnvironmentSensor
+from devices.registry import create_device
+from edge.config import RoomFile
+from edge.inbox import Inbox
+from edge.link import Endpoint, Link
+from edge.outbox import Outbox
+from edge.recorder import Recorder
+from edge.sender import PUBLISH_TIMEOUT_S, SEND_WINDOW, OutboxSender
+from edge.settings import EdgeSettings, make_pin_factory
+from protocol.client import AckedClient
+from protocol.messages import (
+    DeviceState,
+    Event,
+    Message,
+    RoomSettings,
+    Status,
+    Telemetry,
+    encode,
+)
+from protocol.topics import RoomTopics, parse_topic, retained
+
+logger = logging.getLogger(__name__)
+
+
+def _agent_version() -> str:
+    try:
+        return version("smartclass")
+    except PackageNotFoundError:
+        return "0+unknown"
+
+
+class Agent:
+    """One classroom: builds its devices from the room file and serves them over MQTT.
+
+    An Agent runs once: ``run`` owns its tasks until cancelled, then publishes a
+    retained offline status, disconnects and closes its devices and outbox.
+    """
+
+    def __init__(
+        self,
+        room: RoomFile,
+        settings: EdgeSettings,
+        *,
+        pin_factory: Any = None,  # a gpiozero Factory; None: from settings
+        clock: Clock | None = None,
+    ) -> None:
+        self.room = room
+        self.settings = settings
+        self.label = f"{room.site}/{room.room}"
+        self.sender = f"edge/{room.site}/{room.room}"
+        self.topics = RoomTopics(room.site, room.room, room.mqtt.topic_root)
+        self.telemetry_interval_s = room.telemetry_interval_s
+        if pin_factory is None:
+            pin_factory = make_pin_factory(settings.pin_factory)
+        self.devices: dict[str, Device] = {}
+        try:
+            for device_id, config in room.devices.items():
+                self.devices[device_id] = create_device(
+                    device_id, config, pin_factory=pin_factory, clock=clock
+                )
+            self.outbox = Outbox(
+                settings.data_dir / f"{room.site}--{room.room}" / "outbox.sqlite3",
+                max_messages=room.outbox.max_messages,
+                max_age_s=room.outbox.max_age_h * 3600,
+            )
+        except BaseException:
+            self._close_devices()
+            raise
+        self.recorder = Recorder(self.outbox, self.topics, self.sender)
+        self.boot = self.recorder.boot
+        """Random id of this run; telemetry and events carry it with their sequence number."""
+        self.sim = next(
+            (d for d in self.devices.values() if isinstance(d, SimEnvironmentSensor)), None
+        )
+        """The simulated environment sensor, if the room has one (tests set its occupancy)."""
+        self.inbox = Inbox(
+            self.devices,
+            self.topics,
+            self.sender,
+            publish=self._publish,
+            publish_state=self._publish_state,
+            republish=self._republish,
+            apply_settings=self._apply_settings,
+            spawn=self._spawn,
+        )
+        self.link = Link(
+            Endpoint(
+                settings.mqtt_host,
+                settings.mqtt_port,
+                f"edge-{room.site}-{room.room}",
+                settings.mqtt_username,
+                settings.mqtt_password.get_secret_value() if settings.mqtt_password else None,
+            ),
+            room.mqtt,
+            will=aiomqtt.Will(self.topics.status, self._status("offline"), 1, retain=True),
+            subscriptions=self.inbox.subscriptions,
+            on_connect=self._on_connect,
+            on_message=self.inbox.handle,
+            goodbye=lambda: (self.topics.status, self._status("offline")),
+            label=self.label,
+            max_inflight=SEND_WINDOW,
+        )
+        self.connected = self.link.connected
+        """Set while connected, subscribed, and status and device states are published."""
+        self._outbox_sender = OutboxSender(
+            self.outbox, self.link, retry_s=room.mqtt.reconnect_max_s, label=self.label
+        )
+        self.recorder.on_stored = self._outbox_sender.notify
+        self._interval_changed = asyncio.Event()
+        self._tg: asyncio.TaskGroup | None = None
+        self._ran = False
+
+    @property
+    def malformed(self) -> int:
+        """Received messages that could not be read (logged and dropped)."""
+        return self.inbox.malformed
+
+    def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
+        if self._tg is None:
+            coro.close()
+            return
+        self._tg.create_task(coro)
+
+    def _apply_settings(self, settings: RoomSettings) -> None:
+        self.telemetry_interval_s = settings.telemetry_interval_s
+        self._interval_changed.set()
+
+    @property
+    def last_seq(self) -> int:
+        """Sequence number of the last telemetry message or event of this boot (0: none)."""
+        return self.recorder.last_seq
+
+    def emit_event(self, kind: str, **fields: Any) -> Event:
+        """Store an event for sending (see Recorder.emit_event)."""
+        return self.recorder.emit_event(kind, **fields)
+
+    async def sample(self) -> list[Telemetry]:
+        """Read every sensor once and store the readings for sending."""
+        return await self.recorder.sample(d for d in self.devices.values() if isinstance(d, Sensor))
+
+    def _status(self, state: str) -> bytes:
+        return encode(
+            Status.model_validate(
+                {
+                    "sender": self.sender,
+                    "state": state,
+                    "boot": self.boot,
+                    "agent_version": _agent_version(),
+                    "keepalive": self.room.mqtt.keepalive_s,
+                    "devices": list(self.devices),
+                }
+            )
+        )
+
+    async def run(self) -> None:
+        """Serve the room until cancelled."""
+        if self._ran:
+            msg = f"agent {self.label} has already run; make a new Agent"
+            raise RuntimeError(msg)
+        self._ran = True
+        logger.info(
+            "%s: agent starting, boot %s, %d devices", self.label, self.boot, len(self.devices)
+        )
+        try:
+            async with asyncio.TaskGroup() as tg:
+                self._tg = tg
+                tg.create_task(self.link.run(), name=f"link {self.label}")
+                tg.create_task(self._telemetry_loop(), name=f"telemetry {self.label}")
+                tg.create_task(self._outbox_sender.run(), name=f"outbox {self.label}")
+        finally:
+            self._tg = None
+            self.close()
+            logger.info("%s: agent stopped", self.label)
+
+    def close(self) -> None:
+        """Close devices and the outbox; safe to call twice."""
+        self._close_devices()
+        if hasattr(self, "outbox"):
+            self.outbox.close()
+
+    def _close_devices(self) -> None:
+        for device in self.devices.values():
+            try:
+                device.close()
+            except Exception:
+                logger.exception("%s: closing %s failed", self.label, device.id)
+
+    async def _telemetry_loop(self) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            started = loop.time()
+            await self.sample()
+            self._interval_changed.clear()
+            delay = max(0.0, started + self.telemetry_interval_s - loop.time())
+            try:
+                async with asyncio.timeout(delay):
+                    await self._interval_changed.wait()
+            except TimeoutError:
+                pass
+
+    # --- incoming: commands, config, hub status --------------------------------
+
+    async def _on_connect(self, client: AckedClient) -> None:
+        await client.publish_acked(self.topics.status, self._status("online"), 1, retain=True)
+        for device in self.devices.values():
+            await self._publish_state(device)
+        self._outbox_sender.notify()
+
+    async def _publish(self, topic: str, message: Message) -> None:
+        client = self.link.client
+        if client is None:
+            logger.info("%s: not connected; %s not published", self.label, topic)
+            return
+        retain = retained(parse_topic(topic, self.topics.root).kind)
+        payload = encode(message)
+        await client.publish_acked(topic, payload, 1, retain=retain, timeout=PUBLISH_TIMEOUT_S)
+
+    async def _publish_state(self, device: Device) -> None:
+        state = DeviceState(
+            sender=self.sender, device=device.id, family=device.family, state=await device.state()
+        )
+        await self._publish(self.topics.state(device.id), state)
+
+    async def _republish(self) -> None:
+        client = self.link.client
+        if client is not None:
+            await self._on_connect(client)
+
+
+async def run_agents(
+    rooms: Iterable[RoomFile],
+    settings: EdgeSettings,
+    *,
+    pin_factory: Callable[[], Any] | None = None,
+) -> None:
+    """Run one agent per room in this event loop until cancelled (a fleet of simulated rooms).
+
+    Each agent gets its own pin factory (``pin_factory()`` if given, else from settings).
+    """
+    agents = [
+        Agent(room, settings, pin_factory=pin_factory() if pin_factory else None) for room in rooms
+    ]
+    async with asyncio.TaskGroup() as tg:
+        for agent in agents:
+            tg.create_task(agent.run(), name=f"agent {agent.label}")
+
+
+__all__ = ["Agent", "run_agents"]

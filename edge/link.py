@@ -1,0 +1,185 @@
+"""The agent's MQTT connection: persistent MQTT 5 session, last will, resubscribe, backoff."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+import aiomqtt
+
+from edge.config import MqttConfig
+from protocol.client import AckedClient, session_properties, topics_of
+
+logger = logging.getLogger(__name__)
+
+GOODBYE_TIMEOUT_S = 2.0
+"""How long a clean shutdown waits for the broker to take the retained offline status."""
+
+
+@dataclass(frozen=True, slots=True)
+class Endpoint:
+    """Where the broker is and who we are to it (the password never appears in a repr)."""
+
+    host: str
+    port: int
+    client_id: str
+    username: str | None = None
+    password: str | None = None
+
+    def __repr__(self) -> str:
+        return f"Endpoint({self.host}:{self.port}, client_id={self.client_id!r})"
+
+
+class Link:
+    """Keeps one MQTT session alive for an agent, reconnecting with capped exponential backoff.
+
+    After every (re)connect it subscribes to ``subscriptions`` and awaits
+    ``on_connect(client)`` (status, retained states) before ``connected`` is
+    set; then it hands every received message to ``on_message``. When its task
+    is cancelled it publishes ``goodbye()`` (topic, payload; retained) and
+    disconnects cleanly, so the last will is not sent.
+    """
+
+    def __init__(
+        self,
+        endpoint: Endpoint,
+        mqtt: MqttConfig,
+        *,
+        will: aiomqtt.Will,
+        subscriptions: list[str],
+        on_connect: Callable[[AckedClient], Awaitable[None]],
+        on_message: Callable[[aiomqtt.Message], Awaitable[None]],
+        goodbye: Callable[[], tuple[str, bytes]] | None = None,
+        label: str = "",
+        max_inflight: int = 100,
+    ) -> None:
+        self.endpoint = endpoint
+        self.mqtt = mqtt
+        self.will = will
+        self.subscriptions = subscriptions
+        self.on_connect = on_connect
+        self.on_message = on_message
+        self.goodbye = goodbye
+        self.label = label or endpoint.client_id
+        self.max_inflight = max_inflight
+        self.connected = asyncio.Event()
+        """Set while a session is up and ``on_connect`` has completed."""
+        self.client: AckedClient | None = None
+        self.generation = 0
+        """Incremented at each successful connect."""
+        self._changed = asyncio.Condition()
+
+    def backoff(self, attempt: int) -> float:
+        """Delay before reconnect attempt ``attempt`` (0-based): doubling, capped, jittered."""
+        cap = min(self.mqtt.reconnect_max_s, self.mqtt.reconnect_min_s * 2 ** min(attempt, 30))
+        return random.uniform(cap / 2, cap)
+
+    async def wait_client(self) -> tuple[AckedClient, int]:
+        """The connected client and its generation, once there is one."""
+        while True:
+            await self.connected.wait()
+            if self.client is not None:
+                return self.client, self.generation
+
+    async def wait_reconnect(self, generation: int, within_s: float) -> None:
+        """Return when a connection newer than ``generation`` is up, or after ``within_s``."""
+        async with self._changed:
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(within_s):
+                    await self._changed.wait_for(
+                        lambda: self.generation > generation and self.connected.is_set()
+                    )
+
+    def _make_client(self) -> AckedClient:
+        ep = self.endpoint
+        return AckedClient(
+            ep.host,
+            ep.port,
+            username=ep.username,
+            password=ep.password,
+            identifier=ep.client_id,
+            protocol=aiomqtt.ProtocolVersion.V5,
+            clean_start=False,
+            properties=session_properties(self.mqtt.session_expiry_s),
+            will=self.will,
+            keepalive=self.mqtt.keepalive_s,
+            timeout=10,
+            max_inflight_messages=self.max_inflight,
+        )
+
+    async def run(self) -> None:
+        """Connect, serve and reconnect until cancelled."""
+        attempt = 0
+        while True:
+            try:
+                async with self._make_client() as client:
+                    attempt = 0
+                    await self._serve(client)
+            except aiomqtt.MqttError as exc:
+                logger.warning(
+                    "%s: MQTT connection to %s:%s lost or refused: %s",
+                    self.label,
+                    self.endpoint.host,
+                    self.endpoint.port,
+                    exc,
+                )
+            finally:
+                await self._set_down()
+            delay = self.backoff(attempt)
+            attempt += 1
+            logger.info("%s: reconnecting in %.1f s", self.label, delay)
+            await asyncio.sleep(delay)
+
+    async def _serve(self, client: AckedClient) -> None:
+        granted = await client.subscribe(topics_of(self.subscriptions))
+        refused = [
+            f
+            for f, code in zip(self.subscriptions, granted, strict=False)
+            if getattr(code, "is_failure", False)
+        ]
+        if refused:
+            logger.error("%s: broker refused subscriptions to %s", self.label, refused)
+        self.client = client
+        await self.on_connect(client)
+        async with self._changed:
+            self.generation += 1
+            self.connected.set()
+            self._changed.notify_all()
+        logger.info(
+            "%s: connected to %s:%s as %s",
+            self.label,
+            self.endpoint.host,
+            self.endpoint.port,
+            self.endpoint.client_id,
+        )
+        try:
+            async for message in client.messages:
+                try:
+                    await self.on_message(message)
+                except Exception:
+                    logger.exception(
+                        "%s: error handling a message on %s", self.label, message.topic.value
+                    )
+        except asyncio.CancelledError:
+            await self._say_goodbye(client)
+            raise
+
+    async def _say_goodbye(self, client: AckedClient) -> None:
+        if self.goodbye is None:
+            return
+        topic, payload = self.goodbye()
+        try:
+            await client.publish_acked(topic, payload, 1, retain=True, timeout=GOODBYE_TIMEOUT_S)
+        except aiomqtt.MqttError as exc:
+            logger.warning("%s: could not publish the offline status: %s", self.label, exc)
+
+    async def _set_down(self) -> None:
+        self.connected.clear()
+        self.client = None
+
+
+__all__ = ["GOODBYE_TIMEOUT_S", "Endpoint", "Link"]

@@ -1,0 +1,164 @@
+"""The edge agent in-process against a real Mosquitto: status, state, telemetry and commands."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from datetime import timedelta
+from pathlib import Path
+
+import aiomqtt
+import pytest
+from gpiozero.pins.mock import MockFactory, MockPWMPin
+
+from edge.agent import Agent
+from edge.config import load_room_config
+from edge.settings import EdgeSettings
+from protocol.messages import (
+    Command,
+    CommandReply,
+    ConfigApplied,
+    DeviceState,
+    RoomConfig,
+    RoomSettings,
+    Status,
+    Telemetry,
+    decode,
+    encode,
+    utcnow,
+)
+from smartclass.broker import Mosquitto
+
+pytestmark = pytest.mark.integration
+
+SAMPLE = Path(__file__).parents[2] / "firmware_configs" / "rooms" / "sim-room.yaml"
+WAIT_S = 10.0
+
+
+def make_agent(broker: Mosquitto, topic_root: str, tmp_path: Path) -> tuple[Agent, MockFactory]:
+    room = load_room_config(SAMPLE)
+    room = room.model_copy(
+        update={
+            "telemetry_interval_s": 0.2,
+            "mqtt": room.mqtt.model_copy(update={"topic_root": topic_root, "keepalive_s": 5}),
+        }
+    )
+    settings = EdgeSettings(mqtt_host=broker.host, mqtt_port=broker.port, data_dir=tmp_path)
+    factory = MockFactory(pin_class=MockPWMPin)
+    return Agent(room, settings, pin_factory=factory), factory
+
+
+@contextlib.asynccontextmanager
+async def running(agent: Agent) -> AsyncIterator[asyncio.Task[None]]:
+    task = asyncio.create_task(agent.run())
+    try:
+        await asyncio.wait_for(agent.connected.wait(), WAIT_S)
+        yield task
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+
+async def next_on(client: aiomqtt.Client, topic: str) -> aiomqtt.Message:
+    async with asyncio.timeout(WAIT_S):
+        async for message in client.messages:
+            if message.topic.matches(topic):
+                return message
+    raise AssertionError(f"no message on {topic}")  # pragma: no cover
+
+
+async def test_status_state_and_telemetry_reach_the_broker(
+    broker: Mosquitto, topic_root: str, tmp_path: Path
+) -> None:
+    agent, _ = make_agent(broker, topic_root, tmp_path)
+    base = agent.topics.base
+    async with running(agent), aiomqtt.Client(broker.host, broker.port) as sub:
+        await sub.subscribe(f"{base}/status", qos=1)
+        status = decode(Status, (await next_on(sub, f"{base}/status")).payload)  # type: ignore[arg-type]
+        assert (status.state, status.boot, status.keepalive) == ("online", agent.boot, 5)
+        assert status.devices == ["env", "lights"]
+
+        await sub.subscribe(f"{base}/state/lights", qos=1)
+        msg = await next_on(sub, f"{base}/state/lights")
+        assert msg.retain
+        state = decode(DeviceState, msg.payload)  # type: ignore[arg-type]
+        assert state.state["front"] == {"on": False, "level": 0}
+
+        assert agent.sim is not None
+        agent.sim.set_occupancy(30)
+        await sub.subscribe(f"{base}/telemetry", qos=1)
+        telemetry = decode(Telemetry, (await next_on(sub, f"{base}/telemetry")).payload)  # type: ignore[arg-type]
+        assert telemetry.boot == agent.boot
+        assert telemetry.device == "env"
+        assert 1 <= telemetry.seq <= agent.last_seq
+        assert {"co2_ppm", "temperature_c"} <= set(telemetry.readings)
+
+    async with aiomqtt.Client(broker.host, broker.port) as sub:
+        await sub.subscribe(f"{base}/status", qos=1)
+        status = decode(Status, (await next_on(sub, f"{base}/status")).payload)  # type: ignore[arg-type]
+        assert status.state == "offline"
+
+
+async def test_command_to_lights_is_answered_and_switches_the_pin(
+    broker: Mosquitto, topic_root: str, tmp_path: Path
+) -> None:
+    agent, factory = make_agent(broker, topic_root, tmp_path)
+    topics = agent.topics
+    async with running(agent), aiomqtt.Client(broker.host, broker.port) as hub:
+        await hub.subscribe(topics.reply, qos=1)
+        await hub.subscribe(topics.state("lights"), qos=1)
+        await next_on(hub, topics.state("lights"))  # the retained state at subscription
+
+        def command(cid: str, action: str, expires_in: float, **params: object) -> bytes:
+            return encode(
+                Command(
+                    sender="hub/test",
+                    id=cid,
+                    device="lights",
+                    action=action,
+                    params=params,
+                    issuer="teacher-1",
+                    expires=utcnow() + timedelta(seconds=expires_in),
+                )
+            )
+
+        await hub.publish(
+            topics.command("lights"), command("c1", "set", 30, zone="front", level=60), qos=1
+        )
+        reply = decode(CommandReply, (await next_on(hub, topics.reply)).payload)  # type: ignore[arg-type]
+        assert (reply.id, reply.code) == ("c1", "ok")
+        assert reply.state is not None
+        assert reply.state["front"] == {"on": True, "level": 60}
+        assert factory.pin(18).state == pytest.approx(0.6)
+        state = decode(DeviceState, (await next_on(hub, topics.state("lights"))).payload)  # type: ignore[arg-type]
+        assert state.state["front"]["level"] == 60
+
+        await hub.publish(topics.command("lights"), command("c2", "on", -1), qos=1)
+        reply = decode(CommandReply, (await next_on(hub, topics.reply)).payload)  # type: ignore[arg-type]
+        assert (reply.id, reply.code) == ("c2", "expired")
+        assert factory.pin(23).state == 0
+
+        await hub.publish(topics.command("lights"), b"{not json", qos=1)
+        await hub.publish(topics.command("lights"), command("c3", "dance", 30), qos=1)
+        reply = decode(CommandReply, (await next_on(hub, topics.reply)).payload)  # type: ignore[arg-type]
+        assert (reply.id, reply.code) == ("c3", "unknown_action")
+        assert agent.malformed == 1
+
+
+async def test_config_push_is_applied_and_acknowledged(
+    broker: Mosquitto, topic_root: str, tmp_path: Path
+) -> None:
+    agent, _ = make_agent(broker, topic_root, tmp_path)
+    topics = agent.topics
+    async with running(agent), aiomqtt.Client(broker.host, broker.port) as hub:
+        await hub.subscribe(topics.config_applied, qos=1)
+        config = RoomConfig(
+            sender="hub/test", version=7, settings=RoomSettings(telemetry_interval_s=42)
+        )
+        await hub.publish(topics.config, encode(config), qos=1, retain=True)
+        applied = decode(ConfigApplied, (await next_on(hub, topics.config_applied)).payload)  # type: ignore[arg-type]
+        assert (applied.version, applied.ok) == (7, True)
+        assert agent.telemetry_interval_s == 42
+        await hub.publish(topics.config, b"", qos=1, retain=True)
