@@ -106,7 +106,7 @@ def session_properties(expiry_s: int) -> Properties:
     """CONNECT properties for a persistent MQTT 5 session that outlives ``expiry_s`` of absence."""
     from paho.mqtt.packettypes import PacketTypes
 
-    props = Properties(PacketTypes.CONNECT)
+    props = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
     props.SessionExpiryInterval = expiry_s
     return props
 
