@@ -120,11 +120,13 @@ class Link:
                     attempt = 0
                     await self._serve(client)
             except aiomqtt.MqttError as exc:
-                logger.warning(
+                log = logger.warning if attempt == 0 else logger.info
+                ep = self.endpoint
+                log(
                     "%s: MQTT connection to %s:%s lost or refused: %s",
                     self.label,
-                    self.endpoint.host,
-                    self.endpoint.port,
+                    ep.host,
+                    ep.port,
                     exc,
                 )
             finally:

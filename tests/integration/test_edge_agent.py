@@ -15,6 +15,7 @@ from gpiozero.pins.mock import MockFactory, MockPWMPin
 from edge.agent import Agent
 from edge.config import load_room_config
 from edge.settings import EdgeSettings
+from protocol.client import session_properties
 from protocol.messages import (
     Command,
     CommandReply,
@@ -29,6 +30,7 @@ from protocol.messages import (
     utcnow,
 )
 from smartclass.broker import Mosquitto
+from tests.integration.system import eventually
 
 pytestmark = pytest.mark.integration
 
@@ -36,13 +38,18 @@ SAMPLE = Path(__file__).parents[2] / "firmware_configs" / "rooms" / "sim-room.ya
 WAIT_S = 10.0
 
 
-def make_agent(broker: Mosquitto, topic_root: str, tmp_path: Path) -> tuple[Agent, MockFactory]:
+def make_agent(
+    broker: Mosquitto, topic_root: str, tmp_path: Path, interval: float = 0.2
+) -> tuple[Agent, MockFactory]:
     room = load_room_config(SAMPLE)
+    mqtt = {
+        "topic_root": topic_root,
+        "keepalive_s": 5,
+        "reconnect_min_s": 0.05,
+        "reconnect_max_s": 0.5,
+    }
     room = room.model_copy(
-        update={
-            "telemetry_interval_s": 0.2,
-            "mqtt": room.mqtt.model_copy(update={"topic_root": topic_root, "keepalive_s": 5}),
-        }
+        update={"telemetry_interval_s": interval, "mqtt": room.mqtt.model_copy(update=mqtt)}
     )
     settings = EdgeSettings(mqtt_host=broker.host, mqtt_port=broker.port, data_dir=tmp_path)
     factory = MockFactory(pin_class=MockPWMPin)
@@ -162,3 +169,43 @@ async def test_config_push_is_applied_and_acknowledged(
         assert (applied.version, applied.ok) == (7, True)
         assert agent.telemetry_interval_s == 42
         await hub.publish(topics.config, b"", qos=1, retain=True)
+
+
+async def test_outbox_replays_in_order_after_the_broker_comes_back(
+    own_broker: Mosquitto, topic_root: str, tmp_path: Path
+) -> None:
+    agent, _ = make_agent(own_broker, topic_root, tmp_path, interval=3600)
+    topic = agent.topics.telemetry
+
+    def subscriber() -> aiomqtt.Client:
+        return aiomqtt.Client(
+            own_broker.host,
+            own_broker.port,
+            identifier=f"sub-{topic_root}",
+            protocol=aiomqtt.ProtocolVersion.V5,
+            clean_start=False,
+            properties=session_properties(600),
+        )
+
+    async with subscriber() as sub:
+        await sub.subscribe(topic, qos=1)
+    async with running(agent):
+        async with subscriber() as sub:
+            first = decode(Telemetry, (await next_on(sub, topic)).payload)  # type: ignore[arg-type]
+        assert first.seq == 1
+        own_broker.stop()
+        await eventually(
+            lambda: asyncio.sleep(0, not agent.connected.is_set()), WAIT_S, "the agent to notice"
+        )
+        for _ in range(3):
+            await agent.sample()
+        assert len(agent.outbox) == 3
+        own_broker.start()
+        await asyncio.wait_for(agent.connected.wait(), WAIT_S)
+        await eventually(lambda: asyncio.sleep(0, len(agent.outbox) == 0), WAIT_S, "the outbox")
+        async with subscriber() as sub:
+            seqs = [
+                decode(Telemetry, (await next_on(sub, topic)).payload).seq  # type: ignore[arg-type]
+                for _ in range(3)
+            ]
+        assert seqs == [2, 3, 4]
