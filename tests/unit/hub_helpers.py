@@ -62,7 +62,7 @@ def event(seq: int, *, boot: str = "b1", ts: float = 0, kind: str = "help") -> P
 
 
 def status(state: str, *, boot: str = "b1", ts: float = 0, **extra: Any) -> Parsed:
-    msg = Status(sender=f"edge/{AGENT}", state=state, boot=boot, ts=at(ts), keepalive=5, **extra)  # type: ignore[arg-type]
+    msg = Status(sender=f"edge/{AGENT}", state=state, boot=boot, ts=at(ts), keepalive=5, **extra)
     return parsed(RoomTopics(SITE, ROOM, ROOT).status, msg)
 
 
