@@ -1,0 +1,133 @@
+"""Commands to devices and configuration pushed to rooms, and the routing of their replies."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+import uuid
+from datetime import timedelta
+from typing import Any, Protocol
+
+from hub.errors import CommandTimeout, NotConnected, UnknownRoom
+from hub.store import Store
+from protocol import Command, CommandReply, RoomConfig, RoomSettings, RoomTopics, encode, utcnow
+
+logger = logging.getLogger(__name__)
+
+
+class Publisher(Protocol):
+    """What the commander needs of the MQTT link (the ingest's connection)."""
+
+    @property
+    def connected(self) -> bool: ...
+
+    async def publish(
+        self, topic: str, payload: bytes, *, retain: bool, ack_timeout_s: float
+    ) -> None:
+        """Publish at QoS 1 and wait for the broker's acknowledgement."""
+        ...
+
+
+class Commander:
+    """Sends commands and waits for their replies; pushes retained room configuration."""
+
+    def __init__(
+        self,
+        store: Store,
+        publisher: Publisher | None,
+        *,
+        root: str,
+        hub_id: str,
+        default_timeout_s: float = 5.0,
+    ) -> None:
+        self.store = store
+        self.publisher = publisher
+        self.root = root
+        self.sender = f"hub/{hub_id}"
+        self.default_timeout_s = default_timeout_s
+        self._waiting: dict[str, asyncio.Future[CommandReply]] = {}
+
+    @property
+    def waiting(self) -> int:
+        """Commands sent and not answered yet."""
+        return len(self._waiting)
+
+    def _link(self) -> Publisher:
+        if self.publisher is None or not self.publisher.connected:
+            msg = "the hub is not connected to the MQTT broker"
+            raise NotConnected(msg)
+        return self.publisher
+
+    async def _check_room(self, site: str, room: str) -> RoomTopics:
+        topics = RoomTopics(site, room, self.root)
+        if not await asyncio.to_thread(self.store.room_exists, site, room):
+            msg = f"unknown room {site}/{room}"
+            raise UnknownRoom(msg)
+        return topics
+
+    async def send(
+        self,
+        site: str,
+        room: str,
+        device: str,
+        action: str,
+        params: dict[str, Any] | None = None,
+        *,
+        issuer: str,
+        timeout_s: float | None = None,
+    ) -> CommandReply:
+        """Send a command and return the agent's reply (whatever its code)."""
+        link = self._link()
+        topics = await self._check_room(site, room)
+        timeout = timeout_s or self.default_timeout_s
+        deadline = time.monotonic() + timeout
+        command = Command(
+            sender=self.sender,
+            id=uuid.uuid4().hex,
+            device=device,
+            action=action,
+            params=params or {},
+            issuer=issuer,
+            expires=utcnow() + timedelta(seconds=timeout),
+        )
+        topic = topics.command(device)
+        future: asyncio.Future[CommandReply] = asyncio.get_running_loop().create_future()
+        self._waiting[command.id] = future  # before publishing: the reply can be quick
+        try:
+            await asyncio.to_thread(self.store.log_command, site, room, command)
+            await link.publish(topic, encode(command), retain=False, ack_timeout_s=timeout)
+            remaining = max(deadline - time.monotonic(), 0.0)
+            return await asyncio.wait_for(future, remaining)
+        except TimeoutError:
+            msg = f"no reply from {site}/{room} device {device!r} within {timeout:g} s"
+            raise CommandTimeout(msg) from None
+        finally:
+            self._waiting.pop(command.id, None)
+
+    def resolve(self, reply: CommandReply) -> bool:
+        """Hand a reply to the command waiting for it; False if nobody waits (late or foreign)."""
+        future = self._waiting.pop(reply.id, None)
+        if future is None or future.done():
+            logger.debug("reply %s from device %s: no command waits for it", reply.id, reply.device)
+            return False
+        future.set_result(reply)
+        return True
+
+    async def push_config(self, site: str, room: str, settings: RoomSettings) -> int:
+        """Publish the room's configuration (retained) with the next version; return it."""
+        link = self._link()
+        topics = RoomTopics(site, room, self.root)
+        version = await asyncio.to_thread(self.store.next_config_version, site, room, settings)
+        if version is None:
+            msg = f"unknown room {site}/{room}"
+            raise UnknownRoom(msg)
+        config = RoomConfig(sender=self.sender, version=version, settings=settings)
+        await link.publish(
+            topics.config, encode(config), retain=True, ack_timeout_s=self.default_timeout_s
+        )
+        logger.info("config version %d pushed to %s/%s", version, site, room)
+        return version
+
+
+__all__ = ["Commander", "Publisher"]
