@@ -1,0 +1,3 @@
+"""The hub's REST API (``/api/v1``)."""
+
+__all__: list[str] = []

@@ -1,0 +1,73 @@
+"""Dependencies of the API routes: the hub's services and validated path parameters."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, HTTPException, Path, Request, status
+
+from hub.commands import Commander
+from hub.ingest import Ingest
+from hub.settings import HubSettings
+from hub.store import Store
+
+ID_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,62}$"
+"""Site, room and device ids, as in the MQTT contract."""
+
+
+@dataclass
+class HubState:
+    """The services of one running hub, kept on ``app.state.hub``."""
+
+    settings: HubSettings
+    store: Store
+    commander: Commander
+    ingest: Ingest | None
+    """None when the app runs without MQTT (tests, API-only)."""
+
+
+def get_hub(request: Request) -> HubState:
+    hub: HubState = request.app.state.hub
+    return hub
+
+
+HubDep = Annotated[HubState, Depends(get_hub)]
+
+
+def get_store(hub: HubDep) -> Store:
+    return hub.store
+
+
+def get_commander(hub: HubDep) -> Commander:
+    return hub.commander
+
+
+StoreDep = Annotated[Store, Depends(get_store)]
+CommanderDep = Annotated[Commander, Depends(get_commander)]
+SiteId = Annotated[str, Path(pattern=ID_PATTERN, description="site id")]
+RoomId = Annotated[str, Path(pattern=ID_PATTERN, description="room id")]
+DeviceId = Annotated[str, Path(pattern=ID_PATTERN, description="device id")]
+
+
+def require_room(store: StoreDep, site: SiteId, room: RoomId) -> tuple[str, str]:
+    """The (site, room) of the path, or 404 if the hub does not know that room."""
+    if not store.room_exists(site, room):
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"unknown room {site}/{room}")
+    return site, room
+
+
+KnownRoom = Annotated[tuple[str, str], Depends(require_room)]
+
+__all__ = [
+    "ID_PATTERN",
+    "CommanderDep",
+    "DeviceId",
+    "HubDep",
+    "HubState",
+    "KnownRoom",
+    "RoomId",
+    "SiteId",
+    "StoreDep",
+    "get_hub",
+]

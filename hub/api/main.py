@@ -1,0 +1,15 @@
+"""The ``/api/v1`` router: every resource's router together."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from hub.api.routes import commands, dead_letters, health, rooms
+
+api_router = APIRouter(prefix="/api/v1")
+api_router.include_router(health.router)
+api_router.include_router(rooms.router)
+api_router.include_router(commands.router)
+api_router.include_router(dead_letters.router)
+
+__all__ = ["api_router"]

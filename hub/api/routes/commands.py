@@ -1,0 +1,59 @@
+"""Commands to devices: send one and return the agent's reply, mapped to an HTTP status."""
+
+from __future__ import annotations
+
+from typing import NoReturn
+
+from fastapi import APIRouter, HTTPException, status
+
+from hub.api.deps import CommanderDep, DeviceId, KnownRoom
+from hub.api.models import CommandCreate, CommandResultPublic
+from hub.errors import CommandTimeout, HubError, NotConnected, PublishFailed, UnknownRoom
+
+router = APIRouter(prefix="/rooms", tags=["commands"])
+
+REPLY_STATUS: dict[str, int] = {
+    "unknown_device": status.HTTP_404_NOT_FOUND,
+    "unknown_action": status.HTTP_404_NOT_FOUND,
+    "bad_params": status.HTTP_422_UNPROCESSABLE_CONTENT,
+    "expired": status.HTTP_409_CONFLICT,
+    "device_unavailable": status.HTTP_503_SERVICE_UNAVAILABLE,
+    "device_error": status.HTTP_502_BAD_GATEWAY,
+}
+"""HTTP status of each error code a device can reply with."""
+
+LINK_STATUS: dict[type[HubError], int] = {
+    NotConnected: status.HTTP_503_SERVICE_UNAVAILABLE,
+    PublishFailed: status.HTTP_503_SERVICE_UNAVAILABLE,
+    UnknownRoom: status.HTTP_404_NOT_FOUND,
+    CommandTimeout: status.HTTP_504_GATEWAY_TIMEOUT,
+}
+
+
+def raise_for_link(exc: HubError) -> NoReturn:
+    """Turn a hub error into the matching HTTP error."""
+    code = LINK_STATUS.get(type(exc), status.HTTP_500_INTERNAL_SERVER_ERROR)
+    raise HTTPException(code, str(exc)) from exc
+
+
+@router.post("/{site}/{room}/devices/{device}/commands")
+async def send_command(
+    known: KnownRoom, device: DeviceId, body: CommandCreate, commander: CommanderDep
+) -> CommandResultPublic:
+    """Send a command and wait for the reply; an error reply becomes a 4xx/5xx status."""
+    site, room = known
+    try:
+        reply = await commander.send(
+            site, room, device, body.action, body.params, issuer="api", timeout_s=body.timeout_s
+        )
+    except HubError as exc:
+        raise_for_link(exc)
+    if not reply.ok:
+        detail = f"{reply.code}: {reply.text}" if reply.text else reply.code
+        raise HTTPException(REPLY_STATUS.get(reply.code, status.HTTP_502_BAD_GATEWAY), detail)
+    return CommandResultPublic(
+        id=reply.id, device=reply.device, code=reply.code, text=reply.text, state=reply.state
+    )
+
+
+__all__ = ["LINK_STATUS", "REPLY_STATUS", "raise_for_link", "router"]

@@ -1,0 +1,121 @@
+"""Rooms: list, detail, telemetry history and configuration push."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Annotated
+
+from fastapi import APIRouter, HTTPException, Query, status
+
+from hub.api.deps import CommanderDep, KnownRoom, StoreDep
+from hub.api.models import (
+    ConfigPushedPublic,
+    ConfigStatusPublic,
+    DevicePublic,
+    EventPublic,
+    RoomDetailPublic,
+    RoomPublic,
+    TelemetryHistoryPublic,
+    TelemetryPointPublic,
+)
+from hub.api.routes.commands import raise_for_link
+from hub.errors import HubError
+from protocol import RoomSettings
+
+router = APIRouter(prefix="/rooms", tags=["rooms"])
+
+Metric = Annotated[str, Query(pattern=r"^[a-z][a-z0-9_]{0,62}$", examples=["co2_ppm"])]
+
+
+@router.get("")
+def list_rooms(store: StoreDep) -> list[RoomPublic]:
+    """Every room with its availability and latest readings."""
+    return [RoomPublic.model_validate(r, from_attributes=True) for r in store.list_rooms()]
+
+
+@router.get("/{site}/{room}")
+def get_room(
+    known: KnownRoom, store: StoreDep, events: int = Query(20, ge=0, le=500)
+) -> RoomDetailPublic:
+    """One room: devices and their state, configuration versions, readings, recent events."""
+    site, room = known
+    view = store.get_room(site, room)
+    if view is None:  # removed in between
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"unknown room {site}/{room}")
+    base = RoomPublic.model_validate(view, from_attributes=True)
+    return RoomDetailPublic(
+        **base.model_dump(),
+        boot=view.boot,
+        keepalive=view.keepalive,
+        agent_version=view.agent_version,
+        devices=[DevicePublic.model_validate(d) for d in store.devices(site, room)],
+        config=ConfigStatusPublic(
+            pushed=view.config_version_pushed,
+            applied=view.config_version_applied,
+            applied_ok=view.config_applied_ok,
+            applied_text=view.config_applied_text,
+            settings=view.config_settings,
+        ),
+        events=[EventPublic.model_validate(e) for e in store.recent_events(site, room, events)],
+    )
+
+
+def _utc(value: datetime) -> datetime:
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+@router.get("/{site}/{room}/telemetry")
+def get_telemetry(
+    known: KnownRoom,
+    store: StoreDep,
+    metric: Metric,
+    start: Annotated[
+        datetime | None, Query(description="ISO 8601; default: an hour before end")
+    ] = None,
+    end: Annotated[datetime | None, Query(description="ISO 8601, excluded; default: now")] = None,
+    interval_s: Annotated[
+        int | None, Query(ge=1, le=86_400, description="average per bucket")
+    ] = None,
+    device: Annotated[str | None, Query(pattern=r"^[a-z0-9][a-z0-9_-]{0,62}$")] = None,
+    limit: Annotated[int, Query(ge=1, le=100_000)] = 10_000,
+) -> TelemetryHistoryPublic:
+    """History of one metric, raw or averaged per ``interval_s`` bucket (naive times: UTC)."""
+    site, room = known
+    end = _utc(end) if end else datetime.now(UTC)
+    start = _utc(start) if start else end - timedelta(hours=1)
+    if start >= end:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, "start must be before end")
+    if interval_s is None:
+        raw = store.telemetry(site, room, metric, start, end, device=device, limit=limit)
+        points = [TelemetryPointPublic.model_validate(p) for p in raw]
+    else:
+        buckets = store.telemetry_buckets(
+            site, room, metric, start, end, interval_s, device=device, limit=limit
+        )
+        points = [TelemetryPointPublic.model_validate(b) for b in buckets]
+    return TelemetryHistoryPublic(
+        site=site,
+        room=room,
+        metric=metric,
+        start=start,
+        end=end,
+        interval_s=interval_s,
+        points=points,
+    )
+
+
+@router.put("/{site}/{room}/config", status_code=status.HTTP_202_ACCEPTED)
+async def put_config(
+    known: KnownRoom, settings: RoomSettings, commander: CommanderDep
+) -> ConfigPushedPublic:
+    """Push settings to the room's agent (retained); it reports the version it applied."""
+    site, room = known
+    try:
+        version = await commander.push_config(site, room, settings)
+    except HubError as exc:
+        raise_for_link(exc)
+        raise
+    return ConfigPushedPublic(site=site, room=room, version=version)
+
+
+__all__ = ["router"]
