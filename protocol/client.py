@@ -34,7 +34,7 @@ class AckedClient(aiomqtt.Client):
     authorised) would look like success and an outbox would delete the message.
     """
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:  # noqa: ANN401
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
         kwargs.setdefault("socket_options", SOCKET_OPTIONS)
         super().__init__(*args, **kwargs)
         self._acks: dict[int, asyncio.Future[ReasonCode | None]] = {}
@@ -42,7 +42,7 @@ class AckedClient(aiomqtt.Client):
     def _on_publish(
         self,
         client: paho.Client,
-        userdata: Any,  # noqa: ANN401
+        userdata: Any,
         mid: int,
         reason_code: ReasonCode,
         properties: Properties,
@@ -55,7 +55,7 @@ class AckedClient(aiomqtt.Client):
     def _on_disconnect(
         self,
         client: paho.Client,
-        userdata: Any,  # noqa: ANN401
+        userdata: Any,
         flags: paho.DisconnectFlags,
         reason_code: ReasonCode,
         properties: Properties | None = None,
@@ -63,7 +63,9 @@ class AckedClient(aiomqtt.Client):
         pending, self._acks = self._acks, {}
         for fut in pending.values():
             if not fut.done():
-                fut.set_exception(aiomqtt.MqttError(f"disconnected before acknowledgement: {reason_code}"))
+                fut.set_exception(
+                    aiomqtt.MqttError(f"disconnected before acknowledgement: {reason_code}")
+                )
         super()._on_disconnect(client, userdata, flags, reason_code, properties)
 
     async def publish_acked(
@@ -97,7 +99,7 @@ class AckedClient(aiomqtt.Client):
         """Acknowledge a received message (with manual acknowledgement switched on)."""
         self._client.ack(mid, qos)
 
-    def manual_ack(self, on: bool = True) -> None:  # noqa: FBT001, FBT002
+    def manual_ack(self, on: bool = True) -> None:
         """Acknowledge received QoS 1 messages only when ``ack`` is called, after they are safe."""
         self._client.manual_ack_set(on)
 

@@ -53,7 +53,9 @@ class Message(BaseModel):
     @classmethod
     def _known_version(cls, v: int) -> int:
         if v not in ACCEPTED_VERSIONS:
-            msg = f"unsupported contract version {v}; this reader accepts {sorted(ACCEPTED_VERSIONS)}"
+            msg = (
+                f"unsupported contract version {v}; this reader accepts {sorted(ACCEPTED_VERSIONS)}"
+            )
             raise ValueError(msg)
         return v
 
@@ -91,7 +93,7 @@ class Status(Message):
     boot: str = Field(min_length=1, max_length=64)
     agent_version: str = ""
     keepalive: int = Field(default=0, ge=0)
-    """The agent's MQTT keepalive in seconds: the broker notices a dead agent within 1.5 times it."""
+    """MQTT keepalive in seconds: the broker notices a dead agent within 1.5 times it."""
     devices: list[DeviceId] = Field(default_factory=list)
 
 

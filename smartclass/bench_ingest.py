@@ -76,7 +76,9 @@ async def _plain_subscriber(broker: Mosquitto, root: str, load: Loadgen) -> tupl
     return elapsed, await asyncio.to_thread(load.finish)
 
 
-def _hub_round(broker: Mosquitto, root: str, agents: int, messages: int, work: Path) -> tuple[float, float]:
+def _hub_round(
+    broker: Mosquitto, root: str, agents: int, messages: int, work: Path
+) -> tuple[float, float]:
     """Run the hub, let the load through it, and time until every point is stored."""
     db = work / f"hub-{root}.sqlite"
     port = free_port()
@@ -104,7 +106,7 @@ def _hub_round(broker: Mosquitto, root: str, agents: int, messages: int, work: P
 
 def _hub_connected(port: int) -> bool:
     try:
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/v1/health", timeout=1) as r:  # noqa: S310
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/v1/health", timeout=1) as r:
             return bool(json.load(r).get("mqtt_connected"))
     except (urllib.error.URLError, OSError, ValueError):
         return False
@@ -125,9 +127,10 @@ def run_ingest_bench(agents: int, messages: int, repeat: int) -> int:
     plain: list[float] = []
     hub: list[float] = []
     pub: list[float] = []
-    with tempfile.TemporaryDirectory(prefix="smartclass-bench-") as tmp, Mosquitto(
-        data_dir=Path(tmp) / "broker"
-    ) as broker:
+    with (
+        tempfile.TemporaryDirectory(prefix="smartclass-bench-") as tmp,
+        Mosquitto(data_dir=Path(tmp) / "broker") as broker,
+    ):
         for i in range(repeat):
             root = f"b{uuid.uuid4().hex[:8]}"
             load = Loadgen(broker, root, agents, messages)
@@ -143,7 +146,8 @@ def run_ingest_bench(agents: int, messages: int, repeat: int) -> int:
                   f"= {hub[-1] * len(METRICS):.0f} points/s", flush=True)  # fmt: skip
     best_plain, best_hub = max(plain), max(hub)
     print(
-        f"\nplain aiomqtt subscriber: {best_plain:.0f} msg/s (median {statistics.median(plain):.0f})\n"
+        f"\nplain aiomqtt subscriber: {best_plain:.0f} msg/s "
+        f"(median {statistics.median(plain):.0f})\n"
         f"hub ingest (stored):      {best_hub:.0f} msg/s = {best_hub * len(METRICS):.0f} points/s "
         f"(median {statistics.median(hub):.0f})\n"
         f"ratio hub / plain:        {best_hub / best_plain:.2f}"

@@ -16,14 +16,14 @@ from types import TracebackType
 
 logger = logging.getLogger(__name__)
 
-CONFIG_TEMPLATE = """\
+BROKER_CONFIG = """\
 # Written by smartclass for a broker on loopback.
 # Run as the user who started it (as root, Mosquitto would otherwise switch to 'mosquitto').
 user {user}
 listener {port} {host}
 allow_anonymous true
 # Nagle's algorithm against delayed acks adds ~90 ms to every request/reply.
-set_tcp_nodelay true
+set_tcp_nodelay {nodelay}
 # Persistent sessions (hub, agents) keep their queues across a restart of the broker.
 persistence true
 persistence_location {data_dir}/
@@ -58,7 +58,9 @@ def find_mosquitto() -> str:
         found = shutil.which(candidate)
         if found:
             return found
-    msg = "mosquitto not found: install it with 'apt-get install mosquitto' (Debian, Raspberry Pi OS)"
+    msg = (
+        "mosquitto not found: install it with 'apt-get install mosquitto' (Debian, Raspberry Pi OS)"
+    )
     raise BrokerError(msg)
 
 
@@ -85,6 +87,9 @@ class Mosquitto:
         host: str = "127.0.0.1",
         data_dir: Path | None = None,
         extra_config: str = "",
+        raw_config: str | None = None,
+        *,
+        tcp_nodelay: bool = True,
     ) -> None:
         self.host = host
         self.port = port or free_port(host)
@@ -95,12 +100,19 @@ class Mosquitto:
         self.data_dir = data_dir
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self.config_path = self.data_dir / "mosquitto.conf"
-        self.config_path.write_text(
-            CONFIG_TEMPLATE.format(
-                port=self.port, host=host, data_dir=self.data_dir, user=getpass.getuser()
+        if raw_config is None:
+            config = BROKER_CONFIG.format(
+                port=self.port,
+                host=host,
+                data_dir=self.data_dir,
+                user=getpass.getuser(),
+                nodelay=str(tcp_nodelay).lower(),
             )
-            + extra_config
-        )
+        else:  # a deployment's file, made to run here: our user, our data folder
+            config = (
+                f"{raw_config}\nuser {getpass.getuser()}\npersistence_location {self.data_dir}/\n"
+            )
+        self.config_path.write_text(config + extra_config)
         self._proc: subprocess.Popen[bytes] | None = None
 
     @property
@@ -121,7 +133,8 @@ class Mosquitto:
         except BrokerError:
             self._proc.kill()
             _, err = self._proc.communicate()
-            msg = f"mosquitto did not start on {self.host}:{self.port}: {err.decode(errors='replace')}"
+            why = err.decode(errors="replace")
+            msg = f"mosquitto did not start on {self.host}:{self.port}: {why}"
             raise BrokerError(msg) from None
         logger.info("mosquitto listening on %s:%s", self.host, self.port)
 
@@ -164,4 +177,11 @@ class Mosquitto:
         self.close()
 
 
-__all__ = ["BrokerError", "Mosquitto", "find_mosquitto", "free_port", "wait_listening"]
+__all__ = [
+    "BROKER_CONFIG",
+    "BrokerError",
+    "Mosquitto",
+    "find_mosquitto",
+    "free_port",
+    "wait_listening",
+]

@@ -19,6 +19,7 @@ examples:
   smartclass edge --config room.yaml a classroom agent (settings: SMARTCLASS_EDGE_* variables)
   smartclass validate room.yaml      check a room or sites file and exit
   smartclass bench ingest            measure the hub's ingest against a plain subscriber
+  smartclass bench latency           request/reply latency against default socket settings
 """
 
 
@@ -47,7 +48,10 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument("--rooms", type=int, default=6, help="simulated classrooms (default: 6)")
     demo.add_argument("--port", type=int, default=8000, help="hub HTTP port (default: 8000)")
     demo.add_argument(
-        "--mqtt-port", type=int, default=1883, help="broker port; a free one if taken (default: 1883)"
+        "--mqtt-port",
+        type=int,
+        default=1883,
+        help="broker port; a free one if taken (default: 1883)",
     )
     demo.add_argument(
         "--host", default="127.0.0.1", help="address the hub listens on (default: 127.0.0.1)"
@@ -109,6 +113,13 @@ def _parser() -> argparse.ArgumentParser:
         "--messages", type=int, default=20000, help="telemetry messages in all (default: 20000)"
     )
     ingest.add_argument("--repeat", type=int, default=3, help="rounds; best is reported")
+    latency = bench_sub.add_parser(
+        "latency",
+        help="request/reply latency with TCP_NODELAY against default sockets",
+        description="Time QoS 1 request/reply round trips through Mosquitto with the project's "
+        "socket settings and with the defaults (the baseline), in the same run.",
+    )
+    latency.add_argument("--rounds", type=int, default=200, help="round trips (default: 200)")
     return parser
 
 
@@ -142,8 +153,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         from smartclass.run import validate
 
         return validate(args.files)
+    if args.command == "bench" and args.bench == "latency":
+        from smartclass.bench_latency import run_latency_bench
+
+        return run_latency_bench(rounds=args.rounds)
     if args.command == "bench":
-        from smartclass.bench import run_ingest_bench
+        from smartclass.bench_ingest import run_ingest_bench
 
         return run_ingest_bench(agents=args.agents, messages=args.messages, repeat=args.repeat)
     return 2  # pragma: no cover - argparse refuses unknown commands

@@ -86,7 +86,7 @@ def write_demo_files(data_dir: Path, count: int, interval: float) -> tuple[Path,
     return sites_file, room_files
 
 
-def _get_json(url: str) -> Any:  # noqa: ANN401
+def _get_json(url: str) -> Any:
     with urllib.request.urlopen(url, timeout=2) as resp:  # noqa: S310 - our own loopback URL
         return json.load(resp)
 
@@ -134,12 +134,16 @@ def run_demo(
     edge_env["SMARTCLASS_EDGE_PIN_FACTORY"] = "mock"
     print(f"smartclass demo: broker on {broker.host}:{broker.port}, logs in {data_dir}")
     hub = spawn(
-        smartclass_command("hub", "--host", host, "--port", str(http_port), "--sites", str(sites_file)),
+        smartclass_command(
+            "hub", "--host", host, "--port", str(http_port), "--sites", str(sites_file)
+        ),
         env=hub_env,
         log_file=data_dir / "hub.log",
     )
     edge_args = [arg for path in room_files for arg in ("--config", str(path))]
-    fleet = spawn(smartclass_command("edge", *edge_args), env=edge_env, log_file=data_dir / "edge.log")
+    fleet = spawn(
+        smartclass_command("edge", *edge_args), env=edge_env, log_file=data_dir / "edge.log"
+    )
     try:
         print(f"smartclass demo: starting the hub and {rooms} simulated classrooms…")
         online = wait_rooms_online(api, rooms, timeout=30)
@@ -153,7 +157,8 @@ smartclass demo is running ({online}/{rooms} rooms online)
   rooms:               {api}/api/v1/rooms
   health:              {api}/api/v1/health
   MQTT stream:         mosquitto_sub -h {broker.host} -p {broker.port} -t 'sc/#' -v
-  try a command:       curl -X POST {api}/api/v1/rooms/{_first(room_files)}/devices/lights/commands \\
+  try a command:       curl -X POST \\
+                         {api}/api/v1/rooms/{_first(room_files)}/devices/lights/commands \\
                          -H 'content-type: application/json' -d '{{"action": "on"}}'
 Press Ctrl-C to stop.""",
             flush=True,

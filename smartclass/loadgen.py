@@ -11,6 +11,7 @@ import uuid
 from collections.abc import Sequence
 
 import paho.mqtt.client as paho
+from paho.mqtt.enums import CallbackAPIVersion
 
 from protocol import RoomTopics, Telemetry, encode
 
@@ -39,7 +40,7 @@ def payloads(site: str, room: str, count: int) -> tuple[str, list[bytes]]:
 def publish_all(host: str, port: int, topic: str, messages: list[bytes], root: str) -> None:
     """Publish the messages at QoS 1 from one client and wait for every acknowledgement."""
     topic = topic.replace("sc/", f"{root}/", 1)
-    client = paho.Client(paho.CallbackAPIVersion.VERSION2, protocol=paho.MQTTv5)
+    client = paho.Client(CallbackAPIVersion.VERSION2, protocol=paho.MQTTv5)
     client.max_inflight_messages_set(1000)
     done = threading.Event()
     acked = 0
@@ -50,8 +51,9 @@ def publish_all(host: str, port: int, topic: str, messages: list[bytes], root: s
         if acked == len(messages):
             done.set()
 
-    def on_socket_open(_c: object, _u: object, sock: socket.socket) -> None:
-        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    def on_socket_open(_c: paho.Client, _u: object, sock: paho.SocketLike) -> None:
+        if isinstance(sock, socket.socket):
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
     client.on_publish = on_publish
     client.on_socket_open = on_socket_open

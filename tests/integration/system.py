@@ -23,7 +23,7 @@ SIM_ROOM = REPO / "firmware_configs" / "rooms" / "sim-room.yaml"
 
 async def eventually(
     check: Callable[[], Awaitable[Any]], timeout: float, what: str, interval: float = 0.05
-) -> Any:  # noqa: ANN401
+) -> Any:
     """Poll ``check`` until it returns something truthy; fail with ``what`` after ``timeout``."""
     deadline = time.monotonic() + timeout
     last: Any = None
