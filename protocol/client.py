@@ -67,6 +67,11 @@ class AckedClient(aiomqtt.Client):
                     aiomqtt.MqttError(f"disconnected before acknowledgement: {reason_code}")
                 )
         super()._on_disconnect(client, userdata, flags, reason_code, properties)
+        # aiomqtt stores an unexpected disconnection as the future's exception; whoever owns
+        # the connection learns of it through the message iterator or a failed call, so mark
+        # it seen here instead of letting asyncio log "Future exception was never retrieved".
+        if self._disconnected.done() and not self._disconnected.cancelled():
+            self._disconnected.exception()
 
     async def publish_acked(
         self,

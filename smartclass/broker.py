@@ -14,6 +14,8 @@ import time
 from pathlib import Path
 from types import TracebackType
 
+from smartclass.processes import die_with_parent
+
 logger = logging.getLogger(__name__)
 
 BROKER_CONFIG = """\
@@ -127,6 +129,8 @@ class Mosquitto:
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
+            start_new_session=True,  # Ctrl-C reaches the owner, which stops us in order
+            preexec_fn=die_with_parent,  # noqa: PLW1509
         )
         try:
             wait_listening(self.host, self.port, timeout)

@@ -16,7 +16,7 @@ logger = logging.getLogger(__name__)
 _PR_SET_PDEATHSIG = 1
 
 
-def _die_with_parent() -> None:  # pragma: no cover - runs in the child before exec
+def die_with_parent() -> None:  # pragma: no cover - runs in the child before exec
     """Ask Linux to send SIGTERM to this child when its parent dies, even by SIGKILL."""
     try:
         libc = ctypes.CDLL(None, use_errno=True)
@@ -42,7 +42,7 @@ def spawn(
             stdout=out,
             stderr=subprocess.STDOUT,
             start_new_session=True,
-            preexec_fn=_die_with_parent if sys.platform == "linux" else None,
+            preexec_fn=die_with_parent if sys.platform == "linux" else None,
         )
     finally:
         if log_file:
@@ -66,4 +66,4 @@ def stop(proc: subprocess.Popen[bytes], name: str, timeout: float = 10.0) -> Non
             proc.wait()
 
 
-__all__ = ["smartclass_command", "spawn", "stop"]
+__all__ = ["die_with_parent", "smartclass_command", "spawn", "stop"]

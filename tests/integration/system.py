@@ -3,17 +3,22 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import signal
 import sqlite3
 import subprocess
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
 import httpx
 import yaml
+from gpiozero.pins.mock import MockFactory, MockPWMPin
 
+from edge.agent import Agent
+from edge.config import load_room_config
+from edge.settings import EdgeSettings
 from smartclass.broker import Mosquitto, free_port
 from smartclass.processes import smartclass_command, spawn, stop
 
@@ -53,6 +58,52 @@ def write_room(
     path = directory / f"{site}--{room}.yaml"
     path.write_text(yaml.safe_dump(config, allow_unicode=True), encoding="utf-8")
     return path
+
+
+def make_agent(
+    broker: Mosquitto,
+    topic_root: str,
+    data_dir: Path,
+    interval: float = 0.2,
+    *,
+    site: str = "thcs-nguyen-chi-thanh",
+    room: str = "6a1",
+) -> tuple[Agent, MockFactory]:
+    """An in-process agent of the sample room on mock pins, with fast reconnects."""
+    config = load_room_config(SIM_ROOM)
+    mqtt = {
+        "topic_root": topic_root,
+        "keepalive_s": 5,
+        "reconnect_min_s": 0.05,
+        "reconnect_max_s": 0.5,
+    }
+    config = config.model_copy(
+        update={
+            "site": site,
+            "room": room,
+            "telemetry_interval_s": interval,
+            "mqtt": config.mqtt.model_copy(update=mqtt),
+        }
+    )
+    settings = EdgeSettings(mqtt_host=broker.host, mqtt_port=broker.port, data_dir=data_dir)
+    factory = MockFactory(pin_class=MockPWMPin)
+    return Agent(config, settings, pin_factory=factory), factory
+
+
+@contextlib.asynccontextmanager
+async def running(
+    agent: Agent, *, wait_connected: bool = True
+) -> AsyncIterator[asyncio.Task[None]]:
+    """Run the agent in a task for the block; cancel it (a clean stop) afterwards."""
+    task = asyncio.create_task(agent.run())
+    try:
+        if wait_connected:
+            await asyncio.wait_for(agent.connected.wait(), 10)
+        yield task
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
 
 
 class HubProcess:
@@ -147,4 +198,4 @@ class AgentProcess:
         stop(self.proc, "edge")
 
 
-__all__ = ["AgentProcess", "HubProcess", "eventually", "write_room"]
+__all__ = ["AgentProcess", "HubProcess", "eventually", "make_agent", "running", "write_room"]

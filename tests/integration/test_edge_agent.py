@@ -3,18 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
-from collections.abc import AsyncIterator
 from datetime import timedelta
 from pathlib import Path
 
 import aiomqtt
 import pytest
-from gpiozero.pins.mock import MockFactory, MockPWMPin
 
-from edge.agent import Agent
-from edge.config import load_room_config
-from edge.settings import EdgeSettings
 from protocol.client import session_properties
 from protocol.messages import (
     Command,
@@ -30,42 +24,12 @@ from protocol.messages import (
     utcnow,
 )
 from smartclass.broker import Mosquitto
-from tests.integration.system import eventually
+from tests.integration.system import eventually, make_agent, running
 
 pytestmark = pytest.mark.integration
 
 SAMPLE = Path(__file__).parents[2] / "firmware_configs" / "rooms" / "sim-room.yaml"
 WAIT_S = 10.0
-
-
-def make_agent(
-    broker: Mosquitto, topic_root: str, tmp_path: Path, interval: float = 0.2
-) -> tuple[Agent, MockFactory]:
-    room = load_room_config(SAMPLE)
-    mqtt = {
-        "topic_root": topic_root,
-        "keepalive_s": 5,
-        "reconnect_min_s": 0.05,
-        "reconnect_max_s": 0.5,
-    }
-    room = room.model_copy(
-        update={"telemetry_interval_s": interval, "mqtt": room.mqtt.model_copy(update=mqtt)}
-    )
-    settings = EdgeSettings(mqtt_host=broker.host, mqtt_port=broker.port, data_dir=tmp_path)
-    factory = MockFactory(pin_class=MockPWMPin)
-    return Agent(room, settings, pin_factory=factory), factory
-
-
-@contextlib.asynccontextmanager
-async def running(agent: Agent) -> AsyncIterator[asyncio.Task[None]]:
-    task = asyncio.create_task(agent.run())
-    try:
-        await asyncio.wait_for(agent.connected.wait(), WAIT_S)
-        yield task
-    finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
 
 
 async def next_on(client: aiomqtt.Client, topic: str) -> aiomqtt.Message:

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -30,22 +29,11 @@ from protocol import (
     hub_status_topic,
 )
 from smartclass.broker import Mosquitto
+from tests.integration.system import eventually
 
 pytestmark = pytest.mark.integration
 
 SITE, ROOM = "thcs-nguyen-chi-thanh", "6a1"
-
-
-async def eventually(check: Callable[[], Awaitable[Any]], what: str, within_s: float = 10) -> Any:
-    deadline = time.monotonic() + within_s
-    last: Any = None
-    while time.monotonic() < deadline:
-        last = await check()
-        if last:
-            return last
-        await asyncio.sleep(0.02)
-    msg = f"timed out waiting for {what} (last: {last!r})"
-    raise AssertionError(msg)
 
 
 @pytest.fixture
@@ -72,7 +60,7 @@ async def running_hub(settings: HubSettings) -> AsyncIterator[httpx.AsyncClient]
             async def connected() -> bool:
                 return bool((await http.get("/api/v1/health")).json()["mqtt_connected"])
 
-            await eventually(connected, "the hub to connect")
+            await eventually(connected, 10, "the hub to connect")
             yield http
 
 
@@ -104,10 +92,12 @@ async def test_agent_messages_reach_the_api_once(
             ready = [r for r in rooms if r["online"] and r["readings"].get("co2_ppm")]
             return ready and ready[0]["readings"]["co2_ppm"]["value"] == 650.0 and ready[0]
 
-        room = await eventually(room_ready, "the room online with its readings")
+        room = await eventually(room_ready, 10, "the room online with its readings")
         assert (room["site"], room["room"]) == (SITE, ROOM)
         letters = await eventually(
-            lambda: _json(http, "/api/v1/dead-letters"), "the malformed payload as a dead letter"
+            lambda: _json(http, "/api/v1/dead-letters"),
+            10,
+            "the malformed payload as a dead letter",
         )
         assert [(d["topic"], d["reason"]) for d in letters] == [(topics.telemetry, "bad_schema")]
 
@@ -115,7 +105,7 @@ async def test_agent_messages_reach_the_api_once(
             health = (await http.get("/api/v1/health")).json()
             return health["counters"]["received"] >= 5 and health["ingest_pending"] == 0 and health
 
-        health = await eventually(all_counted, "every message counted")
+        health = await eventually(all_counted, 10, "every message counted")
         assert health["counters"]["points"] == 4
         assert health["counters"]["duplicates"] == 2
         history = (
@@ -163,7 +153,9 @@ async def test_commands_and_config_round_trip(
             status = Status(sender=f"edge/{SITE}/{ROOM}", state="online", boot="b1")
             await edge.publish(topics.status, encode(status), qos=1, retain=True)
             await eventually(
-                lambda: _status(http, f"/api/v1/rooms/{SITE}/{ROOM}", 200), "the room to be known"
+                lambda: _status(http, f"/api/v1/rooms/{SITE}/{ROOM}", 200),
+                10,
+                "the room to be known",
             )
             url = f"/api/v1/rooms/{SITE}/{ROOM}/devices"
             r = await http.post(f"{url}/lights/commands", json={"action": "on"})
@@ -184,7 +176,7 @@ async def test_commands_and_config_round_trip(
                 config = (await http.get(f"/api/v1/rooms/{SITE}/{ROOM}")).json()["config"]
                 return config["applied"] == 1 and config
 
-            config = await eventually(applied, "the agent to apply version 1")
+            config = await eventually(applied, 10, "the agent to apply version 1")
             assert config["settings"] == {"telemetry_interval_s": 2.0}
         finally:
             device_task.cancel()
@@ -217,6 +209,6 @@ async def test_messages_sent_while_the_hub_is_away_are_stored_after_it_returns(
                 rooms = (await http.get("/api/v1/rooms")).json()
                 return rooms and rooms[0]["readings"].get("co2_ppm", {}).get("value") == 777.0
 
-            await eventually(stored, "the queued telemetry to be stored")
+            await eventually(stored, 10, "the queued telemetry to be stored")
     assert json.dumps(states)  # the retained online, then offline on the clean stop
     assert states[-1] == "offline"
