@@ -130,7 +130,7 @@ class Mosquitto:
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
             start_new_session=True,  # Ctrl-C reaches the owner, which stops us in order
-            preexec_fn=die_with_parent,  # noqa: PLW1509
+            preexec_fn=die_with_parent,
         )
         try:
             wait_listening(self.host, self.port, timeout)
