@@ -100,7 +100,9 @@ class Agent:
             Endpoint(
                 settings.mqtt_host,
                 settings.mqtt_port,
-                f"edge-{room.site}-{room.room}",
+                # The root is part of the id: a persistent session carries its subscriptions,
+                # so one made under another root must never be resumed.
+                f"edge-{room.mqtt.topic_root}-{room.site}-{room.room}",
                 settings.mqtt_username,
                 settings.mqtt_password.get_secret_value() if settings.mqtt_password else None,
             ),
