@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -79,13 +78,6 @@ def _payload_reason(exc: PayloadError) -> str:
     return "bad_schema"
 
 
-def _check_telemetry(parsed: ParsedTopic, message: Message) -> None:
-    assert isinstance(message, Telemetry)
-    bad = [m for m, v in message.readings.items() if not math.isfinite(v)]
-    if bad:
-        raise _Reject("bad_schema", f"readings that are not finite numbers: {', '.join(bad)}")
-
-
 def _check_state(parsed: ParsedTopic, message: Message) -> None:
     assert isinstance(message, DeviceState)
     if message.device != parsed.device:
@@ -94,7 +86,6 @@ def _check_state(parsed: ParsedTopic, message: Message) -> None:
 
 
 CHECKS: dict[Kind, Callable[[ParsedTopic, Message], None]] = {
-    Kind.TELEMETRY: _check_telemetry,
     Kind.STATE: _check_state,
 }
 """Rules beyond the schema, per kind."""

@@ -32,8 +32,6 @@ class HubSettings(BaseSettings):
     keepalive_s: int = Field(default=30, ge=5, le=3600)
     session_expiry_s: int = Field(default=7 * 24 * 3600, ge=0)
     """How long the broker keeps the hub's session (and queues its messages) while it is away."""
-    offline_grace_s: float = Field(default=60.0, ge=0)
-    """How long a room may stay offline before alerts (not built yet) report it."""
     ingest_batch_max: int = Field(default=500, ge=1, le=10_000)
     """Most messages written in one database transaction."""
     ingest_flush_ms: float = Field(default=20.0, ge=0, le=10_000)

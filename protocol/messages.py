@@ -35,6 +35,8 @@ def _to_utc(value: datetime) -> datetime:
 UtcDatetime = Annotated[AwareDatetime, AfterValidator(_to_utc)]
 DeviceId = Annotated[str, AfterValidator(lambda v: validate_id(v, "device id"))]
 Metric = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{0,62}$")]
+Reading = Annotated[float, Field(allow_inf_nan=False)]
+"""A measured value; NaN and infinities are not measurements and are refused."""
 
 
 class Message(BaseModel):
@@ -73,7 +75,7 @@ class Telemetry(Sequenced):
     """One sample of one device: several metrics taken at ``ts``."""
 
     device: DeviceId
-    readings: dict[Metric, float] = Field(min_length=1)
+    readings: dict[Metric, Reading] = Field(min_length=1)
 
 
 class Event(Sequenced):

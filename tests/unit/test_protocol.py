@@ -107,6 +107,11 @@ def test_telemetry_round_trips_and_times_are_utc() -> None:
         (b'{"v":1,"sender":"x","boot":"b","seq":0,"device":"env","readings":{"a":1}}', "seq"),
         (b'{"v":99,"sender":"x","boot":"b","seq":1,"device":"env","readings":{"a":1}}', "version"),
         (b'{"v":1,"sender":"x","boot":"b","seq":1,"device":"env","readings":{}}', "readings"),
+        (b'{"v":1,"sender":"x","boot":"b","seq":1,"device":"env","readings":{"a":NaN}}', "a"),
+        (
+            b'{"v":1,"sender":"x","boot":"b","seq":1,"device":"env","readings":{"a":"Infinity"}}',
+            "finite",
+        ),
         (
             b'{"v":1,"sender":"x","boot":"b","seq":1,"device":"env","readings":{"a":1},"x":1}',
             "x: Extra inputs",
