@@ -1,0 +1,64 @@
+"""``smartclass demo`` end to end: rooms online through the API, and Ctrl-C leaves nothing behind."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from smartclass.broker import free_port
+
+pytestmark = pytest.mark.integration
+
+
+def _processes_mentioning(text: str) -> list[str]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit() or int(entry.name) == os.getpid():
+            continue
+        try:
+            cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+        except OSError:
+            continue
+        if text in cmdline:
+            found.append(cmdline)
+    return found
+
+
+def test_demo_serves_its_rooms_and_stops_cleanly_on_ctrl_c(tmp_path: Path) -> None:
+    port, rooms = free_port(), 3
+    demo = subprocess.Popen(
+        [sys.executable, "-m", "smartclass", "demo", "--rooms", str(rooms), "--port", str(port),
+         "--mqtt-port", str(free_port()), "--data-dir", str(tmp_path), "--interval", "1"],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )  # fmt: skip
+    assert demo.stdout is not None
+    started = time.monotonic()
+    lines: list[str] = []
+    try:
+        for line in demo.stdout:
+            lines.append(line)
+            if "Press Ctrl-C to stop." in line:
+                break
+        took = time.monotonic() - started
+        output = "".join(lines)
+        assert f"smartclass demo is running ({rooms}/{rooms} rooms online)" in output, output
+        assert took < 30
+        assert f"http://127.0.0.1:{port}/docs" in output
+        listed = httpx.get(f"http://127.0.0.1:{port}/api/v1/rooms", timeout=5).json()
+        assert len(listed) == rooms
+        assert all(room["online"] for room in listed)
+        assert {room["name"] for room in listed} <= {"Lớp 6A1", "Lớp 1A", "Lớp 2A", "Lớp 6A2"}
+        assert len(_processes_mentioning(str(tmp_path))) >= 3  # broker, hub, agents
+    finally:
+        demo.send_signal(signal.SIGINT)  # what Ctrl-C does
+        rest, _ = demo.communicate(timeout=30)
+    assert demo.returncode == 0, rest
+    assert "smartclass demo: stopped" in rest
+    assert _processes_mentioning(str(tmp_path)) == []
