@@ -1,4 +1,4 @@
-"""``smartclass demo`` end to end: rooms online through the API, and Ctrl-C leaves nothing behind."""
+"""``smartclass demo`` end to end: rooms online through the API; Ctrl-C leaves nothing behind."""
 
 from __future__ import annotations
 
