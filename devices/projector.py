@@ -1,0 +1,413 @@
+"""Projectors over PJLink: config models and the device, against a real or a simulated projector."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+from collections.abc import AsyncIterator, Callable, Mapping
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from devices.base import Action, BadCommand, Device, DeviceError, DeviceUnavailable, parse_params
+from devices.pjlink import (
+    CLASS1_INPUT_CODE,
+    INPUT_CODE,
+    PJLINK_PORT,
+    PjlinkAuthError,
+    PjlinkClass,
+    PjlinkCommandError,
+    PjlinkConnection,
+    PjlinkError,
+    PjlinkProtocolError,
+    PowerState,
+    connect,
+    parse_av_mute,
+    parse_errors,
+    parse_lamps,
+    parse_power,
+)
+from devices.sim_projector import Clock, SimProjector
+
+logger = logging.getLogger(__name__)
+
+AvailabilityHook = Callable[[bool, str], None]
+"""Called with (available, reason) when a projector stops or starts answering."""
+
+DEFAULT_INPUTS = {
+    "vga1": "11",
+    "vga2": "12",
+    "video1": "21",
+    "hdmi1": "31",
+    "hdmi2": "32",
+    "hdmi3": "33",
+    "usb1": "41",
+    "network1": "51",
+}
+InputName = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_-]{0,30}$")]
+InputCode = Annotated[str, Field(pattern=INPUT_CODE.pattern)]
+EnvName = Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")]
+
+
+class ProjectorSettings(BaseModel):
+    """What every projector backend shares: secrets by name, timeouts, busy handling, inputs."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    family: Literal["projector"] = Field(default="projector", description="Device family.")
+    password_env: EnvName | None = Field(
+        default=None,
+        description="Name of the environment variable holding the PJLink password; omit if none.",
+    )
+    timeout_s: float = Field(default=3.0, gt=0, le=30, description="Connect and reply timeout.")
+    poll_interval_s: float = Field(
+        default=30.0, gt=0, description="Seconds between status refreshes; older state is stale."
+    )
+    busy_wait_s: float = Field(
+        default=6.0,
+        ge=0,
+        le=60,
+        description="How long a command refused with ERR3 (warming up, cooling down) is retried "
+        "before it fails; keep it under the agent's command limit (10 s).",
+    )
+    busy_retry_s: float = Field(default=1.0, gt=0, description="Pause between ERR3 retries.")
+    inputs: dict[InputName, InputCode] = Field(
+        default_factory=lambda: dict(DEFAULT_INPUTS),
+        description="Input names teachers use, to PJLink input codes (e.g. hdmi1: '31').",
+    )
+
+
+class PjlinkProjectorConfig(ProjectorSettings):
+    """A real projector on the room's network."""
+
+    backend: Literal["pjlink"] = Field(description="PJLink over TCP.")
+    host: str = Field(min_length=1, description="Projector's host name or IP address.")
+    port: int = Field(default=PJLINK_PORT, ge=1, le=65535, description="PJLink TCP port.")
+
+
+class SimProjectorConfig(ProjectorSettings):
+    """A simulated projector: a PJLink server on 127.0.0.1, driven by the real client."""
+
+    backend: Literal["sim"] = Field(description="Simulated PJLink projector.")
+    port: int = Field(default=0, ge=0, le=65535, description="Port to listen on; 0: a free one.")
+    pjlink_class: Literal[1, 2] = Field(default=2, description="PJLink class it implements.")
+    warmup_s: float = Field(default=30.0, ge=0, description="Warm-up time, seconds.")
+    cooldown_s: float = Field(default=30.0, ge=0, description="Cool-down time, seconds.")
+    name: str = Field(default="SIM-PROJECTOR", max_length=64, description="PJLink NAME.")
+    manufacturer: str = Field(default="smartclass", max_length=32, description="PJLink INF1.")
+    product: str = Field(default="SimProjector 1", max_length=32, description="PJLink INF2.")
+    available_inputs: list[InputCode] = Field(
+        default_factory=lambda: ["11", "31", "32", "51"],
+        min_length=1,
+        description="Input codes the simulated projector has.",
+    )
+    lamp_hours: float = Field(default=0.0, ge=0, description="Lamp hours at start.")
+    filter_hours: float = Field(default=0.0, ge=0, description="Filter hours at start.")
+
+
+ProjectorConfig = Annotated[
+    PjlinkProjectorConfig | SimProjectorConfig, Field(discriminator="backend")
+]
+"""Projector config, picked by ``backend``."""
+
+
+class ProjectorBusy(DeviceError):  # noqa: N818 - gpiozero-style names
+    """The projector kept answering ERR3 (warming up, cooling down or off) for the whole budget."""
+
+
+class _NoParams(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class _InputParams(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    source: str = Field(min_length=1, max_length=32)
+
+
+class PjlinkProjector(Device):
+    """A projector driven over PJLink; with a sim config it starts and drives a SimProjector.
+
+    A command refused with ERR3 is retried every ``busy_retry_s`` while the
+    projector is warming up or cooling down, for at most ``busy_wait_s``; then
+    (or at once if the projector is off) it fails with ProjectorBusy saying why.
+    A projector that does not answer is marked unavailable: commands raise
+    DeviceUnavailable, ``state()`` reports it, and ``on_availability`` is called
+    on each change (not for the first successful contact).
+    """
+
+    family = "projector"
+
+    def __init__(
+        self,
+        device_id: str,
+        config: PjlinkProjectorConfig | SimProjectorConfig,
+        *,
+        on_availability: AvailabilityHook | None = None,
+        clock: Clock | None = None,
+        environ: Mapping[str, str] | None = None,
+    ) -> None:
+        super().__init__(device_id)
+        self.config = config
+        self.on_availability = on_availability
+        self._password = _password(device_id, config.password_env, environ or os.environ)
+        self.simulator: SimProjector | None = None
+        if isinstance(config, SimProjectorConfig):
+            sim_fields = set(SimProjectorConfig.model_fields) - set(ProjectorSettings.model_fields)
+            kwargs = config.model_dump(include=sim_fields - {"backend", "available_inputs"})
+            self.simulator = SimProjector(
+                **kwargs, password=self._password, inputs=config.available_inputs, clock=clock
+            )
+        self._names = {code: name for name, code in reversed(config.inputs.items())}
+        self._lock = asyncio.Lock()
+        self._available: bool | None = None
+        self._reason = "not contacted yet"
+        self._fresh_at: float | None = None
+        self._class: PjlinkClass | None = None
+        self._identity: dict[str, str | None] = {}
+        self._status: dict[str, Any] = {}
+        self._actions: dict[str, Action] = {
+            "on": self._simple("on", "POWR", "1"),
+            "off": self._simple("off", "POWR", "0"),
+            "mute": self._simple("mute", "AVMT", "31"),
+            "unmute": self._simple("unmute", "AVMT", "30"),
+            "input": self._input,
+            "refresh": self._refresh,
+            "status": self._refresh,
+        }
+
+    @property
+    def actions(self) -> Mapping[str, Action]:
+        return self._actions
+
+    @property
+    def available(self) -> bool:
+        """False once the projector stopped answering (or refused the password)."""
+        return bool(self._available)
+
+    @property
+    def address(self) -> str:
+        if self.simulator is not None:
+            return f"{self.simulator.host}:{self.simulator.port}"
+        assert isinstance(self.config, PjlinkProjectorConfig)
+        return f"{self.config.host}:{self.config.port}"
+
+    async def state(self) -> dict[str, Any]:
+        """The last known state, refreshed first if older than ``poll_interval_s``."""
+        now = asyncio.get_running_loop().time()
+        if self._fresh_at is None or now - self._fresh_at >= self.config.poll_interval_s:
+            with contextlib.suppress(DeviceError):
+                await self.refresh()
+        return self._snapshot()
+
+    async def refresh(self) -> dict[str, Any]:
+        """Ask the projector for its whole status now (one connection)."""
+        async with self._lock, self._connection() as conn:
+            await self._read_status(conn)
+        return self._snapshot()
+
+    async def run(self) -> None:
+        """Refresh every ``poll_interval_s`` until cancelled, so availability changes are seen."""
+        while True:
+            with contextlib.suppress(DeviceError):
+                await self.refresh()
+            await asyncio.sleep(self.config.poll_interval_s)
+
+    def close(self) -> None:
+        if self.simulator is not None:
+            self.simulator.close()
+
+    # --- actions -----------------------------------------------------------------
+
+    def _simple(self, action: str, body: str, param: str) -> Action:
+        async def handler(params: dict[str, Any]) -> dict[str, Any]:
+            parse_params(_NoParams, params)
+            return await self._command(action, body, param)
+
+        return handler
+
+    async def _refresh(self, params: dict[str, Any]) -> dict[str, Any]:
+        parse_params(_NoParams, params)
+        return await self.refresh()
+
+    async def _input(self, params: dict[str, Any]) -> dict[str, Any]:
+        source = parse_params(_InputParams, params).source
+        code = self.config.inputs.get(source) or source.upper()
+        if not INPUT_CODE.match(code):
+            known = ", ".join(self.config.inputs)
+            msg = f"unknown input {source!r}: use a name ({known}) or a PJLink code like '31'"
+            raise BadCommand("bad_params", msg)
+        pjclass: PjlinkClass = 1 if CLASS1_INPUT_CODE.match(code) else 2
+        if pjclass == 2 and self._class == 1:
+            msg = f"input {code!r} needs PJLink class 2; this projector has class 1"
+            raise BadCommand("bad_params", msg)
+        return await self._command("input", "INPT", code, self._class or pjclass)
+
+    # --- talking to the projector ----------------------------------------------------
+
+    async def _command(
+        self, action: str, body: str, param: str, pjclass: PjlinkClass = 1
+    ) -> dict[str, Any]:
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.config.busy_wait_s
+        async with self._lock, self._connection() as conn:
+            while True:
+                try:
+                    await conn.command(body, param, pjclass)
+                    break
+                except PjlinkCommandError as exc:
+                    if exc.code != "ERR3":
+                        raise self._refused(action, param, exc) from exc
+                    power = parse_power(await conn.command("POWR"))
+                    if power not in ("warming", "cooling") or (
+                        loop.time() + self.config.busy_retry_s > deadline
+                    ):
+                        raise ProjectorBusy(self._busy_message(action, power)) from exc
+                    await asyncio.sleep(self.config.busy_retry_s)
+            await self._read_status(conn)
+        return self._snapshot()
+
+    def _refused(self, action: str, param: str, exc: PjlinkCommandError) -> DeviceError:
+        where = f"projector {self.id!r}: {action}"
+        if exc.code == "ERR2":
+            return BadCommand("bad_params", f"{where} {param!r} refused: out of parameter (ERR2)")
+        if exc.code == "ERR1":
+            return DeviceError(f"{where} is not supported by this projector (ERR1)")
+        return DeviceError(f"{where} failed: the projector reports a failure ({exc.code})")
+
+    def _busy_message(self, action: str, power: PowerState) -> str:
+        why = {
+            "warming": "it is warming up",
+            "cooling": "it is cooling down",
+            "off": "it is off (switch it on first)",
+            "on": "it is busy",
+        }[power]
+        waited = f"; still refused after {self.config.busy_wait_s:g} s" if power != "off" else ""
+        return f"projector {self.id!r} cannot {action} now: {why} (ERR3){waited}"
+
+    @contextlib.asynccontextmanager
+    async def _connection(self) -> AsyncIterator[PjlinkConnection]:
+        """A connection; marks availability and turns PJLink failures into device errors."""
+        now = asyncio.get_running_loop().time
+        if self.simulator is not None:
+            await self.simulator.start()
+        host, port = self.address.rsplit(":", 1)
+        try:
+            async with connect(
+                host, int(port), password=self._password, timeout_s=self.config.timeout_s
+            ) as conn:
+                self._set_available(True, "")
+                yield conn
+        except PjlinkCommandError as exc:
+            raise DeviceError(f"projector {self.id!r} at {self.address}: {exc}") from exc
+        except PjlinkAuthError as exc:
+            self._fresh_at = now()
+            reason = f"projector {self.id!r} at {self.address}: {exc}"
+            if self.config.password_env:
+                reason += f" (password from ${self.config.password_env})"
+            self._set_available(False, reason)
+            raise DeviceError(reason) from exc
+        except PjlinkProtocolError as exc:
+            self._fresh_at = now()
+            reason = f"projector {self.id!r} at {self.address} does not speak PJLink: {exc}"
+            self._set_available(False, reason)
+            raise DeviceError(reason) from exc
+        except PjlinkError as exc:
+            self._fresh_at = now()
+            reason = f"projector {self.id!r} at {self.address} does not answer: {exc}"
+            self._set_available(False, reason)
+            raise DeviceUnavailable(reason) from exc
+
+    async def _read_status(self, conn: PjlinkConnection) -> None:
+        if self._class is None:
+            self._class = 2 if await _optional(conn, "CLSS") == "2" else 1
+            names = ("name", "NAME"), ("manufacturer", "INF1"), ("product", "INF2")
+            self._identity = {key: await _optional(conn, body) for key, body in names}
+        power = parse_power(await conn.command("POWR"))
+        errst = await _optional(conn, "ERST")
+        lamp = await _optional(conn, "LAMP")
+        filt = await _optional(conn, "FILT", 2) if self._class == 2 else None
+        on = power == "on"
+        code = await _optional(conn, "INPT", self._class) if on else None
+        avmt = await _optional(conn, "AVMT") if on else None
+        self._status = {
+            "power": power,
+            "input": None if code is None else self._names.get(code, code),
+            "av_mute": None if avmt is None else any(parse_av_mute(avmt)),
+            "errors": None if errst is None else parse_errors(errst),
+            "lamp_hours": None if lamp is None else parse_lamps(lamp)[0][0],
+            "filter_hours": int(filt) if filt and filt.isdigit() else None,
+        }
+        self._fresh_at = asyncio.get_running_loop().time()
+
+    def _set_available(self, available: bool, reason: str) -> None:
+        previous, self._available, self._reason = self._available, available, reason
+        if available:
+            self._reason = ""
+        if previous == available or (previous is None and available):
+            return
+        if available:
+            logger.info("projector %s at %s answers again", self.id, self.address)
+        else:
+            logger.warning("%s", reason)
+            self._class = None  # it may come back as another projector
+        if self.on_availability is not None:
+            try:
+                self.on_availability(available, self._reason)
+            except Exception:
+                logger.exception("projector %s: availability hook failed", self.id)
+
+    def _snapshot(self) -> dict[str, Any]:
+        identity = self._identity
+        available = bool(self._available)
+        status = self._status if available else {}
+        return {
+            "available": available,
+            "reason": None if available else self._reason,
+            "power": status.get("power", "unavailable"),
+            "input": status.get("input"),
+            "av_mute": status.get("av_mute"),
+            "errors": status.get("errors"),
+            "lamp_hours": self._status.get("lamp_hours"),
+            "filter_hours": self._status.get("filter_hours"),
+            "name": identity.get("name"),
+            "model": {
+                "manufacturer": identity.get("manufacturer"),
+                "product": identity.get("product"),
+            }
+            if identity
+            else None,
+            "pjlink_class": self._class,
+        }
+
+
+async def _optional(conn: PjlinkConnection, body: str, pjclass: PjlinkClass = 1) -> str | None:
+    """A query whose ERRn reply (no lamp, no filter, not now) means 'unknown'."""
+    try:
+        return await conn.command(body, "?", pjclass)
+    except PjlinkCommandError:
+        return None
+
+
+def _password(device_id: str, name: str | None, environ: Mapping[str, str]) -> str | None:
+    if name is None:
+        return None
+    try:
+        return environ[name]
+    except KeyError:
+        msg = f"projector {device_id!r}: environment variable {name} (its password) is not set"
+        raise DeviceError(msg) from None
+
+
+__all__ = [
+    "DEFAULT_INPUTS",
+    "AvailabilityHook",
+    "PjlinkProjector",
+    "PjlinkProjectorConfig",
+    "ProjectorBusy",
+    "ProjectorConfig",
+    "ProjectorSettings",
+    "SimProjectorConfig",
+]
