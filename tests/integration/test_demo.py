@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
+import re
 import signal
 import subprocess
 import sys
 import time
 from pathlib import Path
 
+import aiomqtt
 import httpx
 import pytest
 
@@ -29,6 +32,19 @@ def _processes_mentioning(text: str) -> list[str]:
         if text in cmdline:
             found.append(cmdline)
     return found
+
+
+async def _watch_sc(port: int, rooms: int) -> set[str]:
+    """What ``mosquitto_sub -t 'sc/#'`` shows: retained status and state, then telemetry."""
+    seen: set[str] = set()
+    async with aiomqtt.Client("127.0.0.1", port) as client, asyncio.timeout(15):
+        await client.subscribe("sc/#")
+        async for message in client.messages:
+            seen.add(message.topic.value)
+            statuses = sum(1 for t in seen if t.endswith("/status"))
+            if statuses >= rooms and any(t.endswith("/telemetry") for t in seen):
+                return seen
+    return seen  # pragma: no cover - the timeout raises first
 
 
 def test_demo_serves_its_rooms_and_stops_cleanly_on_ctrl_c(tmp_path: Path) -> None:
@@ -56,6 +72,12 @@ def test_demo_serves_its_rooms_and_stops_cleanly_on_ctrl_c(tmp_path: Path) -> No
         assert all(room["online"] for room in listed)
         assert {room["name"] for room in listed} <= {"Lớp 6A1", "Lớp 1A", "Lớp 2A", "Lớp 6A2"}
         assert len(_processes_mentioning(str(tmp_path))) >= 3  # broker, hub, agents
+        mqtt_port = int(re.search(r"-p (\d+) -t 'sc/#'", output).group(1))  # type: ignore[union-attr]
+        seen = asyncio.run(_watch_sc(mqtt_port, rooms))
+        for site, room in {(r["site"], r["room"]) for r in listed}:
+            base = f"sc/{site}/{room}"
+            assert {f"{base}/status", f"{base}/state/lights", f"{base}/state/env"} <= seen
+        assert any(t.endswith("/telemetry") for t in seen)
     finally:
         demo.send_signal(signal.SIGINT)  # what Ctrl-C does
         rest, _ = demo.communicate(timeout=30)
