@@ -1,4 +1,4 @@
-"""Fixtures shared by every test: a real Mosquitto broker and per-test topic roots."""
+"""Fixtures shared by every test: a real Mosquitto broker, per-test topic roots, PostgreSQL."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from collections.abc import Iterator
 import pytest
 
 from smartclass.broker import Mosquitto
+from tests.postgres import database_url, postgres, postgres_url  # noqa: F401 (fixtures)
 
 
 @pytest.fixture(scope="session")

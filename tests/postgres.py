@@ -1,0 +1,234 @@
+"""A throwaway PostgreSQL server for the test session, and a fresh schema for each test."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import pwd
+import shutil
+import signal
+import subprocess
+import tempfile
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from types import TracebackType
+
+import psycopg
+import pytest
+from psycopg import sql
+
+from smartclass.broker import free_port
+from smartclass.processes import die_with_parent
+
+INSTALL_HINT = (
+    "install the PostgreSQL server with 'apt-get install postgresql' (Debian, Raspberry Pi OS),"
+    " or run scripts/bootstrap --dev, which does it"
+)
+TEST_DATABASE = "smartclass_test"
+SERVER_OPTIONS = {
+    "fsync": "off",  # a throwaway cluster: durability is not under test here
+    "synchronous_commit": "off",
+    "full_page_writes": "off",
+    "unix_socket_directories": "",  # TCP on loopback only
+    "listen_addresses": "127.0.0.1",
+    "log_min_messages": "warning",
+    "timezone": "Asia/Ho_Chi_Minh",  # a school's zone, not UTC, so zone mistakes show
+}
+
+
+class PostgresError(RuntimeError):
+    """The server binaries are missing, or the server did not start."""
+
+
+def find_bin_dir() -> Path:
+    """The folder of ``initdb`` and ``postgres``: on PATH, or Debian's newest version."""
+    on_path = shutil.which("initdb")
+    if on_path and shutil.which("postgres"):
+        return Path(on_path).parent
+    versions = sorted(
+        Path("/usr/lib/postgresql").glob("*/bin/postgres"),
+        key=lambda p: int(p.parent.parent.name) if p.parent.parent.name.isdigit() else 0,
+    )
+    if versions:
+        return versions[-1].parent
+    msg = f"PostgreSQL server binaries (initdb, postgres) not found: {INSTALL_HINT}"
+    raise PostgresError(msg)
+
+
+class PostgresServer:
+    """initdb into a temporary folder, then a ``postgres`` child on a free loopback port.
+
+    PostgreSQL refuses to run as root: as root, both run as the ``postgres`` system user
+    (made by the Debian package), who owns the temporary folder.
+    """
+
+    def __init__(self, host: str = "127.0.0.1") -> None:
+        self.host = host
+        self.port = free_port(host)
+        self.bin_dir = find_bin_dir()
+        self._user = _run_as()
+        self._tmp = Path(tempfile.mkdtemp(prefix="smartclass-pg-"))
+        self.data_dir = self._tmp / "data"
+        self.log_path = self._tmp / "postgres.log"
+        if self._user is not None:
+            os.chown(self._tmp, self._user.pw_uid, self._user.pw_gid)
+        self._proc: subprocess.Popen[bytes] | None = None
+
+    def url(self, database: str = "postgres", *, driver: str = "psycopg") -> str:
+        """SQLAlchemy URL of a database on this server (superuser ``postgres``, no password)."""
+        return f"postgresql+{driver}://postgres@{self.host}:{self.port}/{database}"
+
+    def conninfo(self, database: str = "postgres") -> str:
+        return f"host={self.host} port={self.port} user=postgres dbname={database}"
+
+    def _popen(self, args: list[str], log: int | None = None) -> subprocess.Popen[bytes]:
+        user = self._user
+        return subprocess.Popen(
+            args,
+            cwd=self._tmp,
+            stdin=subprocess.DEVNULL,
+            stdout=log if log is not None else subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            preexec_fn=die_with_parent,
+            user=user.pw_uid if user else None,
+            group=user.pw_gid if user else None,
+            extra_groups=[] if user else None,
+        )
+
+    def start(self, timeout: float = 30.0) -> None:
+        if self._proc is not None and self._proc.poll() is None:
+            return
+        if not (self.data_dir / "PG_VERSION").exists():
+            init = self._popen(
+                [str(self.bin_dir / "initdb"), "-D", str(self.data_dir), "-U", "postgres",
+                 "--auth=trust", "--encoding=UTF8", "--no-locale", "--no-sync"]
+            )  # fmt: skip
+            out, _ = init.communicate(timeout=timeout)
+            if init.returncode != 0:
+                msg = f"initdb failed ({init.returncode}): {out.decode(errors='replace')}"
+                raise PostgresError(msg)
+        options = [arg for k, v in SERVER_OPTIONS.items() for arg in ("-c", f"{k}={v}")]
+        fd = os.open(self.log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+        try:
+            self._proc = self._popen(
+                [str(self.bin_dir / "postgres"), "-D", str(self.data_dir), "-p", str(self.port),
+                 *options],
+                log=fd,
+            )  # fmt: skip
+        finally:
+            os.close(fd)
+        self._wait_ready(timeout)
+
+    def _wait_ready(self, timeout: float) -> None:
+        assert self._proc is not None
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                psycopg.connect(self.conninfo(), connect_timeout=2).close()
+                return
+            except psycopg.OperationalError as exc:
+                if self._proc.poll() is not None or time.monotonic() > deadline:
+                    self.stop()
+                    log = self.log_path.read_text(errors="replace")[-2000:]
+                    msg = f"postgres did not start on {self.host}:{self.port}: {exc}\n{log}"
+                    raise PostgresError(msg) from exc
+            time.sleep(0.02)  # polling a server coming up: there is no event to wait on
+
+    def execute(self, statement: sql.Composed, database: str = "postgres") -> None:
+        """Run one statement outside a transaction (CREATE DATABASE needs that)."""
+        with psycopg.connect(self.conninfo(database), autocommit=True, connect_timeout=5) as c:
+            c.execute(statement)
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """Fast shutdown (SIGINT): open sessions are ended, nothing is waited for."""
+        proc, self._proc = self._proc, None
+        if proc is None:
+            return
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGINT)
+            try:
+                proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+
+    def close(self) -> None:
+        self.stop()
+        shutil.rmtree(self._tmp, ignore_errors=True)
+
+    def __enter__(self) -> PostgresServer:
+        self.start()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+
+def _run_as() -> pwd.struct_passwd | None:
+    """The ``postgres`` user when we are root (PostgreSQL refuses root), else None."""
+    if os.geteuid() != 0:
+        return None
+    try:
+        return pwd.getpwnam("postgres")
+    except KeyError:
+        msg = f"as root, PostgreSQL runs as the 'postgres' user, which is missing: {INSTALL_HINT}"
+        raise PostgresError(msg) from None
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[PostgresServer]:
+    """One PostgreSQL server for the session; fails (never skips) when it cannot run."""
+    try:
+        server = PostgresServer()
+    except PostgresError as exc:
+        pytest.fail(str(exc), pytrace=False)
+    with contextlib.closing(server):
+        try:
+            server.start()
+        except PostgresError as exc:
+            pytest.fail(str(exc), pytrace=False)
+        server.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(TEST_DATABASE)))
+        yield server
+
+
+@pytest.fixture
+def postgres_url(postgres: PostgresServer) -> Iterator[str]:
+    """URL of the session database with a schema of the test's own first on the search path."""
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    postgres.execute(sql.SQL("CREATE SCHEMA {}").format(sql.Identifier(schema)), TEST_DATABASE)
+    yield f"{postgres.url(TEST_DATABASE)}?options=-csearch_path%3D{schema}"
+    with contextlib.suppress(psycopg.Error):
+        drop = sql.SQL("DROP SCHEMA {} CASCADE").format(sql.Identifier(schema))
+        postgres.execute(drop, TEST_DATABASE)
+
+
+@pytest.fixture(
+    params=[
+        pytest.param("sqlite", id="sqlite"),
+        pytest.param("postgresql", id="postgresql", marks=pytest.mark.postgresql),
+    ]
+)
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """The test runs twice: on a SQLite file, and on a fresh PostgreSQL schema."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'db' / 'hub.sqlite'}"
+    url: str = request.getfixturevalue("postgres_url")
+    return url
+
+
+__all__ = [
+    "PostgresError",
+    "PostgresServer",
+    "database_url",
+    "find_bin_dir",
+    "postgres",
+    "postgres_url",
+]
