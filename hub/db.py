@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, ClassVar
@@ -25,11 +26,16 @@ from sqlalchemy import (
     event,
     make_url,
 )
+from sqlalchemy.engine import URL
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
 
+AGENT_VERSION_MAX = 64
+"""Longest agent version kept (PostgreSQL enforces string lengths, SQLite does not)."""
 DEAD_LETTER_MAX_BYTES = 64 * 1024
 """Longest payload kept for a dead letter; the rest is cut off."""
+CONNECT_TIMEOUT_S = 10
+"""Seconds a PostgreSQL connection attempt may take, unless the URL sets ``connect_timeout``."""
 
 
 class UtcDateTime(TypeDecorator[datetime]):
@@ -78,7 +84,7 @@ class Room(Base):
     """``ts`` of the newest status stored: an older status never overwrites it."""
     boot: Mapped[str | None] = mapped_column(String(64))
     keepalive: Mapped[int | None] = mapped_column(Integer)
-    agent_version: Mapped[str | None] = mapped_column(String(64))
+    agent_version: Mapped[str | None] = mapped_column(String(AGENT_VERSION_MAX))
     config_version_pushed: Mapped[int] = mapped_column(Integer, default=0)
     config_settings: Mapped[dict[str, Any] | None]
     """Settings of the last configuration pushed."""
@@ -203,9 +209,25 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
         cursor.close()
 
 
+def _postgres_engine(url: URL, *, echo: bool) -> Engine:
+    if url.drivername == "postgresql":  # SQLAlchemy's default would be psycopg2
+        url = url.set(drivername="postgresql+psycopg")
+    if url.get_driver_name() == "psycopg" and importlib.util.find_spec("psycopg") is None:
+        msg = "PostgreSQL needs psycopg 3: pip install 'smartclass[postgresql]'"
+        raise ModuleNotFoundError(msg, name="psycopg")
+    connect_args = {} if "connect_timeout" in url.query else {"connect_timeout": CONNECT_TIMEOUT_S}
+    return create_engine(url, echo=echo, pool_pre_ping=True, connect_args=connect_args)
+
+
 def make_engine(url: str, *, echo: bool = False) -> Engine:
-    """An engine for ``url``; for a SQLite file: WAL, NORMAL sync, busy timeout, foreign keys."""
+    """An engine for ``url``; for a SQLite file: WAL, NORMAL sync, busy timeout, foreign keys.
+
+    ``postgresql://`` means psycopg 3 (``pip install 'smartclass[postgresql]'``); a PostgreSQL
+    connection attempt gives up after CONNECT_TIMEOUT_S unless the URL sets ``connect_timeout``.
+    """
     parsed = make_url(url)
+    if parsed.get_backend_name() == "postgresql":
+        return _postgres_engine(parsed, echo=echo)
     if parsed.get_backend_name() != "sqlite":
         return create_engine(url, echo=echo, pool_pre_ping=True)
     database = parsed.database
@@ -222,6 +244,8 @@ def create_schema(engine: Engine) -> None:
 
 
 __all__ = [
+    "AGENT_VERSION_MAX",
+    "CONNECT_TIMEOUT_S",
     "DEAD_LETTER_MAX_BYTES",
     "Base",
     "CommandLog",

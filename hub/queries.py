@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Engine, Integer, cast, func, select
+from sqlalchemy import BigInteger, ColumnElement, Engine, Integer, cast, func, select
 
 from hub.db import DeadLetter, DeviceStateRow, EventRow, LatestReading, Room, TelemetryPoint
 
@@ -101,10 +101,16 @@ class Queries:
         self.engine = engine
 
     def _bucket(self, column: Any, interval_s: int) -> ColumnElement[int]:
-        """Number of the ``interval_s`` bucket of a timestamp since 1970, computed in SQL."""
-        if self.engine.dialect.name == "sqlite":  # whole seconds, then integer division
-            return cast(func.strftime("%s", column), Integer) // interval_s
-        return cast(func.floor(func.extract("epoch", column) / interval_s), Integer)
+        """Number of the ``interval_s`` bucket of a timestamp since 1970, computed in SQL.
+
+        Both count from the epoch, so buckets never depend on the server's time zone.
+        """
+        if self.engine.dialect.name == "sqlite":
+            # Whole seconds cut from the UTC text ("YYYY-MM-DD HH:MM:SS.ffffff") first: SQLite
+            # rounds fractions to milliseconds, which moved 1 µs before a boundary past it.
+            seconds = func.strftime("%s", func.substr(column, 1, 19))
+            return cast(seconds, Integer) // interval_s
+        return cast(func.floor(func.extract("epoch", column) / interval_s), BigInteger)
 
     def list_rooms(self) -> list[RoomView]:
         with self.engine.connect() as conn:

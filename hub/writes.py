@@ -9,6 +9,7 @@ from sqlalchemy import Boolean, Connection, bindparam, case, insert, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from hub.db import (
+    AGENT_VERSION_MAX,
     DEAD_LETTER_MAX_BYTES,
     CommandLog,
     DeadLetter,
@@ -50,7 +51,9 @@ class BatchWriter:
         """Insert rows, skipping those already stored; return (inserted, duplicates or -1)."""
         if not rows:
             return 0, 0
-        count = self.conn.execute(self.insert(table).on_conflict_do_nothing(), rows).rowcount
+        # preserve_rowcount: psycopg forgets the count of an executemany once its cursor closes
+        stmt = self.insert(table).on_conflict_do_nothing().execution_options(preserve_rowcount=True)
+        count = self.conn.execute(stmt, rows).rowcount
         if count is None or count < 0:
             return len(rows), -1
         return count, len(rows) - count
@@ -97,7 +100,7 @@ class BatchWriter:
                     set_={"value": stmt.excluded.value, "ts": stmt.excluded.ts},
                     where=LatestReading.ts < stmt.excluded.ts,
                 ),
-                list(latest.values()),
+                [latest[k] for k in sorted(latest)],  # one lock order for every hub
             )
         return stored, -1 if dups < 0 else dups + sent - len(rows)
 
@@ -158,7 +161,7 @@ class BatchWriter:
                     "b_ts": m.ts,
                     "b_boot": m.boot,
                     "b_keepalive": m.keepalive,
-                    "b_version": m.agent_version,
+                    "b_version": m.agent_version[:AGENT_VERSION_MAX],  # unbounded in the contract
                 }
             )
         for row in rows:  # one by one: each status decides against the one before it
@@ -189,7 +192,7 @@ class BatchWriter:
                 set_={c: stmt.excluded[c] for c in ("family", "state", "available", "updated_at")},
                 where=DeviceStateRow.updated_at <= stmt.excluded.updated_at,
             ),
-            list(newest.values()),
+            [newest[k] for k in sorted(newest)],  # one lock order for every hub
         )
 
     def applied(self, items: list[Parsed]) -> None:
@@ -249,13 +252,19 @@ class BatchWriter:
         return len(items)
 
 
+def _text(value: str) -> str:
+    """Text that every backend stores: PostgreSQL refuses NUL characters."""
+    return value.replace("\x00", "\ufffd")
+
+
 def _dead_row(item: Rejected) -> dict[str, Any]:
+    """A dead letter must always be storable, or the ingest would retry it forever."""
     return {
-        "topic": item.topic,
+        "topic": _text(item.topic),
         "payload": item.payload[:DEAD_LETTER_MAX_BYTES],
         "size": len(item.payload),
         "reason": item.reason,
-        "detail": item.detail[:2000],
+        "detail": _text(item.detail[:2000]),
         "received_at": item.received_at,
     }
 

@@ -1,4 +1,4 @@
-"""Hub REST API on a temporary SQLite database, without a broker."""
+"""Hub REST API on a temporary SQLite database and a PostgreSQL schema, without a broker."""
 
 from __future__ import annotations
 
@@ -23,14 +23,14 @@ API = "/api/v1"
 
 
 @pytest.fixture
-def settings(tmp_path: Path) -> HubSettings:
+def settings(tmp_path: Path, database_url: str) -> HubSettings:
     sites = tmp_path / "sites.yaml"
     sites.write_text(
         f"sites:\n  - id: {SITE}\n    name: THCS Nguyễn Chí Thanh\n"
         f"    rooms: [{{id: '{ROOM}', name: Lớp 6A1}}, 6a2]\n",
         encoding="utf-8",
     )
-    return HubSettings(database_url=f"sqlite:///{tmp_path / 'hub.sqlite'}", sites_file=sites)
+    return HubSettings(database_url=database_url, sites_file=sites)
 
 
 @pytest.fixture

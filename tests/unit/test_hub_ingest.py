@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -48,8 +47,8 @@ async def until(check: Callable[[], bool], within_s: float = 5.0) -> None:
 
 
 @pytest.fixture
-def store(tmp_path: Path) -> Iterator[Store]:
-    engine = make_engine(f"sqlite:///{tmp_path / 'hub.sqlite'}")
+def store(database_url: str) -> Iterator[Store]:
+    engine = make_engine(database_url)
     create_schema(engine)
     yield Store(engine)
     engine.dispose()

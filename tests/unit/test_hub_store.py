@@ -3,21 +3,25 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import UTC
 from pathlib import Path
 
 import pytest
 
-from hub.db import create_schema, make_engine
+from hub.db import AGENT_VERSION_MAX, create_schema, make_engine
+from hub.parsing import Rejected
 from hub.store import SiteSpec, Store
-from protocol import RoomSettings
+from protocol import Event, RoomSettings, RoomTopics
 from tests.unit.hub_helpers import (
     AGENT,
     ROOM,
+    ROOT,
     SITE,
     applied,
     at,
     event,
     item,
+    parsed,
     state,
     status,
     telemetry,
@@ -25,8 +29,9 @@ from tests.unit.hub_helpers import (
 
 
 @pytest.fixture
-def store(tmp_path: Path) -> Iterator[Store]:
-    engine = make_engine(f"sqlite:///{tmp_path / 'db' / 'hub.sqlite'}")
+def store(database_url: str) -> Iterator[Store]:
+    """A store on each backend: SQLite (ids ``[sqlite]``) and PostgreSQL (``[postgresql]``)."""
+    engine = make_engine(database_url)
     create_schema(engine)
     yield Store(engine)
     engine.dispose()
@@ -170,3 +175,66 @@ def test_recent_events_newest_first(store: Store) -> None:
     assert [e.kind for e in store.recent_events(SITE, ROOM)] == ["alert", "help"]
     assert store.recent_events(SITE, ROOM, limit=1)[0].seq == 2
     assert f"{SITE}/{ROOM}" == AGENT
+
+
+def test_buckets_split_at_the_boundary_to_the_microsecond(store: Store) -> None:
+    store.write_batch(
+        [telemetry(1, ts=-0.000001, co2_ppm=1), telemetry(2, ts=0, co2_ppm=2),
+         telemetry(3, ts=3599.999999, co2_ppm=3), telemetry(4, ts=3600, co2_ppm=4)]
+    )  # fmt: skip
+    buckets = store.telemetry_buckets(SITE, ROOM, "co2_ppm", at(-7200), at(7200), 3600)
+    assert [(b.ts, b.count, b.value) for b in buckets] == [
+        (at(-3600), 1, 1.0),
+        (at(0), 2, 2.5),
+        (at(3600), 1, 4.0),
+    ]
+    raw = store.telemetry(SITE, ROOM, "co2_ppm", at(0), at(3600))
+    assert [p.ts for p in raw] == [at(0), at(3599.999999)]
+
+
+def test_times_come_back_in_utc_whatever_the_server_zone(store: Store) -> None:
+    store.write_batch([status("online", ts=1), telemetry(1, ts=2), event(2, ts=3)])
+    store.write_batch([state("lights", ts=4, on=True), item("nope", b"{}")])
+    room = store.get_room(SITE, ROOM)
+    assert room is not None
+    times = [
+        room.last_status_at,
+        room.readings["co2_ppm"].ts,
+        store.telemetry(SITE, ROOM, "co2_ppm", at(0), at(10))[0].ts,
+        store.recent_events(SITE, ROOM)[0].ts,
+        store.devices(SITE, ROOM)[0].updated_at,
+        store.dead_letters()[0].received_at,
+    ]
+    assert times[:5] == [at(1), at(2), at(2), at(3), at(4)]
+    assert all(t is not None and t.tzinfo is UTC for t in times), times
+
+
+def test_json_round_trips_on_every_backend(store: Store) -> None:
+    data = {"vi": "Lớp 6A1", "nested": {"n": [1, 2.5, None, True]}, "nul": "a\x00b"}
+    msg = Event(sender=f"edge/{AGENT}", boot="b1", seq=1, kind="help", data=data)
+    store.write_batch([parsed(RoomTopics(SITE, ROOM, ROOT).event, msg)])
+    assert store.recent_events(SITE, ROOM)[0].data == data
+
+
+def test_a_long_agent_version_is_cut_to_fit(store: Store) -> None:
+    store.write_batch([status("online", agent_version="1." * 200)])
+    room = store.get_room(SITE, ROOM)
+    assert room is not None
+    assert room.agent_version == ("1." * 200)[:AGENT_VERSION_MAX]
+
+
+def test_a_dead_letter_with_nul_characters_is_still_stored(store: Store) -> None:
+    letter = Rejected("sc/a\x00/b", b"\x00\xff", "bad_topic", "bad \x00 topic", at(0))
+    assert store.write_batch([letter]).dead_letters == 1
+    [kept] = store.dead_letters()
+    assert (kept.topic, kept.detail, kept.payload) == (
+        "sc/a\ufffd/b",
+        "bad \ufffd topic",
+        b"\x00\xff",
+    )
+
+
+def test_a_postgresql_url_without_a_driver_means_psycopg() -> None:
+    engine = make_engine("postgresql://hub@127.0.0.1:1/hub")  # nothing is connected
+    assert (engine.dialect.name, engine.dialect.driver) == ("postgresql", "psycopg")
+    engine.dispose()
