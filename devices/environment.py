@@ -11,6 +11,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from devices.base import Action, Device, parse_params
+from devices.i2c_environment import I2cEnvironmentConfig
 
 Clock = Callable[[], float]
 """Seconds from an arbitrary origin, monotonic (``time.monotonic`` by default)."""
@@ -54,8 +55,10 @@ class SimEnvironmentConfig(BaseModel):
     occupancy: int = Field(default=0, ge=0, le=200, description="People in the room at start.")
 
 
-EnvironmentConfig = Annotated[SimEnvironmentConfig, Field(discriminator="backend")]
-"""Environment sensor config, picked by ``backend`` (real I2C backends join this union)."""
+EnvironmentConfig = Annotated[
+    SimEnvironmentConfig | I2cEnvironmentConfig, Field(discriminator="backend")
+]
+"""Environment sensor config, picked by ``backend``: ``sim``, or ``i2c`` (see i2c_environment)."""
 
 
 class _Occupancy(BaseModel):
