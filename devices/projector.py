@@ -130,9 +130,10 @@ class _InputParams(BaseModel):
 class PjlinkProjector(Device):
     """A projector driven over PJLink; with a sim config it starts and drives a SimProjector.
 
-    A command refused with ERR3 is retried every ``busy_retry_s`` while the
-    projector is warming up or cooling down, for at most ``busy_wait_s``; then
-    (or at once if the projector is off) it fails with ProjectorBusy saying why.
+    A command refused with ERR3 is retried every ``busy_retry_s`` for at most
+    ``busy_wait_s`` (a warm-up or cool-down may end meanwhile); then, or at once
+    if the projector is off and the command needs it on, it fails with
+    ProjectorBusy saying why.
     A projector that does not answer is marked unavailable: commands raise
     DeviceUnavailable, ``state()`` reports it, and ``on_availability`` is called
     on each change (not for the first successful contact).
@@ -152,7 +153,8 @@ class PjlinkProjector(Device):
         super().__init__(device_id)
         self.config = config
         self.on_availability = on_availability
-        self._password = _password(device_id, config.password_env, environ or os.environ)
+        environ = os.environ if environ is None else environ
+        self._password = _password(device_id, config.password_env, environ)
         self.simulator: SimProjector | None = None
         if isinstance(config, SimProjectorConfig):
             sim_fields = set(SimProjectorConfig.model_fields) - set(ProjectorSettings.model_fields)
@@ -184,7 +186,7 @@ class PjlinkProjector(Device):
 
     @property
     def available(self) -> bool:
-        """False once the projector stopped answering (or refused the password)."""
+        """True while the projector answers (False before the first contact)."""
         return bool(self._available)
 
     @property
@@ -261,10 +263,9 @@ class PjlinkProjector(Device):
                     if exc.code != "ERR3":
                         raise self._refused(action, param, exc) from exc
                     power = parse_power(await conn.command("POWR"))
-                    if power not in ("warming", "cooling") or (
-                        loop.time() + self.config.busy_retry_s > deadline
-                    ):
-                        raise ProjectorBusy(self._busy_message(action, power)) from exc
+                    hopeless = power == "off" and body != "POWR"  # it needs switching on
+                    if hopeless or loop.time() + self.config.busy_retry_s > deadline:
+                        raise ProjectorBusy(self._busy_message(action, body, power)) from exc
                     await asyncio.sleep(self.config.busy_retry_s)
             await self._read_status(conn)
         return self._snapshot()
@@ -277,11 +278,11 @@ class PjlinkProjector(Device):
             return DeviceError(f"{where} is not supported by this projector (ERR1)")
         return DeviceError(f"{where} failed: the projector reports a failure ({exc.code})")
 
-    def _busy_message(self, action: str, power: PowerState) -> str:
+    def _busy_message(self, action: str, body: str, power: PowerState) -> str:
         why = {
             "warming": "it is warming up",
             "cooling": "it is cooling down",
-            "off": "it is off (switch it on first)",
+            "off": "it is off" + (" (switch it on first)" if body != "POWR" else ""),
             "on": "it is busy",
         }[power]
         waited = f"; still refused after {self.config.busy_wait_s:g} s" if power != "off" else ""
