@@ -146,6 +146,8 @@ class PjlinkConnection:
         self._writer = writer
         self._digest = digest
         self._timeout_s = timeout_s
+        self.answered = False
+        """True once the projector answered a command (not merely greeted us)."""
 
     async def command(self, body: str, param: str = "?", pjclass: PjlinkClass = 1) -> str:
         """Send one command and return its reply's parameter (``OK`` for most settings)."""
@@ -162,6 +164,7 @@ class PjlinkConnection:
             raise PjlinkTimeoutError(msg) from exc
         if reply.upper() == AUTH_FAILED:
             raise PjlinkAuthError("the projector refused the password")
+        self.answered = True
         return parse_reply(reply, body, pjclass)
 
     async def close(self) -> None:

@@ -7,7 +7,7 @@ import contextlib
 import logging
 import os
 from collections.abc import AsyncIterator, Callable, Mapping
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -32,6 +32,8 @@ from devices.pjlink import (
 from devices.sim_projector import Clock, SimProjector
 
 logger = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 AvailabilityHook = Callable[[bool, str], None]
 """Called with (available, reason) when a projector stops or starts answering."""
@@ -299,8 +301,11 @@ class PjlinkProjector(Device):
             async with connect(
                 host, int(port), password=self._password, timeout_s=self.config.timeout_s
             ) as conn:
-                self._set_available(True, "")
-                yield conn
+                try:
+                    yield conn
+                finally:
+                    if conn.answered:
+                        self._set_available(True, "")
         except PjlinkCommandError as exc:
             raise DeviceError(f"projector {self.id!r} at {self.address}: {exc}") from exc
         except PjlinkAuthError as exc:
@@ -336,12 +341,20 @@ class PjlinkProjector(Device):
         self._status = {
             "power": power,
             "input": None if code is None else self._names.get(code, code),
-            "av_mute": None if avmt is None else any(parse_av_mute(avmt)),
-            "errors": None if errst is None else parse_errors(errst),
-            "lamp_hours": None if lamp is None else parse_lamps(lamp)[0][0],
+            "av_mute": self._parsed(lambda v: any(parse_av_mute(v)), avmt),
+            "errors": self._parsed(parse_errors, errst),
+            "lamp_hours": self._parsed(lambda v: parse_lamps(v)[0][0], lamp),
             "filter_hours": int(filt) if filt and filt.isdigit() else None,
         }
         self._fresh_at = asyncio.get_running_loop().time()
+
+    def _parsed(self, parse: Callable[[str], T], value: str | None) -> T | None:
+        """A parsed optional field; an odd value is logged and reported as unknown."""
+        try:
+            return None if value is None else parse(value)
+        except PjlinkProtocolError as exc:
+            logger.warning("projector %s: %s", self.id, exc)
+            return None
 
     def _set_available(self, available: bool, reason: str) -> None:
         previous, self._available, self._reason = self._available, available, reason

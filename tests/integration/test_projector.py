@@ -317,7 +317,10 @@ async def test_wrong_password_is_refused_with_a_clear_error() -> None:
         state = await device.state()
         assert (state["available"], state["power"]) == (False, "unavailable")
         assert "refused the password" in state["reason"]
-        assert events == [(False, state["reason"])]
+        for _ in range(3):
+            with pytest.raises(DeviceError):
+                await device.refresh()
+        assert events == [(False, state["reason"])]  # one alert, no flapping
 
 
 async def test_missing_password_is_refused_with_a_clear_error() -> None:
@@ -410,3 +413,23 @@ async def test_standalone_server_speaks_pjlink_with_a_password() -> None:
     finally:
         server.cancel()
         await asyncio.gather(server, return_exceptions=True)
+
+
+async def test_odd_replies_and_projector_failures(monkeypatch: pytest.MonkeyPatch) -> None:
+    async with SimProjector(warmup_s=0) as sim:
+        real_handle = sim.handle
+
+        def quirky(line: str) -> str:
+            if line.startswith("%1LAMP"):
+                return "%1LAMP=n/a"  # unparsable: reported as unknown, not fatal
+            if line == "%1AVMT 31":
+                return "%1AVMT=ERR4"
+            return real_handle(line)
+
+        monkeypatch.setattr(sim, "handle", quirky)
+        device = pjlink_device(sim.port, [])
+        state = await device.execute("on", {})
+        assert (state["available"], state["power"], state["lamp_hours"]) == (True, "on", None)
+        with pytest.raises(DeviceError, match=r"projector reports a failure \(ERR4\)"):
+            await device.execute("mute", {})
+        assert device.available
