@@ -35,6 +35,9 @@ def _to_utc(value: datetime) -> datetime:
 UtcDatetime = Annotated[AwareDatetime, AfterValidator(_to_utc)]
 DeviceId = Annotated[str, AfterValidator(lambda v: validate_id(v, "device id"))]
 Metric = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{0,62}$")]
+INT32_MAX = 2**31 - 1
+"""Counters and versions fit a 32-bit signed column in every database."""
+
 Reading = Annotated[float, Field(allow_inf_nan=False)]
 """A measured value; NaN and infinities are not measurements and are refused."""
 
@@ -50,6 +53,15 @@ class Message(BaseModel):
     """When the message was made (for telemetry: when the sample was taken), UTC."""
     sender: str = Field(min_length=1, max_length=200)
     """Who sent it: ``edge/{site}/{room}`` for an agent, ``hub/{id}`` for a hub."""
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _no_nul(cls, value: Any) -> Any:
+        """NUL has no place in text and PostgreSQL refuses it: refuse it at the boundary."""
+        if isinstance(value, str) and "\x00" in value:
+            msg = "text must not contain NUL characters"
+            raise ValueError(msg)
+        return value
 
     @field_validator("v")
     @classmethod
@@ -67,7 +79,7 @@ class Sequenced(Message):
 
     boot: str = Field(min_length=1, max_length=64)
     """Random id chosen at each start of the agent."""
-    seq: int = Field(ge=1)
+    seq: int = Field(ge=1, le=INT32_MAX)
     """Per-boot sequence number shared by telemetry and events; gaps are detectable."""
 
 
@@ -94,7 +106,7 @@ class Status(Message):
     state: Literal["online", "offline"]
     boot: str = Field(min_length=1, max_length=64)
     agent_version: str = ""
-    keepalive: int = Field(default=0, ge=0)
+    keepalive: int = Field(default=0, ge=0, le=65535)
     """MQTT keepalive in seconds: the broker notices a dead agent within 1.5 times it."""
     devices: list[DeviceId] = Field(default_factory=list)
 
@@ -165,14 +177,14 @@ class RoomSettings(BaseModel):
 class RoomConfig(Message):
     """Configuration pushed by the hub; retained on ``config``."""
 
-    version: int = Field(ge=1)
+    version: int = Field(ge=1, le=INT32_MAX)
     settings: RoomSettings = Field(default_factory=RoomSettings)
 
 
 class ConfigApplied(Message):
     """The agent's echo of the configuration version it applied; retained."""
 
-    version: int = Field(ge=0)
+    version: int = Field(ge=0, le=INT32_MAX)
     ok: bool = True
     text: str = ""
 

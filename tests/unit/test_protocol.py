@@ -152,3 +152,23 @@ def test_room_settings_bounds() -> None:
     assert p.RoomSettings().telemetry_interval_s == 10.0
     with pytest.raises(p.PayloadError, match="telemetry_interval_s"):
         p.decode(p.RoomConfig, b'{"sender":"h","version":1,"settings":{"telemetry_interval_s":0}}')
+
+
+@pytest.mark.parametrize(
+    ("model", "payload", "fragment"),
+    [
+        (p.Event, b'{"sender":"x","boot":"b","seq":1,"kind":"help","text":"a\\u0000b"}', "NUL"),
+        (p.Status, b'{"sender":"x","state":"online","boot":"b","keepalive":70000}', "keepalive"),
+        (p.ConfigApplied, b'{"sender":"x","version":2147483648}', "version"),
+        (
+            p.Telemetry,
+            b'{"sender":"x","boot":"b","seq":2147483648,"device":"e","readings":{"a":1}}',
+            "seq",
+        ),
+    ],
+)
+def test_values_every_database_can_store(
+    model: type[p.Message], payload: bytes, fragment: str
+) -> None:
+    with pytest.raises(p.PayloadError, match=fragment):
+        p.decode(model, payload)
