@@ -30,7 +30,7 @@ def nack(address: int, what: str) -> OSError:
 
 
 class I2CBus(ABC):
-    """One I2C bus: plain blocking transfers, run by drivers through :meth:`run`.
+    """One I2C bus: plain blocking transfers, run by drivers through :meth:`run`, one at a time.
 
     A driver puts a whole command sequence (write, wait, read) in one function
     and hands it to ``run``, which executes it in a worker thread with the bus
@@ -70,8 +70,13 @@ class I2CBus(ABC):
         """Run ``transaction`` in a worker thread holding the bus; translate its errors.
 
         OSError becomes DeviceUnavailable, running past ``timeout`` DeviceTimeout,
-        both raised ``from`` the original; DeviceError passes through.
+        both raised ``from`` the original; DeviceError passes through. A timed-out
+        transaction keeps its thread until the bus lets go; while it does, further
+        transactions fail at once rather than pile up threads behind it.
         """
+        if self._lock.locked():
+            msg = f"{self.label}: {what}: the bus is still busy with an earlier transaction"
+            raise DeviceTimeout(msg)
         await self._prepare()
         try:
             async with asyncio.timeout(timeout):

@@ -185,6 +185,8 @@ async def test_a_stuck_bus_times_out(rig: Rig) -> None:
         with pytest.raises(DeviceTimeout) as info:
             await driver.measure()
         assert isinstance(info.value.__cause__, TimeoutError)
+        with pytest.raises(DeviceTimeout, match="still busy"):
+            await driver.measure()  # no second thread queued behind the stuck one
     finally:
         stuck.release.set()
 
