@@ -18,6 +18,8 @@ examples:
   smartclass hub --port 8000         the hub service (settings: SMARTCLASS_HUB_* variables)
   smartclass edge --config room.yaml a classroom agent (settings: SMARTCLASS_EDGE_* variables)
   smartclass validate room.yaml      check a room or sites file and exit
+  smartclass device projector HOST    query or switch a projector over PJLink
+  smartclass sim projector --port N  a simulated PJLink projector on the network
   smartclass bench ingest            measure the hub's ingest against a plain subscriber
   smartclass bench latency           request/reply latency against default socket settings
 """
@@ -96,6 +98,10 @@ def _parser() -> argparse.ArgumentParser:
     )
     validate.add_argument("files", type=Path, nargs="+", metavar="FILE")
 
+    from smartclass import tools
+
+    tools.add_parsers(sub)
+
     bench = sub.add_parser(
         "bench",
         help="run a benchmark",
@@ -124,7 +130,12 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+    parser = _parser()
+    args, extra = parser.parse_known_args(argv)
+    if extra and getattr(args, "what", None) is not None:
+        args.what += extra  # `device projector HOST --password-env X on`: options in between
+    elif extra:
+        parser.error(f"unrecognized arguments: {' '.join(extra)}")
     logging.basicConfig(
         level=args.log_level,
         format="%(asctime)s %(levelname)-7s %(name)s: %(message)s",
@@ -153,6 +164,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from smartclass.run import validate
 
         return validate(args.files)
+    if args.command in ("device", "sim"):
+        from smartclass import tools
+
+        return tools.run(args)
     if args.command == "bench" and args.bench == "latency":
         from smartclass.bench_latency import run_latency_bench
 
