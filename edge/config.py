@@ -2,14 +2,25 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+)
 
 from devices.registry import DeviceConfig
+from edge.rules import RulesConfig
+from edge.timetable import TimetableConfig
 from protocol.topics import validate_id
 
 
@@ -57,7 +68,7 @@ class OutboxConfig(BaseModel):
 
 
 class RoomFile(BaseModel):
-    """One classroom: its identity, timing, MQTT session, outbox bounds and devices."""
+    """One classroom: identity, timing, MQTT session, outbox bounds, devices, timetable, rules."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -75,6 +86,48 @@ class RoomFile(BaseModel):
     devices: dict[Annotated[str, _id("device id")], DeviceConfig] = Field(
         default_factory=dict, description="Device id to its config (family and backend)."
     )
+    timetable: TimetableConfig | None = Field(
+        default=None, description="Periods, holidays and lesson plan; omitted: no schedule."
+    )
+    rules: RulesConfig = Field(
+        default_factory=RulesConfig, description="Vacancy, CO2 and projector maintenance rules."
+    )
+
+    @field_validator("timetable")
+    @classmethod
+    def _timetable_devices(
+        cls, value: TimetableConfig | None, info: ValidationInfo
+    ) -> TimetableConfig | None:
+        devices: Mapping[str, Any] | None = info.data.get("devices")
+        if value is None or devices is None:
+            return value
+        _check_refs(value.device_refs(), devices)
+        names = value.lights if value.lights is not None else list(devices)
+        for device in names:
+            scenes = getattr(devices[device], "all_scenes", None)  # backends without scenes: None
+            missing = sorted(value.scene_names() - set(scenes or ()))
+            if devices[device].family == "lighting" and scenes is not None and missing:
+                msg = f"lighting {device!r} has no scene {missing[0]!r} (has {', '.join(scenes)})"
+                raise ValueError(msg)
+        return value
+
+    @field_validator("rules")
+    @classmethod
+    def _rules_devices(cls, value: RulesConfig, info: ValidationInfo) -> RulesConfig:
+        devices: Mapping[str, Any] | None = info.data.get("devices")
+        if devices is not None:
+            _check_refs(value.device_refs(), devices)
+        return value
+
+
+def _check_refs(refs: Iterable[tuple[str, str, str | None]], devices: Mapping[str, Any]) -> None:
+    for key, device, family in refs:
+        if device not in devices:
+            msg = f"{key}: no device {device!r} in this room (devices: {', '.join(devices)})"
+            raise ValueError(msg)
+        if family is not None and devices[device].family != family:
+            msg = f"{key}: {device!r} is a {devices[device].family} device, not {family}"
+            raise ValueError(msg)
 
 
 class ConfigError(ValueError):
