@@ -7,12 +7,15 @@ import logging
 from collections.abc import Callable, Coroutine, Iterable
 from importlib.metadata import PackageNotFoundError, version
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import aiomqtt
 
 from devices.base import Device, Sensor
 from devices.environment import Clock, SimEnvironmentSensor
 from devices.registry import create_device
+from edge.automation import Automation
+from edge.clock import Clock as WallClock
 from edge.config import RoomFile
 from edge.inbox import Inbox
 from edge.link import Endpoint, Link
@@ -56,6 +59,7 @@ class Agent:
         *,
         pin_factory: Any = None,  # a gpiozero Factory; None: from settings
         clock: Clock | None = None,
+        wall_clock: WallClock | None = None,  # for the timetable and rules; None: the real one
     ) -> None:
         self.room = room
         self.settings = settings
@@ -82,6 +86,17 @@ class Agent:
         self.recorder = Recorder(self.outbox, self.topics, self.sender)
         self.boot = self.recorder.boot
         """Random id of this run; telemetry and events carry it with their sequence number."""
+        self.automation = Automation(
+            self.devices,
+            self.recorder,
+            sender=self.sender,
+            timetable=room.timetable,
+            rules=room.rules,
+            tz=ZoneInfo(room.timezone),
+            clock=wall_clock,
+            publish_state=self._publish_state,
+            label=self.label,
+        )
         self.sim = next(
             (d for d in self.devices.values() if isinstance(d, SimEnvironmentSensor)), None
         )
@@ -151,7 +166,11 @@ class Agent:
 
     async def sample(self) -> list[Telemetry]:
         """Read every sensor once and store the readings for sending."""
-        return await self.recorder.sample(d for d in self.devices.values() if isinstance(d, Sensor))
+        batch = await self.recorder.sample(
+            d for d in self.devices.values() if isinstance(d, Sensor)
+        )
+        self.automation.feed_sample(batch)
+        return batch
 
     def _status(self, state: str) -> bytes:
         return encode(
@@ -182,6 +201,7 @@ class Agent:
                 tg.create_task(self.link.run(), name=f"link {self.label}")
                 tg.create_task(self._telemetry_loop(), name=f"telemetry {self.label}")
                 tg.create_task(self._outbox_sender.run(), name=f"outbox {self.label}")
+                tg.create_task(self.automation.run(), name=f"automation {self.label}")
         finally:
             self._tg = None
             self.close()

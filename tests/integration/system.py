@@ -9,6 +9,7 @@ import sqlite3
 import subprocess
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +18,7 @@ import yaml
 from gpiozero.pins.mock import MockFactory, MockPWMPin
 
 from edge.agent import Agent
+from edge.clock import Clock, FakeClock
 from edge.config import load_room_config
 from edge.settings import EdgeSettings
 from smartclass.broker import Mosquitto, free_port
@@ -24,6 +26,8 @@ from smartclass.processes import smartclass_command, spawn, stop
 
 REPO = Path(__file__).resolve().parents[2]
 SIM_ROOM = REPO / "firmware_configs" / "rooms" / "sim-room.yaml"
+QUIET_SUNDAY = datetime.fromisoformat("2025-10-12T12:00:00+07:00")
+"""A Sunday noon: the sample room's timetable does nothing all day."""
 
 
 async def eventually(
@@ -68,8 +72,13 @@ def make_agent(
     *,
     site: str = "thcs-nguyen-chi-thanh",
     room: str = "6a1",
+    clock: Clock | None = None,
 ) -> tuple[Agent, MockFactory]:
-    """An in-process agent of the sample room on mock pins, with fast reconnects."""
+    """An in-process agent of the sample room on mock pins, with fast reconnects.
+
+    Its timetable and rules run on ``clock``; by default a FakeClock stopped on
+    a Sunday, so the timetable never switches the lights under another test.
+    """
     config = load_room_config(SIM_ROOM)
     mqtt = {
         "topic_root": topic_root,
@@ -87,7 +96,8 @@ def make_agent(
     )
     settings = EdgeSettings(mqtt_host=broker.host, mqtt_port=broker.port, data_dir=data_dir)
     factory = MockFactory(pin_class=MockPWMPin)
-    return Agent(config, settings, pin_factory=factory), factory
+    wall_clock = clock or FakeClock(QUIET_SUNDAY)
+    return Agent(config, settings, pin_factory=factory, wall_clock=wall_clock), factory
 
 
 @contextlib.asynccontextmanager
