@@ -83,6 +83,15 @@ class Device(ABC):
 
 
 @runtime_checkable
+class Background(Protocol):
+    """A device with work of its own to do while the agent runs (e.g. polling its status)."""
+
+    async def run(self) -> None:
+        """Run until cancelled; never raise for a device that stops answering."""
+        ...
+
+
+@runtime_checkable
 class Sensor(Protocol):
     """Something that can be sampled for numeric readings."""
 
@@ -95,6 +104,7 @@ class Sensor(Protocol):
 
 __all__ = [
     "Action",
+    "Background",
     "BadCommand",
     "BadCommandCode",
     "Device",

@@ -11,9 +11,9 @@ from zoneinfo import ZoneInfo
 
 import aiomqtt
 
-from devices.base import Device, Sensor
+from devices.base import Background, Device, Sensor
 from devices.environment import Clock, SimEnvironmentSensor
-from devices.registry import create_device
+from devices.registry import DeviceHooks, create_device
 from edge.automation import Automation
 from edge.clock import Clock as WallClock
 from edge.config import RoomFile
@@ -23,6 +23,7 @@ from edge.outbox import Outbox
 from edge.recorder import Recorder
 from edge.sender import PUBLISH_TIMEOUT_S, SEND_WINDOW, OutboxSender
 from edge.settings import EdgeSettings, make_pin_factory
+from edge.simulation import SimulatedRoom
 from protocol.client import AckedClient
 from protocol.messages import (
     DeviceState,
@@ -70,10 +71,11 @@ class Agent:
         if pin_factory is None:
             pin_factory = make_pin_factory(settings.pin_factory)
         self.devices: dict[str, Device] = {}
+        hooks = DeviceHooks(alert=self._device_alert, changed=self._device_changed)
         try:
             for device_id, config in room.devices.items():
                 self.devices[device_id] = create_device(
-                    device_id, config, pin_factory=pin_factory, clock=clock
+                    device_id, config, pin_factory=pin_factory, clock=clock, hooks=hooks
                 )
             self.outbox = Outbox(
                 settings.data_dir / f"{room.site}--{room.room}" / "outbox.sqlite3",
@@ -101,6 +103,7 @@ class Agent:
             (d for d in self.devices.values() if isinstance(d, SimEnvironmentSensor)), None
         )
         """The simulated environment sensor, if the room has one (tests set its occupancy)."""
+        self.simulated = SimulatedRoom(self.devices)
         self.inbox = Inbox(
             self.devices,
             self.topics,
@@ -150,6 +153,25 @@ class Agent:
             coro.close()
             return
         self._tg.create_task(coro)
+
+    def _device_alert(
+        self, device_id: str, kind: str, severity: str, text: str, data: dict[str, Any]
+    ) -> None:
+        """A device reports a fault or a change of availability: an event for the hub."""
+        logger.warning("%s: %s %s: %s", self.label, device_id, kind, text)
+        self.recorder.emit_event(kind, severity=severity, device=device_id, text=text, data=data)
+
+    def _device_changed(self, device_id: str) -> None:
+        """A device changed by itself (motion seen, projector gone): publish it, tell rules."""
+        device = self.devices.get(device_id)
+        if device is not None:
+            self.simulated.follow(device_id)
+            self._spawn(self._state_changed(device))
+
+    async def _state_changed(self, device: Device) -> None:
+        state = await device.state()
+        self.automation.notify_state(device.id, state)
+        await self._publish_state(device)
 
     def _apply_settings(self, settings: RoomSettings) -> None:
         self.telemetry_interval_s = settings.telemetry_interval_s
@@ -202,10 +224,21 @@ class Agent:
                 tg.create_task(self._telemetry_loop(), name=f"telemetry {self.label}")
                 tg.create_task(self._outbox_sender.run(), name=f"outbox {self.label}")
                 tg.create_task(self.automation.run(), name=f"automation {self.label}")
+                for device in self.devices.values():
+                    if isinstance(device, Background):  # e.g. a projector's status poll
+                        tg.create_task(device.run(), name=f"{device.id} {self.label}")
+                if self.simulated.active:
+                    await self._start_simulation()
         finally:
             self._tg = None
             self.close()
             logger.info("%s: agent stopped", self.label)
+
+    async def _start_simulation(self) -> None:
+        """Put the class in the simulated room or not, as its occupancy sensor says now."""
+        for sensor in self.simulated.occupancy:
+            await sensor.state()
+        self.simulated.apply(any(sensor.occupied for sensor in self.simulated.occupancy))
 
     def close(self) -> None:
         """Close devices and the outbox; safe to call twice."""
@@ -251,8 +284,13 @@ class Agent:
         await client.publish_acked(topic, payload, 1, retain=retain, timeout=PUBLISH_TIMEOUT_S)
 
     async def _publish_state(self, device: Device) -> None:
+        current = await device.state()
         state = DeviceState(
-            sender=self.sender, device=device.id, family=device.family, state=await device.state()
+            sender=self.sender,
+            device=device.id,
+            family=device.family,
+            state=current,
+            available=bool(current.get("available", True)),
         )
         await self._publish(self.topics.state(device.id), state)
 

@@ -17,6 +17,7 @@ import httpx
 import yaml
 from gpiozero.pins.mock import MockFactory, MockPWMPin
 
+from devices.projector import SimProjectorConfig
 from edge.agent import Agent
 from edge.clock import Clock, FakeClock
 from edge.config import load_room_config
@@ -86,12 +87,21 @@ def make_agent(
         "reconnect_min_s": 0.05,
         "reconnect_max_s": 0.5,
     }
+    # The simulated projector warms up in real time; tests of its timing live in
+    # test_projector.py on a fake clock, so here it switches at once.
+    devices = {
+        name: device.model_copy(update={"warmup_s": 0, "cooldown_s": 0})
+        if isinstance(device, SimProjectorConfig)
+        else device
+        for name, device in config.devices.items()
+    }
     config = config.model_copy(
         update={
             "site": site,
             "room": room,
             "telemetry_interval_s": interval,
             "mqtt": config.mqtt.model_copy(update=mqtt),
+            "devices": devices,
         }
     )
     settings = EdgeSettings(mqtt_host=broker.host, mqtt_port=broker.port, data_dir=data_dir)

@@ -339,9 +339,9 @@ async def test_a_day_with_the_broker_down_is_reported_when_it_returns(
         async with asyncio.timeout(10):
             async for message in sub.messages:
                 received.append(decode(Event, message.payload))
-                if len([e for e in received if e.kind == "schedule"]) == 8:
+                if len([e for e in received if e.kind == "schedule" and e.device == "lights"]) == 8:
                     break
-    schedule = [e for e in received if e.kind == "schedule"]
+    schedule = [e for e in received if e.kind == "schedule" and e.device == "lights"]
     assert [
         (e.ts.astimezone(HCM).strftime("%H:%M"), e.data["params"]["name"]) for e in schedule
     ] == [
