@@ -68,11 +68,12 @@ class ProjectorSettings(BaseModel):
         default=30.0, gt=0, description="Seconds between status refreshes; older state is stale."
     )
     busy_wait_s: float = Field(
-        default=6.0,
+        default=4.0,
         ge=0,
         le=60,
         description="How long a command refused with ERR3 (warming up, cooling down) is retried "
-        "before it fails; keep it under the agent's command limit (10 s).",
+        "before it fails; keep it under the hub's command timeout (5 s by default), so the "
+        "teacher gets the projector's reason rather than a timeout.",
     )
     busy_retry_s: float = Field(default=1.0, gt=0, description="Pause between ERR3 retries.")
     inputs: dict[InputName, InputCode] = Field(
