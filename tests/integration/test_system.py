@@ -5,7 +5,9 @@ from __future__ import annotations
 import asyncio
 import signal
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import aiomqtt
 import pytest
@@ -64,14 +66,14 @@ async def test_telemetry_from_an_agent_is_visible_through_the_api(
     agent, _ = make_agent(broker, topic_root, tmp_path / "edge", interval=0.5)
     agent.sim.set_occupancy(35)
     async with running(agent):
+        metrics = {"temperature_c", "humidity_pct", "co2_ppm", "light_lux", "noise_dba", "occupied"}
 
-        async def online_with_co2() -> dict[str, object] | None:
+        async def online_with_every_reading() -> dict[str, object] | None:
             room = await _room(hub)
             readings = room and room.get("readings")
-            return room if room and room["online"] and "co2_ppm" in readings else None  # type: ignore[operator]
+            return room if room and room["online"] and metrics <= set(readings) else None  # type: ignore[arg-type]
 
-        room = await eventually(online_with_co2, 15, "the room online with a CO2 reading")
-        assert {"temperature_c", "humidity_pct", "co2_ppm", "light_lux"} <= set(room["readings"])  # type: ignore[arg-type]
+        await eventually(online_with_every_reading, 15, "the room online with every reading")
         async with hub.client() as http:
 
             async def two_points() -> list[dict[str, object]] | None:
@@ -86,6 +88,44 @@ async def test_telemetry_from_an_agent_is_visible_through_the_api(
         async with hub.client() as http:
             rooms = (await http.get("/api/v1/rooms")).json()
         assert [(r["site"], r["room"], r["online"]) for r in rooms] == [(SITE, ROOM, True)]
+
+
+@pytest.mark.parametrize(
+    ("device", "action", "params", "check"),
+    [
+        ("lights", "scene", {"name": "projection"}, lambda s: s["front"]["on"] is False),
+        ("projector", "on", {}, lambda s: s["power"] in ("warming", "on") and s["available"]),
+        ("presence", "set_occupied", {"occupied": True}, lambda s: s["occupied"] is True),
+        ("env", "set_occupancy", {"people": 40}, lambda s: s["occupancy"] == 40),
+        ("noise", "set_occupancy", {"people": 40}, lambda s: s["occupancy"] == 40),
+    ],
+    ids=["lighting", "projector", "occupancy", "environment", "noise"],
+)
+async def test_every_device_family_answers_a_command_with_its_new_state(
+    broker: Mosquitto,
+    topic_root: str,
+    tmp_path: Path,
+    hub: HubProcess,
+    device: str,
+    action: str,
+    params: dict[str, object],
+    check: Callable[[dict[str, Any]], bool],
+) -> None:
+    agent, _ = make_agent(broker, topic_root, tmp_path / "edge", interval=0.2)
+    async with running(agent), hub.client() as http:
+        await eventually(lambda: _room(hub), 10, "the room known to the hub")
+        url = f"/api/v1/rooms/{SITE}/{ROOM}/devices/{device}/commands"
+        r = await http.post(url, json={"action": action, "params": params})
+        assert r.status_code == 200, r.text
+        assert r.json()["code"] == "ok"
+        assert check(r.json()["state"]), r.json()["state"]
+
+        async def shown() -> bool:
+            room = await _room(hub)
+            states = {d["device"]: d["state"] for d in room["devices"]} if room else {}  # type: ignore[index, union-attr]
+            return device in states and check(states[device])
+
+        await eventually(shown, 10, f"the new {device} state in the room's detail")
 
 
 async def test_a_command_through_the_api_switches_a_light_and_the_reply_arrives(
