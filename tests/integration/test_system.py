@@ -186,7 +186,12 @@ async def test_a_dead_agent_is_shown_offline_within_one_and_a_half_keepalives(
             room = await _room(hub)
             return bool(room and not room["online"])
 
-        limit = 1.5 * keepalive + 5
+        # A killed process: the kernel closes its socket and the broker sends the will at once;
+        # the contract's bound is 1.5 x keepalive + 5 s. A frozen one: only the broker's
+        # keepalive check can tell, and Mosquitto before 2.0.21 (Debian 12 ships 2.0.11) runs
+        # that check every 6 s on whole seconds: up to 1.5 x keepalive + 7 s, plus the hub's
+        # share (a batch, a poll of the API).
+        limit = 1.5 * keepalive + (5 if how == signal.SIGKILL else 8)
         await eventually(offline, limit, f"the room offline within {limit} s")
         elapsed = time.monotonic() - killed
         print(f"{how.name}: offline after {elapsed:.1f} s (limit {limit} s)")
