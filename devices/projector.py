@@ -7,7 +7,7 @@ import contextlib
 import logging
 import os
 from collections.abc import AsyncIterator, Callable, Mapping
-from typing import Annotated, Any, Literal, TypeVar
+from typing import Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -15,7 +15,6 @@ from devices.base import Action, BadCommand, Device, DeviceError, DeviceUnavaila
 from devices.pjlink import (
     CLASS1_INPUT_CODE,
     INPUT_CODE,
-    PJLINK_PORT,
     PjlinkAuthError,
     PjlinkClass,
     PjlinkCommandError,
@@ -29,6 +28,13 @@ from devices.pjlink import (
     parse_lamps,
     parse_power,
 )
+from devices.projector_config import (
+    DEFAULT_INPUTS,
+    PjlinkProjectorConfig,
+    ProjectorConfig,
+    ProjectorSettings,
+    SimProjectorConfig,
+)
 from devices.sim_projector import Clock, SimProjector
 
 logger = logging.getLogger(__name__)
@@ -37,83 +43,6 @@ T = TypeVar("T")
 
 AvailabilityHook = Callable[[bool, str], None]
 """Called with (available, reason) when a projector stops or starts answering."""
-
-DEFAULT_INPUTS = {
-    "vga1": "11",
-    "vga2": "12",
-    "video1": "21",
-    "hdmi1": "31",
-    "hdmi2": "32",
-    "hdmi3": "33",
-    "usb1": "41",
-    "network1": "51",
-}
-InputName = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_-]{0,30}$")]
-InputCode = Annotated[str, Field(pattern=INPUT_CODE.pattern)]
-EnvName = Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")]
-
-
-class ProjectorSettings(BaseModel):
-    """What every projector backend shares: secrets by name, timeouts, busy handling, inputs."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    family: Literal["projector"] = Field(default="projector", description="Device family.")
-    password_env: EnvName | None = Field(
-        default=None,
-        description="Name of the environment variable holding the PJLink password; omit if none.",
-    )
-    timeout_s: float = Field(default=3.0, gt=0, le=30, description="Connect and reply timeout.")
-    poll_interval_s: float = Field(
-        default=30.0, gt=0, description="Seconds between status refreshes; older state is stale."
-    )
-    busy_wait_s: float = Field(
-        default=4.0,
-        ge=0,
-        le=60,
-        description="How long a command refused with ERR3 (warming up, cooling down) is retried "
-        "before it fails; keep it under the hub's command timeout (5 s by default), so the "
-        "teacher gets the projector's reason rather than a timeout.",
-    )
-    busy_retry_s: float = Field(default=1.0, gt=0, description="Pause between ERR3 retries.")
-    inputs: dict[InputName, InputCode] = Field(
-        default_factory=lambda: dict(DEFAULT_INPUTS),
-        description="Input names teachers use, to PJLink input codes (e.g. hdmi1: '31').",
-    )
-
-
-class PjlinkProjectorConfig(ProjectorSettings):
-    """A real projector on the room's network."""
-
-    backend: Literal["pjlink"] = Field(description="PJLink over TCP.")
-    host: str = Field(min_length=1, description="Projector's host name or IP address.")
-    port: int = Field(default=PJLINK_PORT, ge=1, le=65535, description="PJLink TCP port.")
-
-
-class SimProjectorConfig(ProjectorSettings):
-    """A simulated projector: a PJLink server on 127.0.0.1, driven by the real client."""
-
-    backend: Literal["sim"] = Field(description="Simulated PJLink projector.")
-    port: int = Field(default=0, ge=0, le=65535, description="Port to listen on; 0: a free one.")
-    pjlink_class: Literal[1, 2] = Field(default=2, description="PJLink class it implements.")
-    warmup_s: float = Field(default=30.0, ge=0, description="Warm-up time, seconds.")
-    cooldown_s: float = Field(default=30.0, ge=0, description="Cool-down time, seconds.")
-    name: str = Field(default="SIM-PROJECTOR", max_length=64, description="PJLink NAME.")
-    manufacturer: str = Field(default="smartclass", max_length=32, description="PJLink INF1.")
-    product: str = Field(default="SimProjector 1", max_length=32, description="PJLink INF2.")
-    available_inputs: list[InputCode] = Field(
-        default_factory=lambda: ["11", "31", "32", "51"],
-        min_length=1,
-        description="Input codes the simulated projector has.",
-    )
-    lamp_hours: float = Field(default=0.0, ge=0, description="Lamp hours at start.")
-    filter_hours: float = Field(default=0.0, ge=0, description="Filter hours at start.")
-
-
-ProjectorConfig = Annotated[
-    PjlinkProjectorConfig | SimProjectorConfig, Field(discriminator="backend")
-]
-"""Projector config, picked by ``backend``."""
 
 
 class ProjectorBusy(DeviceError):  # noqa: N818 - gpiozero-style names
