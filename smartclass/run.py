@@ -55,12 +55,17 @@ def run_edge(config_paths: list[Path]) -> int:
 
 
 def validate(paths: list[Path]) -> int:
-    """Validate room and sites files; print one line per file; 0 when all are valid."""
-    from edge.config import ConfigError, load_room_config
+    """Validate room, sites and boot files; print one line per file; 0 when all are valid.
+
+    Boot profiles (``*.txt``) are also checked against every room file given with them.
+    """
+    from edge.config import ConfigError, RoomFile, load_room_config
     from hub.registry import RegistryError, load_sites
+    from smartclass.bootconfig import BOOT_SUFFIX, validate_boot_files
 
     failed = 0
-    for path in paths:
+    room_files: list[tuple[Path, RoomFile]] = []
+    for path in (p for p in paths if p.suffix != BOOT_SUFFIX):
         try:
             if _looks_like_sites_file(path):
                 registry = load_sites(path)
@@ -68,10 +73,12 @@ def validate(paths: list[Path]) -> int:
                 print(f"{path}: ok (sites file: {len(registry.sites)} sites, {rooms} rooms)")
             else:
                 room = load_room_config(path)
+                room_files.append((path, room))
                 print(f"{path}: ok (room {room.site}/{room.room}, {len(room.devices)} devices)")
         except (ConfigError, RegistryError) as exc:
             failed += 1
             print(f"{exc}", file=sys.stderr)
+    failed += validate_boot_files([p for p in paths if p.suffix == BOOT_SUFFIX], room_files)
     return 2 if failed else 0
 
 
