@@ -8,7 +8,7 @@ import signal
 import sqlite3
 import subprocess
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -18,6 +18,7 @@ import yaml
 from gpiozero.pins.mock import MockFactory, MockPWMPin
 
 from devices.projector import SimProjectorConfig
+from devices.registry import AnyDeviceConfig
 from edge.agent import Agent
 from edge.clock import Clock, FakeClock
 from edge.config import load_room_config
@@ -74,6 +75,7 @@ def make_agent(
     site: str = "thcs-nguyen-chi-thanh",
     room: str = "6a1",
     clock: Clock | None = None,
+    devices: Mapping[str, AnyDeviceConfig] | None = None,
 ) -> tuple[Agent, MockFactory]:
     """An in-process agent of the sample room on mock pins, with fast reconnects.
 
@@ -89,19 +91,20 @@ def make_agent(
     }
     # The simulated projector warms up in real time; tests of its timing live in
     # test_projector.py on a fake clock, so here it switches at once.
-    devices = {
+    room_devices = {
         name: device.model_copy(update={"warmup_s": 0, "cooldown_s": 0})
         if isinstance(device, SimProjectorConfig)
         else device
         for name, device in config.devices.items()
     }
+    room_devices.update(devices or {})
     config = config.model_copy(
         update={
             "site": site,
             "room": room,
             "telemetry_interval_s": interval,
             "mqtt": config.mqtt.model_copy(update=mqtt),
-            "devices": devices,
+            "devices": room_devices,
         }
     )
     settings = EdgeSettings(mqtt_host=broker.host, mqtt_port=broker.port, data_dir=data_dir)

@@ -12,9 +12,10 @@ from typing import Any
 import aiomqtt
 import pytest
 
+from devices.projector import PjlinkProjectorConfig
 from protocol import RoomTopics, Telemetry, decode, encode
 from protocol.client import session_properties
-from smartclass.broker import Mosquitto
+from smartclass.broker import Mosquitto, free_port
 from tests.integration.system import (
     AgentProcess,
     HubProcess,
@@ -126,6 +127,43 @@ async def test_every_device_family_answers_a_command_with_its_new_state(
             return device in states and check(states[device])
 
         await eventually(shown, 10, f"the new {device} state in the room's detail")
+
+
+async def test_a_projector_that_does_not_answer_is_unavailable_with_an_alert_and_the_room_goes_on(
+    broker: Mosquitto, topic_root: str, tmp_path: Path, hub: HubProcess
+) -> None:
+    nothing_there = PjlinkProjectorConfig(
+        backend="pjlink", host="127.0.0.1", port=free_port(), timeout_s=0.5
+    )
+    agent, _ = make_agent(
+        broker, topic_root, tmp_path / "edge", interval=0.2, devices={"projector": nothing_there}
+    )
+    async with running(agent), hub.client() as http:
+
+        async def alerted() -> dict[str, Any] | None:
+            room = await _room(hub)
+            events = (
+                [e for e in room["events"] if e["kind"] == "device_unavailable"] if room else []
+            )  # type: ignore[index]
+            return events[0] if events else None
+
+        event = await eventually(alerted, 10, "a device_unavailable event at the hub")
+        assert (event["device"], event["severity"]) == ("projector", "warning")
+        r = await http.post(
+            f"/api/v1/rooms/{SITE}/{ROOM}/devices/projector/commands", json={"action": "on"}
+        )
+        assert r.status_code == 503
+        assert "does not answer" in r.json()["detail"]
+        r = await http.post(
+            f"/api/v1/rooms/{SITE}/{ROOM}/devices/lights/commands", json={"action": "on"}
+        )
+        assert r.status_code == 200  # the rest of the room goes on
+        seq = agent.last_seq
+        await eventually(lambda: _stored_exactly(hub, seq + 3), 10, "telemetry going on")
+        room = await _room(hub)
+        projector = next(d for d in room["devices"] if d["device"] == "projector")  # type: ignore[index, union-attr]
+        assert projector["available"] is False
+        assert projector["state"]["power"] == "unavailable"
 
 
 async def test_a_command_through_the_api_switches_a_light_and_the_reply_arrives(
