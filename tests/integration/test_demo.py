@@ -71,6 +71,12 @@ def test_demo_serves_its_rooms_and_stops_cleanly_on_ctrl_c(tmp_path: Path) -> No
         assert len(listed) == rooms
         assert all(room["online"] for room in listed)
         assert {room["name"] for room in listed} <= {"Lớp 6A1", "Lớp 1A", "Lớp 2A", "Lớp 6A2"}
+        first = listed[0]
+        detail = httpx.get(
+            f"http://127.0.0.1:{port}/api/v1/rooms/{first['site']}/{first['room']}", timeout=5
+        ).json()
+        families = {d["family"] for d in detail["devices"]}
+        assert families == {"environment", "lighting", "projector", "noise", "occupancy"}
         assert len(_processes_mentioning(str(tmp_path))) >= 3  # broker, hub, agents
         mqtt_port = int(re.search(r"-p (\d+) -t 'sc/#'", output).group(1))  # type: ignore[union-attr]
         seen = asyncio.run(_watch_sc(mqtt_port, rooms))
