@@ -17,7 +17,7 @@ from devices.base import Device
 from edge.clock import Clock, SystemClock
 from edge.dispatch import run_command
 from edge.rules import Outcome, RuleEngine, RulesConfig
-from edge.timetable import Targets, TimetableConfig, Transition, next_transition
+from edge.timetable import Targets, TimetableConfig, Transition, next_transition, state_at
 from protocol.messages import Command, Telemetry
 
 logger = logging.getLogger(__name__)
@@ -115,6 +115,7 @@ class Automation:
         """Run the timetable and the rules until cancelled."""
         await self._poll_states()
         last = self.clock.now()
+        await self._catch_up(last)
         try:
             while True:
                 now = self.clock.now()
@@ -181,6 +182,18 @@ class Automation:
             await self._apply(self.rules.observe(self.clock.now(), device.id, state=state))
 
     # --- output ----------------------------------------------------------------
+
+    async def _catch_up(self, now: datetime) -> None:
+        """Starting inside a session (after a power cut, say): put the room as it should be."""
+        if self.timetable is None:
+            return
+        current = state_at(self.timetable, now, self.tz, self.targets)
+        if current is None:
+            return
+        logger.info("%s: timetable: %s", self.label, current.name)
+        context = {"transition": current.name, "at": current.at.isoformat(), "catch_up": True}
+        for step in current.steps:
+            await self._execute(step.device, step.action, step.params, "schedule", context)
 
     async def _run_transition(self, transition: Transition, now: datetime) -> None:
         assert self.timetable is not None

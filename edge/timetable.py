@@ -257,6 +257,32 @@ def day_transitions(
     return merged
 
 
+def state_at(
+    config: TimetableConfig, instant: datetime, tz: ZoneInfo, targets: Targets
+) -> Transition | None:
+    """What the room should look like at ``instant`` if it is inside a session, else None.
+
+    The day's transitions up to ``instant`` are replayed and the last step per device kept,
+    so an agent that starts in the middle of a lesson (after a power cut, say) can put the
+    room back; outside sessions the room is closed, as a freshly started agent leaves it.
+    Only switching on is replayed: a projector someone switched on outside the plan stays on
+    until the session closes.
+    """
+    passed = [
+        t
+        for t in day_transitions(config, instant.astimezone(tz).date(), tz, targets)
+        if t.at <= instant
+    ]
+    if not passed or passed[-1].name.endswith("close"):
+        return None
+    last: dict[str, Step] = {}
+    for transition in passed:
+        for step in transition.steps:
+            last[step.device] = step
+    steps = tuple(step for step in last.values() if step.action != "off")
+    return Transition(passed[-1].at, f"catch-up after '{passed[-1].name}'", steps)
+
+
 def next_transition(
     config: TimetableConfig,
     after: datetime,
@@ -287,4 +313,5 @@ __all__ = [
     "Weekday",
     "day_transitions",
     "next_transition",
+    "state_at",
 ]

@@ -190,6 +190,27 @@ async def test_a_school_day_played_on_the_fake_clock() -> None:
 
 
 @pytest.mark.parametrize(
+    ("start", "lights", "projector"),
+    [
+        ("09:00", PROJECTION, "on"),  # period 3 with the projector: a power cut is over
+        ("10:00", PROJECTION, "on"),  # period 4 uses it too
+        ("10:27", LESSON, "off"),  # after period 4: nothing switched off, nothing on
+        ("12:00", OFF, "off"),  # between sessions: the room stays closed
+    ],
+)
+async def test_an_agent_started_mid_session_puts_the_room_back(
+    start: str, lights: tuple[float, float, float], projector: str
+) -> None:
+    room = Room(local(MONDAY, start))
+    async with room.running():
+        assert pins(room.factory) == lights
+        assert room.projector.current["power"] == projector
+    caught_up = [e for e in room.recorder.of("schedule") if e["data"].get("catch_up")]
+    assert bool(caught_up) == (lights != OFF)
+    assert all(e["data"]["code"] == "ok" for e in caught_up)
+
+
+@pytest.mark.parametrize(
     ("start", "day_off"),
     [
         (local(date(2025, 10, 11), "16:00"), date(2025, 10, 12)),  # Saturday evening -> Sunday

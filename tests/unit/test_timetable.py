@@ -19,6 +19,7 @@ from edge.timetable import (
     Transition,
     day_transitions,
     next_transition,
+    state_at,
 )
 
 HCM = ZoneInfo("Asia/Ho_Chi_Minh")
@@ -245,3 +246,28 @@ def test_unquoted_time_in_yaml_is_refused_with_its_line() -> None:
         parse_room_config(text, Path("room.yaml"))
     assert f"room.yaml:{line}: timetable.afternoon.0.start: " in str(info.value)
     assert 'quoted "HH:MM"' in str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("hhmm", "expected"),
+    [
+        ("06:00", None),  # before the morning session: closed
+        ("06:56", (scene("lesson"),)),  # prepared for period 1
+        ("07:55", (scene("projection"), Step("proj", "on"))),  # period 2 uses the projector
+        ("09:40", (scene("lesson"),)),  # after period 3: its projector is not switched off
+        ("12:00", None),  # the morning session closed
+        ("13:55", (scene("dim"),)),  # period 7's own scene
+    ],
+)
+def test_state_at_puts_an_agent_started_mid_session_back(
+    hhmm: str, expected: tuple[Step, ...] | None
+) -> None:
+    config = timetable()
+    current = state_at(config, local(MONDAY, hhmm), HCM, TARGETS)
+    if expected is None:
+        assert current is None
+    else:
+        assert current is not None
+        assert current.steps == expected
+        assert current.name.startswith("catch-up after")
+    assert state_at(config, local(SUNDAY, hhmm), HCM, TARGETS) is None
