@@ -67,6 +67,22 @@ class OutboxConfig(BaseModel):
     max_age_h: float = Field(default=168.0, gt=0, description="Oldest unsent message kept, hours.")
 
 
+class HomeAssistantConfig(BaseModel):
+    """Home Assistant MQTT discovery for the room's lights, projector and sensors (optional)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    enabled: bool = Field(
+        default=False, description="Publish discovery configs and take Home Assistant's commands."
+    )
+    discovery_prefix: str = Field(
+        default="homeassistant",
+        max_length=200,
+        pattern=r"^[A-Za-z0-9_-]+(/[A-Za-z0-9_-]+)*$",
+        description="Home Assistant's discovery prefix (its MQTT integration setting).",
+    )
+
+
 class RoomFile(BaseModel):
     """One classroom: identity, timing, MQTT session, outbox bounds, devices, timetable, rules."""
 
@@ -91,6 +107,9 @@ class RoomFile(BaseModel):
     )
     rules: RulesConfig = Field(
         default_factory=RulesConfig, description="Vacancy, CO2 and projector maintenance rules."
+    )
+    homeassistant: HomeAssistantConfig = Field(
+        default_factory=HomeAssistantConfig, description="Home Assistant discovery; off by default."
     )
 
     @field_validator("timetable")
@@ -197,6 +216,7 @@ def load_room_config(path: str | Path) -> RoomFile:
 
 __all__ = [
     "ConfigError",
+    "HomeAssistantConfig",
     "MqttConfig",
     "OutboxConfig",
     "RoomFile",
