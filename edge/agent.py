@@ -17,6 +17,8 @@ from devices.registry import DeviceHooks, create_device
 from edge.automation import Automation
 from edge.clock import Clock as WallClock
 from edge.config import RoomFile
+from edge.homeassistant import HomeAssistantBridge
+from edge.homeassistant_sync import DiscoveryRecord, sync_discovery
 from edge.inbox import Inbox
 from edge.link import Endpoint, Link
 from edge.outbox import Outbox
@@ -68,6 +70,15 @@ class Agent:
         self.sender = f"edge/{room.site}/{room.room}"
         self.topics = RoomTopics(room.site, room.room, room.mqtt.topic_root)
         self.telemetry_interval_s = room.telemetry_interval_s
+        self.homeassistant = (
+            HomeAssistantBridge(room, sw_version=_agent_version())
+            if room.homeassistant.enabled
+            else None
+        )
+        """Home Assistant discovery and commands, if the room file enables them."""
+        self._ha_record = DiscoveryRecord(
+            settings.data_dir / f"{room.site}--{room.room}" / "homeassistant.json"
+        )
         if pin_factory is None:
             pin_factory = make_pin_factory(settings.pin_factory)
         self.devices: dict[str, Device] = {}
@@ -113,6 +124,7 @@ class Agent:
             republish=self._republish,
             apply_settings=self._apply_settings,
             spawn=self._spawn,
+            homeassistant=self.homeassistant,
         )
         self.link = Link(
             Endpoint(
@@ -272,6 +284,14 @@ class Agent:
         await client.publish_acked(self.topics.status, self._status("online"), 1, retain=True)
         for device in self.devices.values():
             await self._publish_state(device)
+        await sync_discovery(
+            self.homeassistant,
+            self._ha_record,
+            lambda topic, payload: client.publish_acked(
+                topic, payload, 1, retain=True, timeout=PUBLISH_TIMEOUT_S
+            ),
+            label=self.label,
+        )
         self._outbox_sender.notify()
 
     async def _publish(self, topic: str, message: Message) -> None:

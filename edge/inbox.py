@@ -13,6 +13,7 @@ import aiomqtt
 
 from devices.base import Device
 from edge.dispatch import run_command
+from edge.homeassistant import HomeAssistantBridge, HomeAssistantPayloadError
 from protocol.messages import (
     Command,
     ConfigApplied,
@@ -50,6 +51,7 @@ class Inbox:
         republish: Callable[[], Awaitable[None]],
         apply_settings: Callable[[RoomSettings], None],
         spawn: Callable[[Coroutine[Any, Any, None]], object],
+        homeassistant: HomeAssistantBridge | None = None,
     ) -> None:
         self.devices = devices
         self.topics = topics
@@ -59,6 +61,7 @@ class Inbox:
         self.republish = republish
         self.apply_settings = apply_settings
         self.spawn = spawn
+        self.homeassistant = homeassistant
         self.label = f"{topics.site}/{topics.room}"
         self.malformed = 0
         """Messages that could not be read (logged and dropped)."""
@@ -72,7 +75,8 @@ class Inbox:
 
     @property
     def subscriptions(self) -> list[str]:
-        return [self.topics.commands, self.topics.config, self.hub_topic]
+        ha = [self.homeassistant.command_filter] if self.homeassistant is not None else []
+        return [self.topics.commands, self.topics.config, self.hub_topic, *ha]
 
     def drop(self, topic: str, reason: object) -> None:
         self.malformed += 1
@@ -88,6 +92,9 @@ class Inbox:
         try:
             if topic == self.hub_topic:
                 await self._on_hub_status(topic, payload)
+                return
+            if self.homeassistant is not None and self.homeassistant.owns(topic):
+                self._on_homeassistant(self.homeassistant, topic, payload, message.retain)
                 return
             parsed = parse_topic(topic, self.topics.root)
             handler = self._handlers.get(parsed.kind)
@@ -108,6 +115,20 @@ class Inbox:
             return
         if command.device != device_id:
             self.drop(topic, f"command for {command.device!r} on the topic of {device_id!r}")
+            return
+        self.spawn(self._execute(command))
+
+    def _on_homeassistant(
+        self, bridge: HomeAssistantBridge, topic: str, payload: Payload, retained: bool
+    ) -> None:
+        """A command from Home Assistant: mapped to an action and run like any other command."""
+        if retained:  # a retained command would run again at every subscription
+            self.drop(topic, "retained Home Assistant command ignored")
+            return
+        try:
+            command = bridge.command(topic, payload, sender=self.sender)
+        except HomeAssistantPayloadError as exc:
+            self.drop(topic, exc)
             return
         self.spawn(self._execute(command))
 
