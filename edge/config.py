@@ -18,6 +18,8 @@ from pydantic import (
     field_validator,
 )
 
+from devices.lighting import GpioLightingConfig
+from devices.occupancy import PirOccupancyConfig
 from devices.registry import DeviceConfig
 from edge.rules import RulesConfig
 from edge.timetable import TimetableConfig
@@ -112,6 +114,19 @@ class RoomFile(BaseModel):
         default_factory=HomeAssistantConfig, description="Home Assistant discovery; off by default."
     )
 
+    @field_validator("devices")
+    @classmethod
+    def _gpio_pins_once(cls, value: dict[str, Any]) -> dict[str, Any]:
+        """Two devices on one GPIO pin would fight over it: refuse the file."""
+        owners: dict[int, str] = {}
+        for device_id, config in value.items():
+            for where, pin in _gpio_pins(device_id, config):
+                if pin in owners:
+                    msg = f"GPIO{pin} is used twice: by {owners[pin]} and by {where}"
+                    raise ValueError(msg)
+                owners[pin] = where
+        return value
+
     @field_validator("timetable")
     @classmethod
     def _timetable_devices(
@@ -137,6 +152,15 @@ class RoomFile(BaseModel):
         if devices is not None:
             _check_refs(value.device_refs(), devices)
         return value
+
+
+def _gpio_pins(device_id: str, config: Any) -> list[tuple[str, int]]:
+    """(where, BCM pin) of every GPIO pin a device config claims."""
+    if isinstance(config, GpioLightingConfig):
+        return [(f"{device_id}.zones.{zone}", z.pin) for zone, z in config.zones.items()]
+    if isinstance(config, PirOccupancyConfig):
+        return [(device_id, config.pin)]
+    return []
 
 
 def _check_refs(refs: Iterable[tuple[str, str, str | None]], devices: Mapping[str, Any]) -> None:

@@ -119,3 +119,15 @@ def test_settings_from_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     assert settings.mqtt_password.get_secret_value() == "s3cret"
     assert type(make_pin_factory(settings.pin_factory)).__name__ == "MockFactory"
     assert make_pin_factory(None) is None
+
+
+def test_two_devices_on_one_gpio_pin_are_refused_with_the_line(tmp_path: Path) -> None:
+    text = (SAMPLE.read_text(encoding="utf-8")).replace(
+        "devices:\n", "devices:\n  pir:\n    family: occupancy\n    backend: gpio\n    pin: 23\n", 1
+    )
+    path = tmp_path / "room.yaml"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(
+        ConfigError, match=r"GPIO23 is used twice: by pir and by lights\.zones\.middle"
+    ):
+        load_room_config(path)
