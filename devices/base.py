@@ -82,6 +82,37 @@ class Device(ABC):
         return f"<{type(self).__name__} {self.id!r}>"
 
 
+class UnavailableDevice(Device):
+    """Stands in for a device that could not be opened: it says why and refuses every action.
+
+    Make one with ``UnavailableDevice.of(family, device_id, reason)``, so it reports the
+    family of the device it replaces.
+    """
+
+    family: ClassVar[str] = "unknown"
+
+    def __init__(self, device_id: str, reason: str) -> None:
+        super().__init__(device_id)
+        self.reason = reason
+
+    @staticmethod
+    def of(family: str, device_id: str, reason: str) -> UnavailableDevice:
+        cls: type[UnavailableDevice] = type(
+            f"Unavailable_{family}", (UnavailableDevice,), {"family": family}
+        )
+        return cls(device_id, reason)
+
+    @property
+    def actions(self) -> Mapping[str, Action]:
+        return {}
+
+    async def state(self) -> dict[str, Any]:
+        return {"available": False, "reason": self.reason}
+
+    async def execute(self, action: str, params: dict[str, Any]) -> dict[str, Any]:
+        raise DeviceUnavailable(f"{self.family} device {self.id!r} is unavailable: {self.reason}")
+
+
 @runtime_checkable
 class Background(Protocol):
     """A device with work of its own to do while the agent runs (e.g. polling its status)."""
@@ -112,5 +143,6 @@ __all__ = [
     "DeviceTimeout",
     "DeviceUnavailable",
     "Sensor",
+    "UnavailableDevice",
     "parse_params",
 ]

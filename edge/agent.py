@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 
 import aiomqtt
 
-from devices.base import Background, Device, Sensor
+from devices.base import Background, Device, DeviceError, Sensor, UnavailableDevice
 from devices.environment import Clock, SimEnvironmentSensor
 from devices.registry import DeviceHooks, create_device
 from edge.automation import Automation
@@ -83,11 +83,19 @@ class Agent:
             pin_factory = make_pin_factory(settings.pin_factory)
         self.devices: dict[str, Device] = {}
         hooks = DeviceHooks(alert=self._device_alert, changed=self._device_changed)
+        failed: dict[str, str] = {}
         try:
             for device_id, config in room.devices.items():
-                self.devices[device_id] = create_device(
-                    device_id, config, pin_factory=pin_factory, clock=clock, hooks=hooks
-                )
+                try:
+                    self.devices[device_id] = create_device(
+                        device_id, config, pin_factory=pin_factory, clock=clock, hooks=hooks
+                    )
+                except DeviceError as exc:  # the rest of the room goes on without it
+                    logger.error("%s: %s cannot start: %s", self.label, device_id, exc)
+                    failed[device_id] = str(exc)
+                    self.devices[device_id] = UnavailableDevice.of(
+                        config.family, device_id, str(exc)
+                    )
             self.outbox = Outbox(
                 settings.data_dir / f"{room.site}--{room.room}" / "outbox.sqlite3",
                 max_messages=room.outbox.max_messages,
@@ -98,6 +106,10 @@ class Agent:
             raise
         self.recorder = Recorder(self.outbox, self.topics, self.sender)
         self.boot = self.recorder.boot
+        for device_id, reason in failed.items():
+            self._device_alert(
+                device_id, "device_unavailable", "critical", reason, {"available": False}
+            )
         """Random id of this run; telemetry and events carry it with their sequence number."""
         self.automation = Automation(
             self.devices,
