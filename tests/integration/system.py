@@ -13,6 +13,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+import aiomqtt
 import httpx
 import yaml
 from gpiozero.pins.mock import MockFactory, MockPWMPin
@@ -23,6 +24,7 @@ from edge.agent import Agent
 from edge.clock import Clock, FakeClock
 from edge.config import load_room_config
 from edge.settings import EdgeSettings
+from protocol.client import session_properties
 from smartclass.broker import Mosquitto, free_port
 from smartclass.processes import smartclass_command, spawn, stop
 
@@ -45,6 +47,19 @@ async def eventually(
         await asyncio.sleep(interval)
     msg = f"timed out after {timeout} s waiting for {what} (last: {last!r})"
     raise AssertionError(msg)
+
+
+def persistent_subscriber(broker: Mosquitto, name: str) -> aiomqtt.Client:
+    """A client with a persistent MQTT 5 session named ``name``: what it subscribed to is
+    queued by the broker while it is away (and across a clean broker restart)."""
+    return aiomqtt.Client(
+        broker.host,
+        broker.port,
+        identifier=name,
+        protocol=aiomqtt.ProtocolVersion.V5,
+        clean_start=False,
+        properties=session_properties(600),
+    )
 
 
 def write_room(
@@ -221,4 +236,12 @@ class AgentProcess:
         stop(self.proc, "edge")
 
 
-__all__ = ["AgentProcess", "HubProcess", "eventually", "make_agent", "running", "write_room"]
+__all__ = [
+    "AgentProcess",
+    "HubProcess",
+    "persistent_subscriber",
+    "eventually",
+    "make_agent",
+    "running",
+    "write_room",
+]

@@ -20,10 +20,15 @@ from edge.automation import Automation
 from edge.clock import FakeClock
 from edge.config import load_room_config
 from edge.rules import RulesConfig
-from protocol.client import session_properties
 from protocol.messages import Event, Telemetry, decode
 from smartclass.broker import Mosquitto
-from tests.integration.system import SIM_ROOM, eventually, make_agent, running
+from tests.integration.system import (
+    SIM_ROOM,
+    eventually,
+    make_agent,
+    persistent_subscriber,
+    running,
+)
 
 HCM = ZoneInfo("Asia/Ho_Chi_Minh")
 MONDAY = date(2025, 10, 6)
@@ -321,14 +326,7 @@ async def test_a_day_with_the_broker_down_is_reported_when_it_returns(
     topic = agent.topics.event
 
     def subscriber() -> aiomqtt.Client:
-        return aiomqtt.Client(
-            own_broker.host,
-            own_broker.port,
-            identifier=f"sub-{topic_root}",
-            protocol=aiomqtt.ProtocolVersion.V5,
-            clean_start=False,
-            properties=session_properties(600),
-        )
+        return persistent_subscriber(own_broker, f"sub-{topic_root}")
 
     async with subscriber() as sub:
         await sub.subscribe(topic, qos=1)

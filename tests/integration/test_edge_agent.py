@@ -10,7 +10,6 @@ import aiomqtt
 import pytest
 
 from devices.base import Sensor
-from protocol.client import session_properties
 from protocol.messages import (
     Command,
     CommandReply,
@@ -25,7 +24,7 @@ from protocol.messages import (
     utcnow,
 )
 from smartclass.broker import Mosquitto
-from tests.integration.system import eventually, make_agent, running
+from tests.integration.system import eventually, make_agent, persistent_subscriber, running
 
 pytestmark = pytest.mark.integration
 
@@ -148,14 +147,7 @@ async def test_outbox_replays_in_order_after_the_broker_comes_back(
     topic = agent.topics.telemetry
 
     def subscriber() -> aiomqtt.Client:
-        return aiomqtt.Client(
-            own_broker.host,
-            own_broker.port,
-            identifier=f"sub-{topic_root}",
-            protocol=aiomqtt.ProtocolVersion.V5,
-            clean_start=False,
-            properties=session_properties(600),
-        )
+        return persistent_subscriber(own_broker, f"sub-{topic_root}")
 
     async with subscriber() as sub:
         await sub.subscribe(topic, qos=1)

@@ -14,13 +14,13 @@ import pytest
 
 from devices.projector import PjlinkProjectorConfig
 from protocol import RoomTopics, Telemetry, decode, encode
-from protocol.client import session_properties
 from smartclass.broker import Mosquitto, free_port
 from tests.integration.system import (
     AgentProcess,
     HubProcess,
     eventually,
     make_agent,
+    persistent_subscriber,
     running,
     write_room,
 )
@@ -299,14 +299,8 @@ async def test_an_agent_started_with_the_broker_down_drains_its_outbox_in_order(
     own_broker: Mosquitto, topic_root: str, tmp_path: Path
 ) -> None:
     topics = RoomTopics(SITE, ROOM, topic_root)
-    watcher_args = {
-        "identifier": f"watcher-{topic_root}",
-        "protocol": aiomqtt.ProtocolVersion.V5,
-        "clean_start": False,
-        "properties": session_properties(600),
-    }
     # A persistent watcher session, so the broker queues the drained stream for it.
-    async with aiomqtt.Client(own_broker.host, own_broker.port, **watcher_args) as watcher:
+    async with persistent_subscriber(own_broker, f"watcher-{topic_root}") as watcher:
         await watcher.subscribe(topics.telemetry, qos=1)
     own_broker.stop()  # a clean stop: Mosquitto saves the watcher's session
 
@@ -320,7 +314,7 @@ async def test_an_agent_started_with_the_broker_down_drains_its_outbox_in_order(
         drained = agent.last_seq
 
     seqs: list[int] = []
-    async with aiomqtt.Client(own_broker.host, own_broker.port, **watcher_args) as watcher:
+    async with persistent_subscriber(own_broker, f"watcher-{topic_root}") as watcher:
         async with asyncio.timeout(15):
             async for message in watcher.messages:
                 seqs.append(decode(Telemetry, message.payload).seq)  # type: ignore[arg-type]

@@ -6,17 +6,7 @@ import pytest
 
 from devices.base import BadCommand, Sensor
 from devices.environment import SimEnvironmentConfig, SimEnvironmentSensor
-
-
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
+from tests.fakes import FakeClock
 
 
 def make(clock: FakeClock, **overrides: object) -> SimEnvironmentSensor:

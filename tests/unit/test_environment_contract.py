@@ -13,19 +13,9 @@ from devices.environment import SimEnvironmentConfig, SimEnvironmentSensor
 from devices.i2c import SimI2CBus
 from devices.i2c_environment import I2cEnvironmentConfig, I2cEnvironmentSensor
 from devices.scd4x import SimScd4x
+from tests.fakes import FakeClock
 
 METRICS = {"temperature_c", "humidity_pct", "co2_ppm", "light_lux"}
-
-
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
 
 
 @dataclass

@@ -22,17 +22,7 @@ from devices.i2c_environment import (
     check_plausible,
 )
 from devices.scd4x import READ_MEASUREMENT, SimScd4x
-
-
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
+from tests.fakes import FakeClock
 
 
 @dataclass
