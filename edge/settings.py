@@ -19,18 +19,23 @@ class EdgeSettings(BaseSettings):
     mqtt_username: str | None = Field(default=None, description="The agent's broker user.")
     mqtt_password: SecretStr | None = Field(default=None, description="The agent's password.")
     data_dir: Path = Field(default=Path("var/edge"), description="Outbox databases live here.")
-    pin_factory: Literal["mock", "native"] | None = Field(
+    pin_factory: Literal["mock", "lgpio", "native"] | None = Field(
         default=None,
-        description="GPIO pin factory: 'mock' (simulated), 'native', or unset: gpiozero's default.",
+        description="GPIO pin factory: 'mock' (simulated pins), 'lgpio' (any Pi, Pi 5 included, "
+        "hardware PWM), 'native', or unset: gpiozero's own choice (lgpio when installed).",
     )
 
 
-def make_pin_factory(choice: Literal["mock", "native"] | None) -> Any:
+def make_pin_factory(choice: Literal["mock", "lgpio", "native"] | None) -> Any:
     """A gpiozero pin factory for a setting value; None leaves the choice to gpiozero."""
     if choice == "mock":
         from gpiozero.pins.mock import MockFactory, MockPWMPin
 
         return MockFactory(pin_class=MockPWMPin)
+    if choice == "lgpio":
+        from gpiozero.pins.lgpio import LGPIOFactory
+
+        return LGPIOFactory()
     if choice == "native":
         from gpiozero.pins.native import NativeFactory
 
