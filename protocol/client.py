@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import socket
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, Self
 
 import aiomqtt
 import paho.mqtt.client as paho
+from aiomqtt.exceptions import MqttConnectError
 from paho.mqtt.properties import Properties
 from paho.mqtt.reasoncodes import ReasonCode
 
@@ -16,6 +18,11 @@ NODELAY: tuple[int, int, int] = (socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 """Nagle's algorithm against delayed acks costs ~90 ms per request/reply on loopback."""
 
 SOCKET_OPTIONS: tuple[tuple[int, int, int], ...] = (NODELAY,)
+
+UNSUPPORTED_PROTOCOL_VERSION = 0x84
+"""MQTT 5 CONNACK reason code; paho also reports a 3.1.1 broker's return code 1 as this."""
+
+logger = logging.getLogger(__name__)
 
 
 class PublishRefused(aiomqtt.MqttError):
@@ -27,17 +34,37 @@ class PublishRefused(aiomqtt.MqttError):
         self.reason = reason
 
 
+class NoConnack(aiomqtt.MqttError):
+    """The broker took the TCP connection, then closed it or stayed silent instead of a CONNACK."""
+
+
 class AckedClient(aiomqtt.Client):
     """aiomqtt client whose ``publish_acked`` reads the PUBACK reason code.
 
     aiomqtt's own ``publish`` ignores the reason code, so a refusal (0x87, not
     authorised) would look like success and an outbox would delete the message.
+    A broker that takes the connection but never answers CONNECT raises
+    ``NoConnack`` (aiomqtt would wait out its timeout, or leave the socket open).
     """
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         kwargs.setdefault("socket_options", SOCKET_OPTIONS)
         super().__init__(*args, **kwargs)
         self._acks: dict[int, asyncio.Future[ReasonCode | None]] = {}
+
+    async def __aenter__(self) -> Self:
+        try:
+            return await super().__aenter__()
+        except aiomqtt.MqttError as exc:
+            refused = (MqttConnectError, aiomqtt.MqttReentrantError)
+            if self._client.socket() is None or isinstance(exc, refused):
+                raise
+            # aiomqtt gave up waiting for the CONNACK but leaves the socket open
+            self._client._sock_close()
+            if isinstance(exc, NoConnack):
+                raise
+            msg = f"no answer to CONNECT within {self.timeout} s"
+            raise NoConnack(msg) from exc
 
     def _on_publish(
         self,
@@ -66,6 +93,9 @@ class AckedClient(aiomqtt.Client):
                 fut.set_exception(
                     aiomqtt.MqttError(f"disconnected before acknowledgement: {reason_code}")
                 )
+        if self._lock.locked() and not self._connected.done():  # aiomqtt would wait out its timeout
+            msg = f"the connection closed before any CONNACK ({reason_code})"
+            self._connected.set_exception(NoConnack(msg))
         super()._on_disconnect(client, userdata, flags, reason_code, properties)
         # aiomqtt stores an unexpected disconnection as the future's exception; whoever owns
         # the connection learns of it through the message iterator or a failed call, so mark
@@ -82,7 +112,10 @@ class AckedClient(aiomqtt.Client):
         retain: bool = False,
         timeout: float = 10.0,
     ) -> None:
-        """Publish and wait for the broker's acknowledgement; raise if it did not accept."""
+        """Publish and wait for the broker's acknowledgement; raise if it did not accept.
+
+        Only MQTT 5 can refuse: a 3.1.1 PUBACK has no reason code, so it always means success.
+        """
         fut: asyncio.Future[ReasonCode | None] = asyncio.get_running_loop().create_future()
         info = self._client.publish(topic, payload, qos, retain)
         if info.rc != paho.MQTT_ERR_SUCCESS:
@@ -118,6 +151,69 @@ def session_properties(expiry_s: int) -> Properties:
     return props
 
 
+def refuses_mqtt5(exc: BaseException) -> bool:
+    """Whether a failed MQTT 5 connect was refused for its protocol version."""
+    return (
+        isinstance(exc, MqttConnectError)
+        and isinstance(exc.rc, ReasonCode)
+        and exc.rc.value == UNSUPPORTED_PROTOCOL_VERSION
+    )
+
+
+class ProtocolFallback:
+    """The MQTT version one client speaks to its broker: 5, or 3.1.1 for a broker without 5.
+
+    After an MQTT 5 connect that the broker refused for its protocol version (a
+    3.1.1 broker's CONNACK return code 1) or took without answering
+    (``NoConnack``), the next attempt speaks 3.1.1 at once. Once the broker has
+    accepted 3.1.1, this object keeps to it (logged once): MQTT 5 is tried again
+    only by a new one, i.e. after a restart. A failed 3.1.1 attempt sends the
+    next one back to MQTT 5: a silent broker may just have been in trouble.
+    """
+
+    def __init__(self, label: str) -> None:
+        self.label = label
+        self.version = aiomqtt.ProtocolVersion.V5
+        self.settled = False
+        """True once the broker has accepted MQTT 3.1.1 after refusing 5."""
+        self._why = ""
+
+    @property
+    def name(self) -> str:
+        return "MQTT 5" if self.version is aiomqtt.ProtocolVersion.V5 else "MQTT 3.1.1"
+
+    def session_args(self, expiry_s: int) -> dict[str, Any]:
+        """``AckedClient`` arguments for a persistent session in the current version."""
+        if self.version is aiomqtt.ProtocolVersion.V5:
+            props = session_properties(expiry_s)
+            return {"protocol": self.version, "clean_start": False, "properties": props}
+        return {"protocol": self.version, "clean_session": False}
+
+    def failed(self, exc: BaseException) -> bool:
+        """Account for a failed connect; True if the next attempt should follow at once."""
+        if self.version is not aiomqtt.ProtocolVersion.V5:
+            if not self.settled:
+                self.version = aiomqtt.ProtocolVersion.V5
+            return False
+        if not (refuses_mqtt5(exc) or isinstance(exc, NoConnack)):
+            return False
+        self.version = aiomqtt.ProtocolVersion.V311
+        self._why = str(exc)
+        logger.info("%s: the broker did not accept MQTT 5 (%s); trying MQTT 3.1.1", self.label, exc)
+        return True
+
+    def connected(self) -> None:
+        """Account for an accepted connect (logs the first 3.1.1 one)."""
+        if self.version is aiomqtt.ProtocolVersion.V311 and not self.settled:
+            self.settled = True
+            logger.warning(
+                "%s: the broker does not speak MQTT 5 (%s); using MQTT 3.1.1 with a persistent "
+                "session (clean session off) until restart",
+                self.label,
+                self._why,
+            )
+
+
 def topics_of(filters: Iterable[str]) -> list[tuple[str, int]]:
     """Subscription list at QoS 1 for the given filters."""
     return [(f, 1) for f in filters]
@@ -126,8 +222,12 @@ def topics_of(filters: Iterable[str]) -> list[tuple[str, int]]:
 __all__ = [
     "NODELAY",
     "SOCKET_OPTIONS",
+    "UNSUPPORTED_PROTOCOL_VERSION",
     "AckedClient",
+    "NoConnack",
+    "ProtocolFallback",
     "PublishRefused",
+    "refuses_mqtt5",
     "session_properties",
     "topics_of",
 ]
