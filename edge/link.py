@@ -1,4 +1,4 @@
-"""The agent's MQTT connection: persistent MQTT 5 session, last will, resubscribe, backoff."""
+"""The agent's MQTT connection: persistent session (MQTT 5 or 3.1.1), will, resubscribe, backoff."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import aiomqtt
 
 from edge.config import MqttConfig
-from protocol.client import AckedClient, session_properties, topics_of
+from protocol.client import AckedClient, ProtocolFallback, topics_of
 
 logger = logging.getLogger(__name__)
 
@@ -41,7 +41,8 @@ class Link:
     ``on_connect(client)`` (status, retained states) before ``connected`` is
     set; then it hands every received message to ``on_message``. When its task
     is cancelled it publishes ``goodbye()`` (topic, payload; retained) and
-    disconnects cleanly, so the last will is not sent.
+    disconnects cleanly, so the last will is not sent. It speaks MQTT 5, or
+    3.1.1 to a broker that does not (see ``ProtocolFallback``).
     """
 
     def __init__(
@@ -72,6 +73,8 @@ class Link:
         self.generation = 0
         """Incremented at each successful connect."""
         self._changed = asyncio.Condition()
+        self.protocol = ProtocolFallback(self.label)
+        """The MQTT version spoken: 5 until the broker shows it has only 3.1.1."""
 
     def backoff(self, attempt: int) -> float:
         """Delay before reconnect attempt ``attempt`` (0-based): doubling, capped, jittered."""
@@ -102,13 +105,11 @@ class Link:
             username=ep.username,
             password=ep.password,
             identifier=ep.client_id,
-            protocol=aiomqtt.ProtocolVersion.V5,
-            clean_start=False,
-            properties=session_properties(self.mqtt.session_expiry_s),
             will=self.will,
             keepalive=self.mqtt.keepalive_s,
             timeout=10,
             max_inflight_messages=self.max_inflight,
+            **self.protocol.session_args(self.mqtt.session_expiry_s),
         )
 
     async def run(self) -> None:
@@ -120,6 +121,8 @@ class Link:
                     attempt = 0
                     await self._serve(client)
             except aiomqtt.MqttError as exc:
+                if self.protocol.failed(exc):
+                    continue  # at once, in MQTT 3.1.1
                 log = logger.warning if attempt == 0 else logger.info
                 ep = self.endpoint
                 log(
@@ -146,17 +149,19 @@ class Link:
         if refused:
             logger.error("%s: broker refused subscriptions to %s", self.label, refused)
         self.client = client
+        self.protocol.connected()
         await self.on_connect(client)
         async with self._changed:
             self.generation += 1
             self.connected.set()
             self._changed.notify_all()
         logger.info(
-            "%s: connected to %s:%s as %s",
+            "%s: connected to %s:%s as %s (%s)",
             self.label,
             self.endpoint.host,
             self.endpoint.port,
             self.endpoint.client_id,
+            self.protocol.name,
         )
         try:
             async for message in client.messages:

@@ -21,7 +21,7 @@ from hub.parsing import Parsed, Rejected, classify
 from hub.settings import HubSettings
 from hub.store import BatchResult, Store
 from protocol import CommandReply, HubStatus, encode, hub_status_topic, hub_subscriptions, utcnow
-from protocol.client import AckedClient, session_properties, topics_of
+from protocol.client import AckedClient, ProtocolFallback, topics_of
 
 logger = logging.getLogger(__name__)
 
@@ -81,6 +81,7 @@ class Ingest:
         self._wakeup = asyncio.Event()
         self._full = asyncio.Event()
         self._executor = ThreadPoolExecutor(1, thread_name_prefix="hub-ingest")
+        self.protocol = ProtocolFallback(f"hub {settings.hub_id}")
 
     @property
     def connected(self) -> bool:
@@ -96,7 +97,7 @@ class Ingest:
         return encode(HubStatus(sender=sender, state=state, boot=self.boot))
 
     def make_client(self) -> AckedClient:
-        """A client for one connection: MQTT 5, persistent session, manual acks, last will."""
+        """A client for one connection: persistent session (MQTT 5 or 3.1.1), manual acks, will."""
         s = self.settings
         will = aiomqtt.Will(
             hub_status_topic(s.topic_root), self._hub_status("offline"), qos=1, retain=True
@@ -107,11 +108,9 @@ class Ingest:
             username=s.mqtt_username.get_secret_value() if s.mqtt_username else None,
             password=s.mqtt_password.get_secret_value() if s.mqtt_password else None,
             identifier=s.hub_id,
-            protocol=aiomqtt.ProtocolVersion.V5,
             will=will,
-            clean_start=False,
             keepalive=s.keepalive_s,
-            properties=session_properties(s.session_expiry_s),
+            **self.protocol.session_args(s.session_expiry_s),
         )
         client.manual_ack()  # before connecting: nothing may be acknowledged before it is stored
         return client
@@ -130,6 +129,7 @@ class Ingest:
             try:
                 async with client:
                     self._client = client
+                    self.protocol.connected()
                     await client.subscribe(topics_of(hub_subscriptions(s.topic_root)))
                     await client.publish_acked(
                         hub_status_topic(s.topic_root), self._hub_status("online"), retain=True
@@ -137,12 +137,15 @@ class Ingest:
                     self._ready = True
                     self.stats.connects += 1
                     delay = s.reconnect_min_s
-                    logger.info("hub %s: connected to %s:%s", s.hub_id, s.mqtt_host, s.mqtt_port)
+                    logger.info("hub %s: connected to %s:%s (%s)",
+                                s.hub_id, s.mqtt_host, s.mqtt_port, self.protocol.name)  # fmt: skip
                     async for message in client.messages:
                         payload = message.payload
                         raw = payload if isinstance(payload, bytes) else str(payload).encode()
                         self.receive(client, message.topic.value, raw, message.mid, message.qos)
             except aiomqtt.MqttError as exc:
+                if self.protocol.failed(exc):
+                    continue  # at once, in MQTT 3.1.1
                 logger.warning(
                     "hub %s: MQTT connection to %s:%s failed or lost (%s); retrying in %.1f s",
                     s.hub_id, s.mqtt_host, s.mqtt_port, exc, delay,
