@@ -11,7 +11,7 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import aiomqtt
 import httpx
@@ -25,7 +25,7 @@ from edge.clock import Clock, FakeClock
 from edge.config import load_room_config
 from edge.settings import EdgeSettings
 from protocol.client import session_properties
-from smartclass.broker import Mosquitto, free_port
+from smartclass.broker import free_port
 from smartclass.processes import smartclass_command, spawn, stop
 
 REPO = Path(__file__).resolve().parents[2]
@@ -49,7 +49,14 @@ async def eventually(
     raise AssertionError(msg)
 
 
-def persistent_subscriber(broker: Mosquitto, name: str) -> aiomqtt.Client:
+class Broker(Protocol):
+    """Where a broker listens: Mosquitto, or the MQTT 3.1.1-only broker of the fallback tests."""
+
+    host: str
+    port: int
+
+
+def persistent_subscriber(broker: Broker, name: str) -> aiomqtt.Client:
     """A client with a persistent MQTT 5 session named ``name``: what it subscribed to is
     queued by the broker while it is away (and across a clean broker restart)."""
     return aiomqtt.Client(
@@ -82,7 +89,7 @@ def write_room(
 
 
 def make_agent(
-    broker: Mosquitto,
+    broker: Broker,
     topic_root: str,
     data_dir: Path,
     interval: float = 0.2,
@@ -147,7 +154,7 @@ async def running(
 class HubProcess:
     """``smartclass hub`` as a child process with its own database and port."""
 
-    def __init__(self, broker: Mosquitto, root: str, work: Path, hub_id: str = "hub-test") -> None:
+    def __init__(self, broker: Broker, root: str, work: Path, hub_id: str = "hub-test") -> None:
         self.broker = broker
         self.root = root
         self.work = work
@@ -215,7 +222,7 @@ class HubProcess:
 class AgentProcess:
     """``smartclass edge`` as a child process (for tests that kill it)."""
 
-    def __init__(self, room_file: Path, broker: Mosquitto, work: Path) -> None:
+    def __init__(self, room_file: Path, broker: Broker, work: Path) -> None:
         self.work = work
         self.proc = spawn(
             smartclass_command("edge", "--config", str(room_file)),

@@ -179,7 +179,7 @@ async def test_agent_falls_back_to_311_and_serves_the_room(
     amqtt: Amqtt, topic_root: str, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.INFO, logger="protocol.client")
-    agent, factory = make_agent(amqtt, topic_root, tmp_path)  # type: ignore[arg-type]
+    agent, factory = make_agent(amqtt, topic_root, tmp_path)
     topics = agent.topics
     async with plain_client(amqtt) as hub:
         await hub.subscribe(f"{topics.base}/#", qos=1)
@@ -230,10 +230,10 @@ async def test_agent_falls_back_to_311_and_serves_the_room(
 async def test_hub_stores_a_killed_agents_telemetry_and_its_will(
     amqtt: Amqtt, topic_root: str, tmp_path: Path
 ) -> None:
-    hub = HubProcess(amqtt, topic_root, tmp_path / "hub")  # type: ignore[arg-type]
+    hub = HubProcess(amqtt, topic_root, tmp_path / "hub")
     hub.start()
     room = write_room(tmp_path / "rooms", root=topic_root, interval=0.2)
-    agent = AgentProcess(room, amqtt, tmp_path)  # type: ignore[arg-type]
+    agent = AgentProcess(room, amqtt, tmp_path)
     try:
         async with plain_client(amqtt) as sub:
             status_topic = f"{topic_root}/thcs-nguyen-chi-thanh/6a1/status"
