@@ -24,6 +24,8 @@ from edge.agent import Agent
 from edge.clock import Clock, FakeClock
 from edge.config import load_room_config
 from edge.settings import EdgeSettings
+from hub.app import create_app
+from hub.settings import HubSettings
 from protocol.client import session_properties
 from smartclass.broker import free_port
 from smartclass.processes import smartclass_command, spawn, stop
@@ -149,6 +151,22 @@ async def running(
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await task
+
+
+@contextlib.asynccontextmanager
+async def running_hub(settings: HubSettings) -> AsyncIterator[httpx.AsyncClient]:
+    """The hub app in this process with its lifespan, and an HTTP client on it, once its
+    MQTT link is up (for tests that need no separate hub process)."""
+    app = create_app(settings)
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://hub") as http:
+
+            async def connected() -> bool:
+                return bool((await http.get("/api/v1/health")).json()["mqtt_connected"])
+
+            await eventually(connected, 10, "the hub to connect")
+            yield http
 
 
 class HubProcess:

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +11,6 @@ import aiomqtt
 import httpx
 import pytest
 
-from hub.app import create_app
 from hub.settings import HubSettings
 from protocol import (
     Command,
@@ -29,7 +26,7 @@ from protocol import (
     hub_status_topic,
 )
 from smartclass.broker import Mosquitto
-from tests.integration.system import eventually
+from tests.integration.system import eventually, running_hub
 
 pytestmark = pytest.mark.integration
 
@@ -47,21 +44,6 @@ def settings(broker: Mosquitto, topic_root: str, tmp_path: Path) -> HubSettings:
         ingest_flush_ms=5,
         reconnect_min_s=0.1,
     )
-
-
-@asynccontextmanager
-async def running_hub(settings: HubSettings) -> AsyncIterator[httpx.AsyncClient]:
-    """The hub app with its lifespan, and an HTTP client on it, once MQTT is connected."""
-    app = create_app(settings)
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://hub") as http:
-
-            async def connected() -> bool:
-                return bool((await http.get("/api/v1/health")).json()["mqtt_connected"])
-
-            await eventually(connected, 10, "the hub to connect")
-            yield http
 
 
 def agent(broker: Mosquitto, root: str) -> aiomqtt.Client:

@@ -2,40 +2,21 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from typing import Any
 
 import aiomqtt
-import httpx
 import pytest
 from sqlalchemy import func, select
 
-from hub.app import create_app
 from hub.db import TelemetryPoint, make_engine
 from hub.settings import HubSettings
 from protocol import RoomTopics, Status, Telemetry, encode
 from smartclass.broker import Mosquitto
-from tests.integration.system import eventually
+from tests.integration.system import eventually, running_hub
 
 pytestmark = [pytest.mark.integration, pytest.mark.postgresql]
 
 SITE, ROOM = "thcs-nguyen-chi-thanh", "6a1"
-
-
-@asynccontextmanager
-async def running_hub(settings: HubSettings) -> AsyncIterator[httpx.AsyncClient]:
-    """The hub app with its lifespan and an HTTP client on it, once MQTT is connected."""
-    app = create_app(settings)
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://hub") as http:
-
-            async def connected() -> bool:
-                return bool((await http.get("/api/v1/health")).json()["mqtt_connected"])
-
-            await eventually(connected, 10, "the hub to connect")
-            yield http
 
 
 def telemetry(seq: int, co2: float) -> bytes:
