@@ -137,6 +137,7 @@ class Agent:
             apply_settings=self._apply_settings,
             spawn=self._spawn,
             homeassistant=self.homeassistant,
+            boot=self.boot,
         )
         self.link = Link(
             Endpoint(
@@ -319,6 +320,7 @@ class Agent:
         current = await device.state()
         state = DeviceState(
             sender=self.sender,
+            boot=self.boot,
             device=device.id,
             family=device.family,
             state=current,

@@ -24,7 +24,14 @@ from protocol.messages import (
     RoomSettings,
     decode,
 )
-from protocol.topics import Kind, RoomTopics, TopicError, hub_status_topic, parse_topic
+from protocol.topics import (
+    Kind,
+    RoomTopics,
+    TopicError,
+    hub_status_filter,
+    parse_hub_status_topic,
+    parse_topic,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -52,7 +59,9 @@ class Inbox:
         apply_settings: Callable[[RoomSettings], None],
         spawn: Callable[[Coroutine[Any, Any, None]], object],
         homeassistant: HomeAssistantBridge | None = None,
+        boot: str = "",
     ) -> None:
+        self.boot = boot
         self.devices = devices
         self.topics = topics
         self.sender = sender
@@ -65,7 +74,7 @@ class Inbox:
         self.label = f"{topics.site}/{topics.room}"
         self.malformed = 0
         """Messages that could not be read (logged and dropped)."""
-        self.hub_topic = hub_status_topic(topics.root)
+        self.hub_topic = hub_status_filter(topics.root)
         self._locks: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
         self._hub: tuple[str, str] | None = None
         self._handlers: dict[Kind, Callable[[str, str | None, Payload], Awaitable[None]]] = {
@@ -90,7 +99,8 @@ class Inbox:
             self.drop(topic, "payload is not bytes")
             return
         try:
-            if topic == self.hub_topic:
+            if topic.startswith(f"{self.topics.root}/_hub/"):
+                parse_hub_status_topic(topic, self.topics.root)
                 await self._on_hub_status(topic, payload)
                 return
             if self.homeassistant is not None and self.homeassistant.owns(topic):
@@ -159,7 +169,9 @@ class Inbox:
             self.apply_settings(config.settings)
             logger.info("%s: applied config version %s", self.label, config.version)
             version, ok, text = config.version, True, ""
-        applied = ConfigApplied(sender=self.sender, version=version, ok=ok, text=text)
+        applied = ConfigApplied(
+            sender=self.sender, boot=self.boot, version=version, ok=ok, text=text
+        )
         await self.publish(self.topics.config_applied, applied)
 
     async def _on_hub_status(self, topic: str, payload: Payload) -> None:

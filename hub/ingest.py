@@ -17,11 +17,12 @@ import aiomqtt
 from sqlalchemy.exc import DBAPIError, OperationalError, SQLAlchemyError
 
 from hub.errors import NotConnected, PublishFailed
-from hub.parsing import Parsed, Rejected, classify
+from hub.parsing import Ignored, Parsed, Rejected, classify
 from hub.settings import HubSettings
 from hub.store import BatchResult, Store
 from protocol import CommandReply, HubStatus, encode, hub_status_topic, hub_subscriptions, utcnow
 from protocol.client import AckedClient, ProtocolFallback, topics_of
+from protocol.topics import HUB_SEGMENT
 
 logger = logging.getLogger(__name__)
 
@@ -56,7 +57,7 @@ class Received:
     qos: int
     topic: str
     payload: bytes
-    parsed: Parsed | Rejected | None = None
+    parsed: Parsed | Rejected | Ignored | None = None
 
 
 class Ingest:
@@ -82,6 +83,7 @@ class Ingest:
         self._full = asyncio.Event()
         self._executor = ThreadPoolExecutor(1, thread_name_prefix="hub-ingest")
         self.protocol = ProtocolFallback(f"hub {settings.hub_id}")
+        self._hub_prefix = f"{settings.topic_root}/{HUB_SEGMENT}/"
 
     @property
     def connected(self) -> bool:
@@ -100,7 +102,10 @@ class Ingest:
         """A client for one connection: persistent session (MQTT 5 or 3.1.1), manual acks, will."""
         s = self.settings
         will = aiomqtt.Will(
-            hub_status_topic(s.topic_root), self._hub_status("offline"), qos=1, retain=True
+            hub_status_topic(s.topic_root, s.hub_id),
+            self._hub_status("offline"),
+            qos=1,
+            retain=True,
         )
         client = AckedClient(
             s.mqtt_host,
@@ -132,7 +137,9 @@ class Ingest:
                     self.protocol.connected()
                     await client.subscribe(topics_of(hub_subscriptions(s.topic_root)))
                     await client.publish_acked(
-                        hub_status_topic(s.topic_root), self._hub_status("online"), retain=True
+                        hub_status_topic(s.topic_root, s.hub_id),
+                        self._hub_status("online"),
+                        retain=True,
                     )
                     self._ready = True
                     self.stats.connects += 1
@@ -162,7 +169,9 @@ class Ingest:
         """Queue one message for the next batch; route a reply at once (on the loop thread)."""
         self.stats.received += 1
         item = Received(client, mid, qos, topic, payload)
-        if topic.endswith("/reply"):
+        if topic.startswith(self._hub_prefix):  # hubs' own statuses match sc/+/+/status
+            item.parsed = Ignored(topic)
+        elif "/reply" in topic:
             item.parsed = classify(topic, payload, self.settings.topic_root)
             message = item.parsed.message if isinstance(item.parsed, Parsed) else None
             if isinstance(message, CommandReply) and self.on_reply and self.on_reply(message):
@@ -229,10 +238,11 @@ class Ingest:
                     "dead letter on %s: %s: %s", parsed.topic, parsed.reason, parsed.detail
                 )
         if not one_by_one:
-            return self.store.write_batch(items)
+            return self.store.write_batch([i for i in items if not isinstance(i, Ignored)])
         total = BatchResult()
         for r in batch:
-            assert r.parsed is not None
+            if r.parsed is None or isinstance(r.parsed, Ignored):
+                continue
             try:
                 part = self.store.write_batch([r.parsed])
             except SQLAlchemyError as exc:
@@ -279,7 +289,10 @@ class Ingest:
             try:
                 status = self._hub_status("offline")
                 await client.publish_acked(
-                    hub_status_topic(self.settings.topic_root), status, retain=True, timeout=2
+                    hub_status_topic(self.settings.topic_root, self.settings.hub_id),
+                    status,
+                    retain=True,
+                    timeout=2,
                 )
             except aiomqtt.MqttError as exc:
                 logger.warning("hub %s: could not announce offline: %s", self.settings.hub_id, exc)

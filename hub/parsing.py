@@ -49,6 +49,13 @@ class Parsed:
 
 
 @dataclass(frozen=True, slots=True)
+class Ignored:
+    """A message the hub reads past on purpose: another hub's status."""
+
+    topic: str
+
+
+@dataclass(frozen=True, slots=True)
 class Rejected:
     """A message that is not part of the contract: kept as a dead letter."""
 
@@ -113,4 +120,4 @@ def classify(topic: str, payload: bytes, root: str) -> Parsed | Rejected:
     return Parsed(parsed, message)
 
 
-__all__ = ["CHECKS", "MODELS", "Parsed", "Rejected", "classify"]
+__all__ = ["CHECKS", "MODELS", "Ignored", "Parsed", "Rejected", "classify"]

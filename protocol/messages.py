@@ -15,6 +15,7 @@ from pydantic import (
     field_validator,
 )
 
+from protocol.bounds import check_json, check_text
 from protocol.topics import validate_id
 from protocol.version import ACCEPTED_VERSIONS, CONTRACT_VERSION
 
@@ -28,18 +29,54 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
+LATEST = datetime(2200, 1, 1, tzinfo=UTC)
+"""Times outside [EARLIEST, LATEST) are refused: no clock of ours is that wrong, and beyond
+them the conversion to UTC itself can overflow (``9999-12-31T23:59:59-01:00``)."""
+
+
 def _to_utc(value: datetime) -> datetime:
-    return value.astimezone(UTC)
+    try:
+        utc = value.astimezone(UTC)
+    except (OverflowError, ValueError):
+        msg = "time out of range"
+        raise ValueError(msg) from None
+    if not EARLIEST <= utc < LATEST:
+        msg = f"time out of range: {utc.isoformat()} is not within {EARLIEST.year}-{LATEST.year}"
+        raise ValueError(msg)
+    return utc
+
+
+def _json_bounded(max_bytes: int, max_depth: int = 8) -> AfterValidator:
+    return AfterValidator(lambda v: check_json(v, max_depth=max_depth, max_bytes=max_bytes))
 
 
 UtcDatetime = Annotated[AwareDatetime, AfterValidator(_to_utc)]
 DeviceId = Annotated[str, AfterValidator(lambda v: validate_id(v, "device id"))]
+HubId = Annotated[str, AfterValidator(lambda v: validate_id(v, "hub id"))]
 Metric = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{0,62}$")]
 INT32_MAX = 2**31 - 1
 """Counters and versions fit a 32-bit signed column in every database."""
 
 Reading = Annotated[float, Field(allow_inf_nan=False)]
 """A measured value; NaN and infinities are not measurements and are refused."""
+
+TEXT_MAX = 2000
+"""Longest free text in any message (an event's or a reply's text)."""
+PARAMS_MAX_BYTES = 4096
+"""Longest command params, as JSON."""
+DATA_MAX_BYTES = 8192
+"""Longest event data or device state, as JSON."""
+METRICS_MAX = 64
+"""Most readings in one telemetry message."""
+DEVICES_MAX = 256
+"""Most devices one room announces."""
+
+Params = Annotated[dict[str, Any], _json_bounded(PARAMS_MAX_BYTES)]
+Data = Annotated[dict[str, Any], _json_bounded(DATA_MAX_BYTES)]
+Text = Annotated[str, Field(max_length=TEXT_MAX)]
+BootId = Annotated[str, Field(min_length=1, max_length=64)]
+Counter = Annotated[int, Field(ge=0, le=INT32_MAX)]
 
 
 class Message(BaseModel):
@@ -56,11 +93,11 @@ class Message(BaseModel):
 
     @field_validator("*", mode="after")
     @classmethod
-    def _no_nul(cls, value: Any) -> Any:
-        """NUL has no place in text and PostgreSQL refuses it: refuse it at the boundary."""
-        if isinstance(value, str) and "\x00" in value:
-            msg = "text must not contain NUL characters"
-            raise ValueError(msg)
+    def _plain_text(cls, value: Any) -> Any:
+        """NUL and lone surrogates have no place in text, and PostgreSQL and UTF-8 refuse
+        them: refuse them at the boundary."""
+        if isinstance(value, str):
+            check_text(value)
         return value
 
     @field_validator("v")
@@ -74,11 +111,25 @@ class Message(BaseModel):
         return v
 
 
+class Ordered(Message):
+    """Messages of an agent that say what is true now: the newest wins, by the agent's
+    boot number and a counter, never by its clock (``ts`` is informative only)."""
+
+    boot: BootId
+    """Random id chosen at each start of the agent."""
+    boot_no: Counter = 0
+    """How many times this agent has started (kept on its disk; 0: not said, contract v1)."""
+    n: Counter = 0
+    """Counter of this boot's ordered messages of one kind and topic (0: not said)."""
+
+
 class Sequenced(Message):
     """Messages the hub stores exactly once: unique by sender, boot id and sequence."""
 
-    boot: str = Field(min_length=1, max_length=64)
+    boot: BootId
     """Random id chosen at each start of the agent."""
+    boot_no: Counter = 0
+    """How many times this agent has started (0: not said, contract v1)."""
     seq: int = Field(ge=1, le=INT32_MAX)
     """Per-boot sequence number shared by telemetry and events; gaps are detectable."""
 
@@ -87,7 +138,7 @@ class Telemetry(Sequenced):
     """One sample of one device: several metrics taken at ``ts``."""
 
     device: DeviceId
-    readings: dict[Metric, Reading] = Field(min_length=1)
+    readings: dict[Metric, Reading] = Field(min_length=1, max_length=METRICS_MAX)
 
 
 class Event(Sequenced):
@@ -96,48 +147,61 @@ class Event(Sequenced):
     kind: Metric
     severity: Literal["info", "warning", "critical"] = "info"
     device: DeviceId | None = None
-    text: str = ""
-    data: dict[str, Any] = Field(default_factory=dict)
+    text: Text = ""
+    data: Data = Field(default_factory=dict)
 
 
-class Status(Message):
-    """Agent availability; retained; the last will carries ``offline``."""
+class Status(Ordered):
+    """Agent availability; retained; the last will carries ``offline``.
+
+    Ordered by (boot_no, ``conn``, state): the will of connection ``conn`` is made before
+    the ``online`` of the same connection but always comes after it.
+    """
 
     state: Literal["online", "offline"]
-    boot: str = Field(min_length=1, max_length=64)
-    agent_version: str = ""
+    conn: Counter = 0
+    """Which connection of this boot (from 1); its will and its ``online`` share it."""
+    agent_version: str = Field(default="", max_length=64)
     keepalive: int = Field(default=0, ge=0, le=65535)
     """MQTT keepalive in seconds: the broker notices a dead agent within 1.5 times it."""
-    devices: list[DeviceId] = Field(default_factory=list)
+    devices: list[DeviceId] = Field(default_factory=list, max_length=DEVICES_MAX)
+    families: dict[DeviceId, Metric] = Field(default_factory=dict, max_length=DEVICES_MAX)
+    """Each device's family: a state of another family for that device is refused."""
 
 
 class HubStatus(Message):
-    """The hub's availability; retained; agents re-send state when it comes back online."""
+    """A hub's availability on its own topic; retained; agents re-send state when a hub
+    comes back online."""
 
     state: Literal["online", "offline"]
-    boot: str = Field(min_length=1, max_length=64)
+    boot: BootId
 
 
-class DeviceState(Message):
+class DeviceState(Ordered):
     """The current state of one device; retained on ``state/{device}``."""
 
     device: DeviceId
     family: Metric
-    state: dict[str, Any]
+    state: Data
     available: bool = True
+
+
+CommandId = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")]
 
 
 class Command(Message):
     """An order to one device; never retained; answered by a CommandReply with the same id."""
 
-    id: str = Field(min_length=1, max_length=64)
+    id: CommandId
     device: DeviceId
     action: Metric
-    params: dict[str, Any] = Field(default_factory=dict)
+    params: Params = Field(default_factory=dict)
     issuer: str = Field(min_length=1, max_length=200)
     """Who asked: a user, ``schedule`` or ``hub``. Logged and audited."""
     expires: UtcDatetime
-    """After this instant the agent refuses the command with code ``expired``."""
+    """After this instant (on the hub's clock) the agent refuses the command (``expired``)."""
+    reply_to: HubId | None = None
+    """The hub waiting for the reply: it goes to ``reply/{reply_to}`` (None: ``reply``)."""
 
 
 ReplyCode = Literal[
@@ -146,6 +210,7 @@ ReplyCode = Literal[
     "unknown_device",
     "unknown_action",
     "bad_params",
+    "bad_request",
     "device_error",
     "device_unavailable",
 ]
@@ -154,11 +219,11 @@ ReplyCode = Literal[
 class CommandReply(Message):
     """The agent's answer to a Command: ``ok`` with the new state, or an error code and text."""
 
-    id: str = Field(min_length=1, max_length=64)
+    id: CommandId
     device: DeviceId
     code: ReplyCode
-    text: str = ""
-    state: dict[str, Any] | None = None
+    text: Text = ""
+    state: Data | None = None
 
     @property
     def ok(self) -> bool:
@@ -181,12 +246,76 @@ class RoomConfig(Message):
     settings: RoomSettings = Field(default_factory=RoomSettings)
 
 
-class ConfigApplied(Message):
+class ConfigApplied(Ordered):
     """The agent's echo of the configuration version it applied; retained."""
 
     version: int = Field(ge=0, le=INT32_MAX)
     ok: bool = True
-    text: str = ""
+    text: Text = ""
+
+
+Seq = Annotated[int, Field(ge=1, le=INT32_MAX)]
+SeqRange = tuple[Seq, Seq]
+"""An inclusive range of sequence numbers ``(first, last)``."""
+RANGES_MAX = 64
+"""Most ranges per boot in one message; beyond, the oldest are left out."""
+BOOTS_MAX = 8
+"""Most boots one acknowledgement or loss report covers."""
+Ranges = Annotated[list[SeqRange], Field(max_length=RANGES_MAX)]
+
+
+class BootLosses(BaseModel):
+    """What the agent dropped of one boot's telemetry and events, and why."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    boot: BootId
+    dropped: Ranges = Field(default_factory=list)
+    """Sequence numbers the agent dropped (outbox bounds, a refused message given up)."""
+    count: Counter = 0
+    """How many in all (ranges beyond RANGES_MAX are counted here only)."""
+    by_reason: dict[Metric, Counter] = Field(default_factory=dict, max_length=16)
+
+
+class OutboxHealth(BaseModel):
+    """The agent's outbox at a glance."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    backlog: Counter = 0
+    """Messages waiting for the hub to store them."""
+    parked: Counter = 0
+    """Messages the broker refused again and again, moved aside (kept, not sent)."""
+    oldest_s: float = Field(default=0.0, ge=0, allow_inf_nan=False)
+    """Age of the oldest waiting message, seconds."""
+    storage_ok: bool = True
+    storage_text: Text = ""
+
+
+class Health(Ordered):
+    """The agent's own account, retained on ``health``: its outbox, what it lost (kept
+    outside the bounded outbox), where its previous boot ended, and its clock."""
+
+    started_at: UtcDatetime
+    last_seq: Counter = 0
+    """The last sequence number this boot has given out."""
+    previous_boot: BootId | None = None
+    previous_last_seq: Counter = 0
+    """The previous boot's last sequence number, from the agent's disk: the hub can tell
+    a lost tail from a boot that ended."""
+    outbox: OutboxHealth = Field(default_factory=OutboxHealth)
+    losses: list[BootLosses] = Field(default_factory=list, max_length=BOOTS_MAX)
+    clock_offset_s: float | None = Field(default=None, allow_inf_nan=False)
+    """Hub clock minus agent clock, measured on messages from the hub (None: not yet)."""
+
+
+class StoredAck(Message):
+    """What the hub has stored (or knows lost) of an agent's boots; retained on ``ack``.
+
+    The agent forgets an outbox message only once its (boot, seq) is covered here.
+    """
+
+    boots: dict[BootId, Ranges] = Field(default_factory=dict, max_length=BOOTS_MAX)
 
 
 M = TypeVar("M", bound=Message)
@@ -211,19 +340,33 @@ def decode(model: type[M], payload: bytes | bytearray | str) -> M:
 
 
 __all__ = [
+    "BOOTS_MAX",
+    "DATA_MAX_BYTES",
+    "EARLIEST",
+    "LATEST",
+    "METRICS_MAX",
+    "PARAMS_MAX_BYTES",
+    "RANGES_MAX",
+    "TEXT_MAX",
+    "BootLosses",
     "Command",
     "CommandReply",
     "ConfigApplied",
     "DeviceState",
     "Event",
+    "Health",
     "HubStatus",
     "Message",
+    "Ordered",
+    "OutboxHealth",
     "PayloadError",
     "ReplyCode",
     "RoomConfig",
     "RoomSettings",
+    "SeqRange",
     "Sequenced",
     "Status",
+    "StoredAck",
     "Telemetry",
     "decode",
     "encode",

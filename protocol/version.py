@@ -1,6 +1,6 @@
 """The contract version this code speaks, and the versions it accepts from others."""
 
-CONTRACT_VERSION = 1
+CONTRACT_VERSION = 2
 """Written into every envelope this code sends."""
 
 ACCEPTED_VERSIONS = frozenset({CONTRACT_VERSION, CONTRACT_VERSION - 1} - {0})

@@ -109,7 +109,7 @@ async def fake_device(edge: aiomqtt.Client, topics: RoomTopics) -> None:
         assert isinstance(raw, bytes)
         if message.topic.value == topics.config:
             config = decode(RoomConfig, raw)
-            applied = ConfigApplied(sender=f"edge/{SITE}/{ROOM}", version=config.version)
+            applied = ConfigApplied(sender=f"edge/{SITE}/{ROOM}", boot="b1", version=config.version)
             await edge.publish(topics.config_applied, encode(applied), qos=1, retain=True)
             continue
         assert not message.retain, "a command must never be retained"
@@ -173,7 +173,7 @@ async def test_messages_sent_while_the_hub_is_away_are_stored_after_it_returns(
 ) -> None:
     topics = RoomTopics(SITE, ROOM, topic_root)
     async with agent(broker, topic_root) as watcher:
-        await watcher.subscribe(hub_status_topic(topic_root), qos=1)
+        await watcher.subscribe(hub_status_topic(topic_root, settings.hub_id), qos=1)
         async with running_hub(settings):
             pass  # the session exists now; the hub stops cleanly and says offline
         states = []

@@ -68,11 +68,11 @@ def status(state: str, *, boot: str = "b1", ts: float = 0, **extra: Any) -> Pars
 
 def state(device: str, *, ts: float = 0, **values: Any) -> Parsed:
     msg = DeviceState(
-        sender=f"edge/{AGENT}", device=device, family="lights", state=values, ts=at(ts)
+        sender=f"edge/{AGENT}", boot="b1", device=device, family="lights", state=values, ts=at(ts)
     )
     return parsed(RoomTopics(SITE, ROOM, ROOT).state(device), msg)
 
 
 def applied(version: int, *, ts: float = 0) -> Parsed:
-    msg = ConfigApplied(sender=f"edge/{AGENT}", version=version, ts=at(ts))
+    msg = ConfigApplied(sender=f"edge/{AGENT}", boot="b1", version=version, ts=at(ts))
     return parsed(RoomTopics(SITE, ROOM, ROOT).config_applied, msg)

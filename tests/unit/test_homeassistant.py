@@ -69,7 +69,7 @@ def entity(bridge: HomeAssistantBridge, component: str, object_id: str) -> dict[
 
 def state(device: str, family: str, available: bool = True, **values: Any) -> DeviceState:
     return DeviceState(
-        sender="edge/x/y", device=device, family=family, state=values, available=available
+        sender="edge/x/y", boot="b", device=device, family=family, state=values, available=available
     )
 
 

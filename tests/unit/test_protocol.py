@@ -68,10 +68,12 @@ def test_commands_are_never_retained_and_state_is() -> None:
 def test_hub_subscriptions_cover_every_agent_to_hub_kind() -> None:
     subs = p.hub_subscriptions("sc")
     t = p.RoomTopics("s", "r")
-    outbound = [t.status, t.telemetry, t.state("x"), t.reply, t.event, t.config_applied]
+    outbound = [t.status, t.telemetry, t.state("x"), t.reply, t.event, t.config_applied, t.health]
     for topic in outbound:
         assert any(_matches(f, topic) for f in subs), topic
-    for topic in (t.command("x"), t.config, p.hub_status_topic()):
+    assert not any(_matches(f, t.reply_to("hub-1")) for f in subs), "another hub's replies"
+    assert any(_matches(f, t.reply_to("hub-1")) for f in p.hub_subscriptions("sc", None, "hub-1"))
+    for topic in (t.command("x"), t.config, t.ack):
         assert not any(_matches(f, topic) for f in subs), topic
     assert all(s.startswith("$share/g/") for s in p.hub_subscriptions("sc", "g"))
 
@@ -97,7 +99,7 @@ def test_telemetry_round_trips_and_times_are_utc() -> None:
     assert back == msg
     assert back.ts.tzinfo == UTC
     assert back.ts.hour == 0
-    assert b'"v":1' in p.encode(msg)
+    assert b'"v":2' in p.encode(msg)
 
 
 @pytest.mark.parametrize(
