@@ -16,29 +16,43 @@ from devices.environment import Clock, SimEnvironmentSensor
 from devices.registry import DeviceHooks, create_device
 from edge.automation import Automation
 from edge.clock import Clock as WallClock
+from edge.clock_offset import ClockOffset
 from edge.config import RoomFile
 from edge.homeassistant import HomeAssistantBridge
 from edge.homeassistant_sync import DiscoveryRecord, sync_discovery
-from edge.inbox import Inbox
+from edge.inbox import Inbox, InboxHooks
 from edge.link import Endpoint, Link
-from edge.outbox import Outbox
+from edge.publisher import Publisher
 from edge.recorder import Recorder
-from edge.sender import PUBLISH_TIMEOUT_S, SEND_WINDOW, OutboxSender
+from edge.sender import SEND_WINDOW, OutboxSender
 from edge.settings import EdgeSettings, make_pin_factory
 from edge.simulation import SimulatedRoom
+from edge.storage import Storage
+from edge.supervise import guarded, supervised
 from protocol.client import AckedClient
 from protocol.messages import (
+    BootLosses,
+    CommandReply,
+    ConfigApplied,
     DeviceState,
     Event,
+    Health,
     Message,
+    OutboxHealth,
     RoomSettings,
     Status,
     Telemetry,
     encode,
+    utcnow,
 )
-from protocol.topics import RoomTopics, parse_topic, retained
+from protocol.topics import RoomTopics
 
 logger = logging.getLogger(__name__)
+
+HEALTH_INTERVAL_S = 60.0
+"""How often the agent re-publishes its health even when nothing changed."""
+HEALTH_DEBOUNCE_S = 1.0
+"""A change of health is published at most this often."""
 
 
 def _agent_version() -> str:
@@ -51,8 +65,10 @@ def _agent_version() -> str:
 class Agent:
     """One classroom: builds its devices from the room file and serves them over MQTT.
 
-    An Agent runs once: ``run`` owns its tasks until cancelled, then publishes a
-    retained offline status, disconnects and closes its devices and outbox.
+    An Agent runs once: ``run`` owns its parts until cancelled, then publishes a
+    retained offline status, disconnects and closes its devices and outbox. Each part
+    (link, telemetry, outbox sender, automation, health, device polls) runs supervised:
+    an unexpected error restarts that part, not the room.
     """
 
     def __init__(
@@ -76,14 +92,26 @@ class Agent:
             else None
         )
         """Home Assistant discovery and commands, if the room file enables them."""
-        self._ha_record = DiscoveryRecord(
-            settings.data_dir / f"{room.site}--{room.room}" / "homeassistant.json"
-        )
+        room_dir = settings.data_dir / f"{room.site}--{room.room}"
+        self._ha_record = DiscoveryRecord(room_dir / "homeassistant.json")
         if pin_factory is None:
             pin_factory = make_pin_factory(settings.pin_factory)
         self.devices: dict[str, Device] = {}
         hooks = DeviceHooks(alert=self._device_alert, changed=self._device_changed)
         failed: dict[str, str] = {}
+        self._n = 0
+        self._health_changed = asyncio.Event()
+        self._tg: asyncio.TaskGroup | None = None
+        self._ran = False
+        self.restarts: dict[str, int] = {}
+        """Parts restarted after an unexpected error, by name."""
+        self.storage = Storage(
+            room_dir / "outbox.sqlite3",
+            label=self.label,
+            on_fault=self._storage_fault,
+            max_messages=room.outbox.max_messages,
+            max_age_s=room.outbox.max_age_h * 3600,
+        )
         try:
             for device_id, config in room.devices.items():
                 try:
@@ -96,21 +124,19 @@ class Agent:
                     self.devices[device_id] = UnavailableDevice.of(
                         config.family, device_id, str(exc)
                     )
-            self.outbox = Outbox(
-                settings.data_dir / f"{room.site}--{room.room}" / "outbox.sqlite3",
-                max_messages=room.outbox.max_messages,
-                max_age_s=room.outbox.max_age_h * 3600,
-            )
+            self.recorder = Recorder(self.storage, self.topics, self.sender)
         except BaseException:
             self._close_devices()
+            self.storage.close()
             raise
-        self.recorder = Recorder(self.outbox, self.topics, self.sender)
         self.boot = self.recorder.boot
+        """Random id of this run; telemetry and events carry it with their sequence number."""
+        self.boot_no = self.recorder.boot_no
+        self.started_at = utcnow()
         for device_id, reason in failed.items():
             self._device_alert(
                 device_id, "device_unavailable", "critical", reason, {"available": False}
             )
-        """Random id of this run; telemetry and events carry it with their sequence number."""
         self.automation = Automation(
             self.devices,
             self.recorder,
@@ -127,18 +153,8 @@ class Agent:
         )
         """The simulated environment sensor, if the room has one (tests set its occupancy)."""
         self.simulated = SimulatedRoom(self.devices)
-        self.inbox = Inbox(
-            self.devices,
-            self.topics,
-            self.sender,
-            publish=self._publish,
-            publish_state=self._publish_state,
-            republish=self._republish,
-            apply_settings=self._apply_settings,
-            spawn=self._spawn,
-            homeassistant=self.homeassistant,
-            boot=self.boot,
-        )
+        self.clock_offset = ClockOffset()
+        self._clock_alerted = False
         self.link = Link(
             Endpoint(
                 settings.mqtt_host,
@@ -150,34 +166,109 @@ class Agent:
                 settings.mqtt_password.get_secret_value() if settings.mqtt_password else None,
             ),
             room.mqtt,
-            will=aiomqtt.Will(self.topics.status, self._status("offline"), 1, retain=True),
-            subscriptions=self.inbox.subscriptions,
+            will=lambda conn: aiomqtt.Will(
+                self.topics.status, self._status("offline", conn), 1, retain=True
+            ),
+            subscriptions=[],
             on_connect=self._on_connect,
-            on_message=self.inbox.handle,
-            goodbye=lambda: (self.topics.status, self._status("offline")),
+            on_message=self._on_message,
+            goodbye=lambda: (self.topics.status, self._status("offline", self.link.conn)),
             label=self.label,
             max_inflight=SEND_WINDOW,
         )
+        self.publisher = Publisher(lambda: self.link.client, label=self.label)
+        self._outbox_sender = OutboxSender(
+            self.storage,
+            self.link,
+            retry_s=room.mqtt.reconnect_max_s,
+            resend_after_s=room.mqtt.resend_after_s,
+            label=self.label,
+            on_parked=self._health_changed.set,
+        )
+        self.storage.on_stored = self._outbox_sender.notify
+        self.inbox = Inbox(
+            self.devices,
+            self.topics,
+            self.sender,
+            InboxHooks(
+                publish=self._publish_raw,
+                reply=self._publish_reply,
+                publish_state=self._publish_state,
+                republish=self._republish,
+                apply_settings=self._apply_settings,
+                applied=self._publish_applied,
+                on_ack=self._outbox_sender.on_ack,
+                hub_online=self._outbox_sender.hub_online,
+                spawn=self._spawn,
+            ),
+            clock=self.clock_offset,
+            homeassistant=self.homeassistant,
+        )
+        self.link.subscriptions = self.inbox.subscriptions
         self.connected = self.link.connected
         """Set while connected, subscribed, and status and device states are published."""
-        self._outbox_sender = OutboxSender(
-            self.outbox, self.link, retry_s=room.mqtt.reconnect_max_s, label=self.label
-        )
-        self.recorder.on_stored = self._outbox_sender.notify
         self._interval_changed = asyncio.Event()
-        self._tg: asyncio.TaskGroup | None = None
-        self._ran = False
+
+    # --- what other parts (and tests) read ----------------------------------------------
+
+    @property
+    def outbox(self) -> Any:
+        """The outbox database (tests read it; the agent goes through ``storage``)."""
+        return self.storage.outbox
+
+    async def unsent(self) -> int:
+        """Telemetry and events not yet taken by the broker."""
+        return await self._outbox_sender.unsent()
+
+    async def stored(self) -> int:
+        """Telemetry and events in the outbox (sent or not) once pending writes are done."""
+        await self.storage.flush()
+        return len(self.storage)
 
     @property
     def malformed(self) -> int:
         """Received messages that could not be read (logged and dropped)."""
         return self.inbox.malformed
 
-    def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
+    @property
+    def last_seq(self) -> int:
+        """Sequence number of the last telemetry message or event of this boot (0: none)."""
+        return self.recorder.last_seq
+
+    def emit_event(self, kind: str, **fields: Any) -> Event:
+        """Store an event for sending (see Recorder.emit_event)."""
+        return self.recorder.emit_event(kind, **fields)
+
+    def _next_n(self) -> int:
+        self._n += 1
+        return self._n
+
+    def _ordered(self) -> dict[str, Any]:
+        """The fields by which the hub orders this agent's state-like messages."""
+        return {
+            "sender": self.sender,
+            "boot": self.boot,
+            "boot_no": self.boot_no,
+            "n": self._next_n(),
+        }
+
+    def _spawn(self, coro: Coroutine[Any, Any, None], what: str = "task") -> None:
         if self._tg is None:
             coro.close()
             return
-        self._tg.create_task(coro)
+        self._tg.create_task(guarded(coro, label=self.label, what=what))
+
+    def _restarted(self, name: str, exc: BaseException) -> None:
+        self.restarts[name] = self.restarts.get(name, 0) + 1
+        self.recorder.emit_event(
+            "agent_error",
+            severity="warning",
+            text=f"{name} failed ({type(exc).__name__}: {exc}); restarted",
+            data={"part": name, "restarts": self.restarts[name]},
+        )
+        self._health_changed.set()
+
+    # --- devices -----------------------------------------------------------------------
 
     def _device_alert(
         self, device_id: str, kind: str, severity: str, text: str, data: dict[str, Any]
@@ -191,7 +282,7 @@ class Agent:
         device = self.devices.get(device_id)
         if device is not None:
             self.simulated.follow(device_id)
-            self._spawn(self._state_changed(device))
+            self._spawn(self._state_changed(device), f"state of {device_id}")
 
     async def _state_changed(self, device: Device) -> None:
         state = await device.state()
@@ -202,14 +293,10 @@ class Agent:
         self.telemetry_interval_s = settings.telemetry_interval_s
         self._interval_changed.set()
 
-    @property
-    def last_seq(self) -> int:
-        """Sequence number of the last telemetry message or event of this boot (0: none)."""
-        return self.recorder.last_seq
-
-    def emit_event(self, kind: str, **fields: Any) -> Event:
-        """Store an event for sending (see Recorder.emit_event)."""
-        return self.recorder.emit_event(kind, **fields)
+    def _storage_fault(self, bad: bool, why: str) -> None:
+        kind, severity = ("storage_fault", "critical") if bad else ("storage_ok", "info")
+        self.recorder.emit_event(kind, severity=severity, text=why)
+        self._health_changed.set()
 
     async def sample(self) -> list[Telemetry]:
         """Read every sensor once and store the readings for sending."""
@@ -219,19 +306,7 @@ class Agent:
         self.automation.feed_sample(batch)
         return batch
 
-    def _status(self, state: str) -> bytes:
-        return encode(
-            Status.model_validate(
-                {
-                    "sender": self.sender,
-                    "state": state,
-                    "boot": self.boot,
-                    "agent_version": _agent_version(),
-                    "keepalive": self.room.mqtt.keepalive_s,
-                    "devices": list(self.devices),
-                }
-            )
-        )
+    # --- running ----------------------------------------------------------------------
 
     async def run(self) -> None:
         """Serve the room until cancelled."""
@@ -240,24 +315,41 @@ class Agent:
             raise RuntimeError(msg)
         self._ran = True
         logger.info(
-            "%s: agent starting, boot %s, %d devices", self.label, self.boot, len(self.devices)
-        )
+            "%s: agent starting, boot %s (no. %d), %d devices",
+            self.label, self.boot, self.boot_no, len(self.devices),
+        )  # fmt: skip
+        parts: dict[str, Callable[[], Coroutine[Any, Any, None]]] = {
+            "link": self.link.run,
+            "telemetry": self._telemetry_loop,
+            "outbox": self._outbox_sender.run,
+            "automation": self.automation.run,
+            "health": self._health_loop,
+        }
+        for device in self.devices.values():
+            if isinstance(device, Background):  # e.g. a projector's status poll
+                parts[f"device {device.id}"] = device.run
         try:
             async with asyncio.TaskGroup() as tg:
                 self._tg = tg
-                tg.create_task(self.link.run(), name=f"link {self.label}")
-                tg.create_task(self._telemetry_loop(), name=f"telemetry {self.label}")
-                tg.create_task(self._outbox_sender.run(), name=f"outbox {self.label}")
-                tg.create_task(self.automation.run(), name=f"automation {self.label}")
-                for device in self.devices.values():
-                    if isinstance(device, Background):  # e.g. a projector's status poll
-                        tg.create_task(device.run(), name=f"{device.id} {self.label}")
+                self._announce_boot()
+                for name, part in parts.items():
+                    tg.create_task(
+                        supervised(name, part, label=self.label, on_restart=self._restarted),
+                        name=f"{name} {self.label}",
+                    )
                 if self.simulated.active:
-                    await self._start_simulation()
+                    self._spawn(self._start_simulation(), "simulation")
         finally:
             self._tg = None
             self.close()
             logger.info("%s: agent stopped", self.label)
+
+    def _announce_boot(self) -> None:
+        if self.recorder.previous_boot is not None:
+            logger.info(
+                "%s: the previous boot %s ended at seq %d",
+                self.label, self.recorder.previous_boot, self.recorder.previous_last_seq,
+            )  # fmt: skip
 
     async def _start_simulation(self) -> None:
         """Put the class in the simulated room or not, as its occupancy sensor says now."""
@@ -268,8 +360,7 @@ class Agent:
     def close(self) -> None:
         """Close devices and the outbox; safe to call twice."""
         self._close_devices()
-        if hasattr(self, "outbox"):
-            self.outbox.close()
+        self.storage.close()
 
     def _close_devices(self) -> None:
         for device in self.devices.values():
@@ -291,42 +382,120 @@ class Agent:
             except TimeoutError:
                 pass
 
-    # --- incoming: commands, config, hub status --------------------------------
+    async def _health_loop(self) -> None:
+        """Publish the agent's health now and then, and soon after it changes."""
+        while True:
+            self._health_changed.clear()
+            self._check_clock()
+            await self.publish_health()
+            await asyncio.sleep(HEALTH_DEBOUNCE_S)
+            try:
+                async with asyncio.timeout(HEALTH_INTERVAL_S - HEALTH_DEBOUNCE_S):
+                    await self._health_changed.wait()
+            except TimeoutError:
+                pass
+
+    def _check_clock(self) -> None:
+        offset = self.clock_offset.seconds
+        if offset is None:
+            return
+        far = abs(offset) > self.room.mqtt.clock_alert_s
+        if far != self._clock_alerted:
+            self._clock_alerted = far
+            kind, severity = ("clock_skew", "warning") if far else ("clock_ok", "info")
+            text = f"the agent's clock is {offset:+.1f} s from the hub's"
+            self.recorder.emit_event(kind, severity=severity, text=text, data={"offset_s": offset})
+
+    async def health(self) -> Health:
+        """The agent's own account of itself, as published on ``health``."""
+        stats = await self.storage.stats()
+        losses = await self.storage.losses()
+        return Health(
+            **self._ordered(),
+            started_at=self.started_at,
+            last_seq=self.recorder.last_seq,
+            previous_boot=self.recorder.previous_boot,
+            previous_last_seq=self.recorder.previous_last_seq,
+            outbox=OutboxHealth(
+                backlog=stats.backlog,
+                parked=stats.parked,
+                oldest_s=round(stats.oldest_s, 1),
+                storage_ok=self.storage.fault is None,
+                storage_text=(self.storage.fault or "")[:500],
+            ),
+            losses=[
+                BootLosses(boot=x.boot, dropped=x.ranges, count=x.count, by_reason=x.by_reason)
+                for x in losses
+            ],
+            clock_offset_s=self.clock_offset.seconds,
+        )
+
+    async def publish_health(self) -> None:
+        health = await self.health()
+        await self.publisher.publish(self.topics.health, encode(health), retain=True)
+
+    # --- publishing -------------------------------------------------------------------
+
+    def _status(self, state: str, conn: int) -> bytes:
+        return encode(
+            Status.model_validate(
+                {
+                    "sender": self.sender,
+                    "state": state,
+                    "boot": self.boot,
+                    "boot_no": self.boot_no,
+                    "conn": conn,
+                    "agent_version": _agent_version()[:64],
+                    "keepalive": self.room.mqtt.keepalive_s,
+                    "devices": list(self.devices),
+                    "families": {d.id: d.family for d in self.devices.values()},
+                }
+            )
+        )
 
     async def _on_connect(self, client: AckedClient) -> None:
-        await client.publish_acked(self.topics.status, self._status("online"), 1, retain=True)
+        self.inbox.connected_at = asyncio.get_running_loop().time()
+        await client.publish_acked(
+            self.topics.status, self._status("online", self.link.conn), 1, retain=True
+        )
+        await self.publisher.flush(client)
         for device in self.devices.values():
             await self._publish_state(device)
         await sync_discovery(
             self.homeassistant,
             self._ha_record,
-            lambda topic, payload: client.publish_acked(
-                topic, payload, 1, retain=True, timeout=PUBLISH_TIMEOUT_S
-            ),
+            lambda topic, payload: client.publish_acked(topic, payload, 1, retain=True),
             label=self.label,
         )
+        self._health_changed.set()
         self._outbox_sender.notify()
 
-    async def _publish(self, topic: str, message: Message) -> None:
-        client = self.link.client
-        if client is None:
-            logger.info("%s: not connected; %s not published", self.label, topic)
-            return
-        retain = retained(parse_topic(topic, self.topics.root).kind)
-        payload = encode(message)
-        await client.publish_acked(topic, payload, 1, retain=retain, timeout=PUBLISH_TIMEOUT_S)
+    async def _on_message(self, message: aiomqtt.Message) -> None:
+        await self.inbox.handle(message)
+
+    async def _publish_raw(self, topic: str, payload: bytes, retain: bool, key: str | None) -> bool:
+        return await self.publisher.publish(topic, payload, retain=retain, key=key)
+
+    async def _publish(self, topic: str, message: Message, *, retain: bool) -> None:
+        await self.publisher.publish(topic, encode(message), retain=retain)
+
+    async def _publish_reply(self, topic: str, reply: CommandReply) -> None:
+        await self.publisher.publish(topic, encode(reply), retain=False, key=f"reply {reply.id}")
+
+    async def _publish_applied(self, version: int, ok: bool, text: str) -> None:
+        applied = ConfigApplied(**self._ordered(), version=version, ok=ok, text=text)
+        await self._publish(self.topics.config_applied, applied, retain=True)
 
     async def _publish_state(self, device: Device) -> None:
         current = await device.state()
         state = DeviceState(
-            sender=self.sender,
-            boot=self.boot,
+            **self._ordered(),
             device=device.id,
             family=device.family,
             state=current,
             available=bool(current.get("available", True)),
         )
-        await self._publish(self.topics.state(device.id), state)
+        await self._publish(self.topics.state(device.id), state, retain=True)
 
     async def _republish(self) -> None:
         client = self.link.client
@@ -343,13 +512,25 @@ async def run_agents(
     """Run one agent per room in this event loop until cancelled (a fleet of simulated rooms).
 
     Each agent gets its own pin factory (``pin_factory()`` if given, else from settings).
+    A room whose agent fails is started again on its own; the other rooms go on.
     """
-    agents = [
-        Agent(room, settings, pin_factory=pin_factory() if pin_factory else None) for room in rooms
-    ]
+
+    def make(room: RoomFile) -> Agent:
+        return Agent(room, settings, pin_factory=pin_factory() if pin_factory else None)
+
     async with asyncio.TaskGroup() as tg:
-        for agent in agents:
-            tg.create_task(agent.run(), name=f"agent {agent.label}")
+        for room in rooms:
+            tg.create_task(run_room(room, make), name=f"agent {room.site}/{room.room}")
 
 
-__all__ = ["Agent", "run_agents"]
+async def run_room(room: RoomFile, make: Callable[[RoomFile], Agent]) -> None:
+    """Run one room's agent until cancelled, making a new one whenever it fails."""
+    label = f"{room.site}/{room.room}"
+
+    async def once() -> None:
+        await make(room).run()
+
+    await supervised("agent", once, label=label, min_s=1.0)
+
+
+__all__ = ["Agent", "run_agents", "run_room"]

@@ -58,6 +58,17 @@ class MqttConfig(BaseModel):
     )
     reconnect_min_s: float = Field(default=0.5, gt=0, description="First reconnect delay.")
     reconnect_max_s: float = Field(default=30.0, gt=0, description="Cap of the reconnect delay.")
+    resend_after_s: float = Field(
+        default=30.0,
+        gt=0,
+        le=3600,
+        description="Send a message again if the hub, online, has not stored it after this long.",
+    )
+    clock_alert_s: float = Field(
+        default=60.0,
+        gt=0,
+        description="Alert when the agent's clock is this far from the hub's, seconds.",
+    )
 
 
 class OutboxConfig(BaseModel):

@@ -7,8 +7,11 @@ import logging
 from collections.abc import Mapping
 from datetime import datetime
 
+from pydantic import ValidationError
+
 from devices.base import BadCommand, Device, DeviceError, DeviceUnavailable
-from protocol.messages import Command, CommandReply, ReplyCode, utcnow
+from protocol.bounds import safe_text
+from protocol.messages import TEXT_MAX, Command, CommandReply, ReplyCode, utcnow
 
 logger = logging.getLogger(__name__)
 
@@ -29,9 +32,19 @@ async def run_command(
     def reply(
         code: ReplyCode, text: str = "", state: dict[str, object] | None = None
     ) -> CommandReply:
-        return CommandReply(
-            sender=sender, id=command.id, device=command.device, code=code, text=text, state=state
-        )
+        # the text may quote what was received: made safe, a reply can always be built
+        text = safe_text(text, TEXT_MAX)
+        try:
+            return CommandReply(
+                sender=sender, id=command.id, device=command.device, code=code, text=text,
+                state=state,
+            )  # fmt: skip
+        except ValidationError as exc:  # a state the contract cannot carry
+            logger.error("%s: %s.%s: state not sendable: %s", sender, command.device,
+                         command.action, exc)  # fmt: skip
+            return CommandReply(
+                sender=sender, id=command.id, device=command.device, code=code, text=text
+            )
 
     now = now or utcnow()
     if command.expires < now:

@@ -18,6 +18,9 @@ logger = logging.getLogger(__name__)
 
 GOODBYE_TIMEOUT_S = 2.0
 """How long a clean shutdown waits for the broker to take the retained offline status."""
+STABLE_S = 10.0
+"""A connection that lived this long resets the reconnect backoff; a broker that accepts
+and drops a client at once is retried with a growing delay, not every half second."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,7 +53,7 @@ class Link:
         endpoint: Endpoint,
         mqtt: MqttConfig,
         *,
-        will: aiomqtt.Will,
+        will: Callable[[int], aiomqtt.Will],
         subscriptions: list[str],
         on_connect: Callable[[AckedClient], Awaitable[None]],
         on_message: Callable[[aiomqtt.Message], Awaitable[None]],
@@ -72,6 +75,8 @@ class Link:
         self.client: AckedClient | None = None
         self.generation = 0
         """Incremented at each successful connect."""
+        self.conn = 0
+        """Incremented at each connect attempt: the will and the online status carry it."""
         self._changed = asyncio.Condition()
         self.protocol = ProtocolFallback(self.label)
         """The MQTT version spoken: 5 until the broker shows it has only 3.1.1."""
@@ -99,13 +104,14 @@ class Link:
 
     def _make_client(self) -> AckedClient:
         ep = self.endpoint
+        self.conn += 1
         return AckedClient(
             ep.host,
             ep.port,
             username=ep.username,
             password=ep.password,
             identifier=ep.client_id,
-            will=self.will,
+            will=self.will(self.conn),
             keepalive=self.mqtt.keepalive_s,
             timeout=10,
             max_inflight_messages=self.max_inflight,
@@ -115,10 +121,12 @@ class Link:
     async def run(self) -> None:
         """Connect, serve and reconnect until cancelled."""
         attempt = 0
+        loop = asyncio.get_running_loop()
         while True:
+            connected_at: float | None = None
             try:
                 async with self._make_client() as client:
-                    attempt = 0
+                    connected_at = loop.time()
                     await self._serve(client)
             except aiomqtt.MqttError as exc:
                 if self.protocol.failed(exc):
@@ -134,12 +142,21 @@ class Link:
                 )
             finally:
                 await self._set_down()
+            if connected_at is not None and loop.time() - connected_at >= STABLE_S:
+                attempt = 0
             delay = self.backoff(attempt)
             attempt += 1
             logger.info("%s: reconnecting in %.1f s", self.label, delay)
             await asyncio.sleep(delay)
 
     async def _serve(self, client: AckedClient) -> None:
+        try:
+            await self._serve_until_lost(client)
+        except asyncio.CancelledError:  # a stop at any point: say offline, or leave the will
+            await self._say_goodbye(client)
+            raise
+
+    async def _serve_until_lost(self, client: AckedClient) -> None:
         granted = await client.subscribe(topics_of(self.subscriptions))
         refused = [
             f
@@ -163,25 +180,26 @@ class Link:
             self.endpoint.client_id,
             self.protocol.name,
         )
-        try:
-            async for message in client.messages:
-                try:
-                    await self.on_message(message)
-                except Exception:
-                    logger.exception(
-                        "%s: error handling a message on %s", self.label, message.topic.value
-                    )
-        except asyncio.CancelledError:
-            await self._say_goodbye(client)
-            raise
+        async for message in client.messages:
+            try:
+                await self.on_message(message)
+            except aiomqtt.MqttError:
+                raise
+            except Exception:
+                logger.exception(
+                    "%s: error handling a message on %s", self.label, message.topic.value
+                )
 
     async def _say_goodbye(self, client: AckedClient) -> None:
         if self.goodbye is None:
             return
         topic, payload = self.goodbye()
         try:
-            await client.publish_acked(topic, payload, 1, retain=True, timeout=GOODBYE_TIMEOUT_S)
-        except aiomqtt.MqttError as exc:
+            async with asyncio.timeout(GOODBYE_TIMEOUT_S + 0.5):
+                await client.publish_acked(
+                    topic, payload, 1, retain=True, timeout=GOODBYE_TIMEOUT_S
+                )
+        except (aiomqtt.MqttError, TimeoutError) as exc:
             logger.warning("%s: could not publish the offline status: %s", self.label, exc)
 
     async def _set_down(self) -> None:

@@ -1,16 +1,17 @@
-"""Stamps telemetry and events with the boot id and sequence and stores them in the outbox."""
+"""Stamps telemetry and events with the boot and sequence number and stores them in the outbox."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from typing import Any
 
 from devices.base import DeviceError, Sensor
-from edge.outbox import Outbox
-from protocol.messages import Event, Sequenced, Telemetry, encode
+from edge.storage import Row, Storage
+from protocol.bounds import safe_text
+from protocol.messages import TEXT_MAX, Event, Sequenced, Telemetry, encode
 from protocol.topics import RoomTopics
 
 logger = logging.getLogger(__name__)
@@ -20,27 +21,26 @@ READ_TIMEOUT_S = 5.0
 
 
 class Recorder:
-    """One boot's sequence of telemetry and events: every message is in the outbox before sending.
+    """One boot's sequence of telemetry and events: every message goes to the outbox first.
 
-    Sequence numbers start at 1 and are shared by telemetry and events, so the
-    hub can store each once (by sender, boot and seq) and notice gaps.
+    Sequence numbers start at 1 and are shared by telemetry and events, so the hub can
+    store each once (by sender, boot and seq) and notice gaps. The outbox keeps the
+    boot number and the last seq on disk, so the next boot can say where this one ended.
     """
 
     def __init__(
-        self,
-        outbox: Outbox,
-        topics: RoomTopics,
-        sender: str,
-        *,
-        on_stored: Callable[[], None] = lambda: None,
-        boot: str | None = None,
+        self, storage: Storage, topics: RoomTopics, sender: str, *, boot: str | None = None
     ) -> None:
-        self.outbox = outbox
+        self.storage = storage
         self.topics = topics
         self.sender = sender
-        self.on_stored = on_stored
         self.boot = boot or uuid.uuid4().hex
         self.label = f"{topics.site}/{topics.room}"
+        started = storage.open(self.boot)
+        self.boot_no = started.number
+        """How many times this room's agent has started, this start included."""
+        self.previous_boot = started.previous
+        self.previous_last_seq = started.previous_last_seq
         self._seq = 0
 
     @property
@@ -52,27 +52,26 @@ class Recorder:
         self._seq += 1
         return self._seq
 
-    def _store(self, messages: list[tuple[str, Sequenced]]) -> None:
-        self.outbox.add_many([(topic, encode(m)) for topic, m in messages])
-        dropped = self.outbox.take_dropped()
-        if dropped:
-            logger.warning("%s: outbox bounds dropped %d unsent messages", self.label, dropped)
-            event = self._event(
-                "outbox_dropped",
-                severity="warning",
-                text=f"outbox dropped {dropped} unsent messages",
-                data={"count": dropped},
-            )
-            self.outbox.add(self.topics.event, encode(event))
-        self.on_stored()
+    def _rows(self, messages: Iterable[tuple[str, Sequenced]]) -> list[Row]:
+        return [(topic, encode(m), m.boot, m.seq) for topic, m in messages]
 
     def _event(self, kind: str, **fields: Any) -> Event:
-        return Event(sender=self.sender, boot=self.boot, seq=self._next_seq(), kind=kind, **fields)
+        if "text" in fields:
+            fields["text"] = safe_text(fields["text"], TEXT_MAX)
+        return Event(
+            sender=self.sender,
+            boot=self.boot,
+            boot_no=self.boot_no,
+            seq=self._next_seq(),
+            kind=kind,
+            **fields,
+        )
 
     def emit_event(self, kind: str, **fields: Any) -> Event:
-        """Store an event (``severity``, ``device``, ``text``, ``data`` as in protocol.Event)."""
+        """Queue an event for the outbox (``severity``, ``device``, ``text``, ``data`` as in
+        protocol.Event); it is written in order with everything else, off the event loop."""
         event = self._event(kind, **fields)
-        self._store([(self.topics.event, event)])
+        self.storage.add_soon(self._rows([(self.topics.event, event)]))
         return event
 
     async def sample(self, sensors: Iterable[Sensor]) -> list[Telemetry]:
@@ -82,17 +81,25 @@ class Recorder:
             try:
                 async with asyncio.timeout(READ_TIMEOUT_S):
                     readings = await sensor.read()
+                telemetry = Telemetry(
+                    sender=self.sender,
+                    boot=self.boot,
+                    boot_no=self.boot_no,
+                    seq=self._seq + 1,
+                    device=sensor.id,
+                    readings=readings,
+                )
             except (DeviceError, TimeoutError) as exc:
                 logger.warning("%s: reading %s failed: %s", self.label, sensor.id, exc)
                 continue
-            seq = self._next_seq()
-            batch.append(
-                Telemetry(
-                    sender=self.sender, boot=self.boot, seq=seq, device=sensor.id, readings=readings
-                )
-            )
+            except ValueError as exc:  # a reading the contract refuses (NaN, too many)
+                logger.warning("%s: %s gave readings that cannot be sent: %s", self.label,
+                               sensor.id, exc)  # fmt: skip
+                continue
+            self._next_seq()
+            batch.append(telemetry)
         if batch:
-            self._store([(self.topics.telemetry, t) for t in batch])
+            await self.storage.add(self._rows((self.topics.telemetry, t) for t in batch))
         return batch
 
 

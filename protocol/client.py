@@ -5,7 +5,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import socket
-from collections.abc import Iterable
+import time
+from collections.abc import Callable, Iterable
 from typing import Any, Self
 
 import aiomqtt
@@ -166,16 +167,28 @@ class ProtocolFallback:
     After an MQTT 5 connect that the broker refused for its protocol version (a
     3.1.1 broker's CONNACK return code 1) or took without answering
     (``NoConnack``), the next attempt speaks 3.1.1 at once. Once the broker has
-    accepted 3.1.1, this object keeps to it (logged once): MQTT 5 is tried again
-    only by a new one, i.e. after a restart. A failed 3.1.1 attempt sends the
-    next one back to MQTT 5: a silent broker may just have been in trouble.
+    accepted 3.1.1 after an explicit refusal, this object keeps to it (logged
+    once). Silence is weaker evidence (a stalled network looks the same), so after
+    a fallback on silence MQTT 5 is tried again at the first connect after
+    ``probe_after_s``. A failed 3.1.1 attempt sends the next one back to MQTT 5: a
+    silent broker may just have been in trouble.
     """
 
-    def __init__(self, label: str) -> None:
+    def __init__(
+        self,
+        label: str,
+        *,
+        probe_after_s: float = 600.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.label = label
         self.version = aiomqtt.ProtocolVersion.V5
         self.settled = False
-        """True once the broker has accepted MQTT 3.1.1 after refusing 5."""
+        """True once the broker has accepted MQTT 3.1.1 after refusing (or ignoring) 5."""
+        self.probe_after_s = probe_after_s
+        self._clock = clock
+        self._refused = False
+        self._probe_at: float | None = None
         self._why = ""
 
     @property
@@ -184,6 +197,9 @@ class ProtocolFallback:
 
     def session_args(self, expiry_s: int) -> dict[str, Any]:
         """``AckedClient`` arguments for a persistent session in the current version."""
+        if self._probe_at is not None and self._clock() >= self._probe_at:
+            logger.info("%s: trying MQTT 5 again", self.label)
+            self.version, self.settled, self._probe_at = aiomqtt.ProtocolVersion.V5, False, None
         if self.version is aiomqtt.ProtocolVersion.V5:
             props = session_properties(expiry_s)
             return {"protocol": self.version, "clean_start": False, "properties": props}
@@ -198,6 +214,7 @@ class ProtocolFallback:
         if not (refuses_mqtt5(exc) or isinstance(exc, NoConnack)):
             return False
         self.version = aiomqtt.ProtocolVersion.V311
+        self._refused = refuses_mqtt5(exc)
         self._why = str(exc)
         logger.info("%s: the broker did not accept MQTT 5 (%s); trying MQTT 3.1.1", self.label, exc)
         return True
@@ -206,11 +223,15 @@ class ProtocolFallback:
         """Account for an accepted connect (logs the first 3.1.1 one)."""
         if self.version is aiomqtt.ProtocolVersion.V311 and not self.settled:
             self.settled = True
+            if not self._refused:
+                self._probe_at = self._clock() + self.probe_after_s
+            until = "until restart" if self._refused else f"for {self.probe_after_s:.0f} s"
             logger.warning(
                 "%s: the broker does not speak MQTT 5 (%s); using MQTT 3.1.1 with a persistent "
-                "session (clean session off) until restart",
+                "session (clean session off) %s",
                 self.label,
                 self._why,
+                until,
             )
 
 

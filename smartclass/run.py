@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import signal
 import sys
 from pathlib import Path
@@ -43,8 +44,18 @@ def run_edge(config_paths: list[Path]) -> int:
         task = asyncio.current_task()
         assert task is not None
         loop = asyncio.get_running_loop()
+
+        def stop() -> None:
+            if task.cancelling():  # a second signal: do not wait for the rooms
+                logger.error("edge: stopping at once")
+                os._exit(1)
+            task.cancel()
+            # A clean stop takes a few seconds (offline status, closing devices); a part
+            # that does not finish must never leave the process running.
+            loop.call_later(STOP_DEADLINE_S, _exit_late)
+
         for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(sig, task.cancel)
+            loop.add_signal_handler(sig, stop)
         try:
             await run_agents(rooms, settings)
         except asyncio.CancelledError:
@@ -52,6 +63,16 @@ def run_edge(config_paths: list[Path]) -> int:
 
     asyncio.run(main())
     return 0
+
+
+STOP_DEADLINE_S = 15.0
+"""Longest a stop may take before the process ends without waiting for the rest."""
+
+
+def _exit_late() -> None:
+    logger.error("edge: the agents did not stop within %s s; exiting", STOP_DEADLINE_S)
+    logging.shutdown()
+    os._exit(1)
 
 
 def validate(paths: list[Path]) -> int:

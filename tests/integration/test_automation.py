@@ -352,10 +352,14 @@ async def test_a_school_day_on_the_agent_online_and_with_the_broker_down(
         assert pins(factory) == OFF
         if broker_down:
             assert not agent.connected.is_set()
-            assert len(agent.outbox) >= 8  # the schedule events (and telemetry) wait there
+            assert await agent.unsent() >= 8  # the schedule events (and telemetry) wait there
             own_broker.start()
         await asyncio.wait_for(agent.connected.wait(), 10)
-        await eventually(lambda: asyncio.sleep(0, len(agent.outbox) == 0), 10, "the outbox")
+
+        async def all_sent() -> bool:
+            return await agent.unsent() == 0
+
+        await eventually(all_sent, 10, "the outbox to be sent")
 
     async with subscriber() as sub:
         received: list[Event] = []

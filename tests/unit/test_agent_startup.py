@@ -29,6 +29,7 @@ async def test_a_device_that_cannot_open_is_unavailable_and_the_room_goes_on(
         assert isinstance(lights, UnavailableDevice)
         assert lights.family == "lighting"
         assert (await lights.state())["available"] is False
+        await agent.storage.flush()
         [stored] = agent.outbox.peek(10)
         event = decode(Event, stored.payload)
         assert (event.kind, event.device, event.severity) == (
