@@ -14,8 +14,7 @@ import numpy as np
 from numpy.typing import NDArray
 from pydantic import BaseModel, ConfigDict, Field
 
-from devices.base import Action, Device, DeviceError, DeviceUnavailable, parse_params
-from devices.environment import Clock
+from devices.base import Action, Clock, Device, DeviceError, DeviceUnavailable, parse_params
 from devices.sound_level import laeq, shaped_noise, to_pcm, tone
 
 CALIBRATION_DB_DEFAULT = 120.0

@@ -5,16 +5,13 @@ from __future__ import annotations
 import math
 import random
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from devices.base import Action, Device, parse_params
+from devices.base import Action, Clock, Device, parse_params
 from devices.i2c_environment import I2cEnvironmentConfig
-
-Clock = Callable[[], float]
-"""Seconds from an arbitrary origin, monotonic (``time.monotonic`` by default)."""
 
 
 class SimEnvironmentConfig(BaseModel):
@@ -145,4 +142,4 @@ class SimEnvironmentSensor(Device):
         return await self.state()
 
 
-__all__ = ["Clock", "EnvironmentConfig", "SimEnvironmentConfig", "SimEnvironmentSensor"]
+__all__ = ["EnvironmentConfig", "SimEnvironmentConfig", "SimEnvironmentSensor"]

@@ -12,8 +12,7 @@ from collections.abc import Mapping
 from typing import Any, Protocol
 
 from devices.audio import PyAudioNoiseConfig
-from devices.base import Action, Device, DeviceError, DeviceTimeout, DeviceUnavailable
-from devices.environment import Clock
+from devices.base import Action, Clock, Device, DeviceError, DeviceTimeout, DeviceUnavailable
 from devices.sound_level import LevelMeter
 
 logger = logging.getLogger(__name__)

@@ -16,12 +16,10 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from gpiozero import GPIOZeroError, MotionSensor
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from devices.base import Action, Device, DeviceError, parse_params
+from devices.base import Action, Clock, Device, DeviceError, parse_params
 
 logger = logging.getLogger(__name__)
 
-Clock = Callable[[], float]
-"""Monotonic seconds (``time.monotonic`` by default)."""
 WallClock = Callable[[], datetime]
 """The current time, timezone-aware (``datetime.now(UTC)`` by default)."""
 OnChange = Callable[[bool], None]
@@ -310,7 +308,6 @@ class SimOccupancy(_Occupancy):
 
 
 __all__ = [
-    "Clock",
     "OccupancyConfig",
     "OccupiedSpan",
     "OnChange",

@@ -11,7 +11,15 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from devices.base import Action, BadCommand, Device, DeviceError, DeviceUnavailable, parse_params
+from devices.base import (
+    Action,
+    BadCommand,
+    Clock,
+    Device,
+    DeviceError,
+    DeviceUnavailable,
+    parse_params,
+)
 from devices.pjlink import (
     CLASS1_INPUT_CODE,
     INPUT_CODE,
@@ -35,7 +43,7 @@ from devices.projector_config import (
     ProjectorSettings,
     SimProjectorConfig,
 )
-from devices.sim_projector import Clock, SimProjector
+from devices.sim_projector import SimProjector
 
 logger = logging.getLogger(__name__)
 

@@ -10,8 +10,8 @@ from typing import Annotated, Any
 from pydantic import Field
 
 from devices.audio import NoiseConfig, PyAudioNoiseConfig, SimNoiseConfig, SimNoiseSensor
-from devices.base import Device
-from devices.environment import Clock, EnvironmentConfig, SimEnvironmentConfig, SimEnvironmentSensor
+from devices.base import Clock, Device
+from devices.environment import EnvironmentConfig, SimEnvironmentConfig, SimEnvironmentSensor
 from devices.i2c_environment import I2cEnvironmentConfig, I2cEnvironmentSensor, SensorFault
 from devices.lighting import GpioLighting, GpioLightingConfig, LightingConfig
 from devices.occupancy import (
