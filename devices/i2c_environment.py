@@ -10,9 +10,9 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from devices.base import Action, Device, DeviceError, DeviceUnavailable
-from devices.bh1750 import Bh1750
-from devices.i2c import ChecksumError, I2CBus, SmbusI2CBus
-from devices.scd4x import Scd4x
+from devices.bus.bh1750 import Bh1750
+from devices.bus.i2c import ChecksumError, I2CBus, SmbusI2CBus
+from devices.bus.scd4x import Scd4x
 
 logger = logging.getLogger(__name__)
 

@@ -10,18 +10,18 @@ from typing import Any, ClassVar
 import pytest
 from pydantic import TypeAdapter, ValidationError
 
-import devices.i2c
+import devices.bus.i2c
 from devices.base import DeviceError, DeviceUnavailable
-from devices.bh1750 import SimBh1750
+from devices.bus.bh1750 import SimBh1750
+from devices.bus.i2c import SimI2CBus, SmbusI2CBus
+from devices.bus.scd4x import READ_MEASUREMENT, SimScd4x
 from devices.environment import EnvironmentConfig, SimEnvironmentConfig, SimEnvironmentSensor
-from devices.i2c import SimI2CBus, SmbusI2CBus
 from devices.i2c_environment import (
     I2cEnvironmentConfig,
     I2cEnvironmentSensor,
     SensorFault,
     check_plausible,
 )
-from devices.scd4x import READ_MEASUREMENT, SimScd4x
 from tests.fakes import FakeClock
 
 
@@ -230,7 +230,7 @@ class FakeSMBus:
 @pytest.fixture
 def fake_smbus(monkeypatch: pytest.MonkeyPatch) -> type[FakeSMBus]:
     FakeSMBus.opened = []
-    monkeypatch.setattr(devices.i2c, "SMBus", FakeSMBus)
+    monkeypatch.setattr(devices.bus.i2c, "SMBus", FakeSMBus)
     return FakeSMBus
 
 
