@@ -13,7 +13,8 @@ from devices.audio import NoiseConfig, PyAudioNoiseConfig, SimNoiseConfig, SimNo
 from devices.base import Clock, Device
 from devices.environment import EnvironmentConfig, SimEnvironmentConfig, SimEnvironmentSensor
 from devices.i2c_environment import I2cEnvironmentConfig, I2cEnvironmentSensor, SensorFault
-from devices.lighting import GpioLighting, GpioLightingConfig, LightingConfig
+from devices.lighting.config import GpioLightingConfig, LightingConfig
+from devices.lighting.gpio import GpioLighting
 from devices.occupancy import (
     OccupancyConfig,
     PirOccupancy,

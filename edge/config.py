@@ -18,7 +18,7 @@ from pydantic import (
     field_validator,
 )
 
-from devices.lighting import GpioLightingConfig
+from devices.lighting.config import GpioLightingConfig
 from devices.occupancy import PirOccupancyConfig
 from devices.registry import DeviceConfig
 from edge.rules import RulesConfig

@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from devices.i2c_environment import I2cEnvironmentConfig
-from devices.lighting import DimmerZoneConfig, GpioLightingConfig, ZoneConfig
+from devices.lighting.config import DimmerZoneConfig, GpioLightingConfig, ZoneConfig
 from devices.projector import ProjectorSettings
 from devices.registry import AnyDeviceConfig
 from edge.config import RoomFile

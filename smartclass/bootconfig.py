@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Literal
 
 from devices.i2c_environment import I2cEnvironmentConfig
-from devices.lighting import GpioLightingConfig
+from devices.lighting.config import GpioLightingConfig
 from devices.occupancy import PirOccupancyConfig
 from edge.config import RoomFile
 from smartclass.boot_catalogue import (

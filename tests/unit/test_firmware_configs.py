@@ -8,7 +8,7 @@ import pytest
 
 from devices.audio import PyAudioNoiseConfig
 from devices.i2c_environment import I2cEnvironmentConfig
-from devices.lighting import DimmerZoneConfig, GpioLightingConfig
+from devices.lighting.config import DimmerZoneConfig, GpioLightingConfig
 from devices.occupancy import PirOccupancyConfig
 from devices.projector import PjlinkProjectorConfig
 from edge.config import load_room_config
