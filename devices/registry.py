@@ -22,12 +22,8 @@ from devices.occupancy import (
     SimOccupancy,
     SimOccupancyConfig,
 )
-from devices.projector import (
-    PjlinkProjector,
-    PjlinkProjectorConfig,
-    ProjectorConfig,
-    SimProjectorConfig,
-)
+from devices.projector.config import PjlinkProjectorConfig, ProjectorConfig, SimProjectorConfig
+from devices.projector.driver import PjlinkProjector
 
 logger = logging.getLogger(__name__)
 

@@ -11,7 +11,7 @@ from typing import Any
 
 from devices.i2c_environment import I2cEnvironmentConfig
 from devices.lighting.config import DimmerZoneConfig, GpioLightingConfig, ZoneConfig
-from devices.projector import ProjectorSettings
+from devices.projector.config import ProjectorSettings
 from devices.registry import AnyDeviceConfig
 from edge.config import RoomFile
 from protocol.messages import Command, utcnow

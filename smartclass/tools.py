@@ -103,7 +103,8 @@ def _print(state: dict[str, Any]) -> None:
 
 
 async def _projector(args: argparse.Namespace) -> int:
-    from devices.projector import PjlinkProjector, PjlinkProjectorConfig
+    from devices.projector.config import PjlinkProjectorConfig
+    from devices.projector.driver import PjlinkProjector
 
     host, _, port = args.address.rpartition(":") if ":" in args.address else (args.address, "", "")
     config = PjlinkProjectorConfig(
@@ -187,7 +188,7 @@ async def _noise(args: argparse.Namespace) -> int:
 def _sim_projector(args: argparse.Namespace) -> int:
     import os
 
-    from devices.sim_projector import SimProjector, serve
+    from devices.projector.sim import SimProjector, serve
 
     password = os.environ.get(args.password_env) if args.password_env else None
     if args.password_env and password is None:

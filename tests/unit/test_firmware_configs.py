@@ -10,7 +10,7 @@ from devices.audio import PyAudioNoiseConfig
 from devices.i2c_environment import I2cEnvironmentConfig
 from devices.lighting.config import DimmerZoneConfig, GpioLightingConfig
 from devices.occupancy import PirOccupancyConfig
-from devices.projector import PjlinkProjectorConfig
+from devices.projector.config import PjlinkProjectorConfig
 from edge.config import load_room_config
 from smartclass.bootconfig import check_room, load_boot_config, room_pins
 from smartclass.run import validate

@@ -8,12 +8,8 @@ import pytest
 from pydantic import TypeAdapter, ValidationError
 
 from devices.base import BadCommand, DeviceError
-from devices.projector import (
-    PjlinkProjector,
-    PjlinkProjectorConfig,
-    ProjectorConfig,
-    SimProjectorConfig,
-)
+from devices.projector.config import PjlinkProjectorConfig, ProjectorConfig, SimProjectorConfig
+from devices.projector.driver import PjlinkProjector
 
 ADAPTER: TypeAdapter[PjlinkProjectorConfig | SimProjectorConfig] = TypeAdapter(ProjectorConfig)
 

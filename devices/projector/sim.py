@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable, Iterable
 
 from devices.base import Clock
-from devices.pjlink import (
+from devices.projector.pjlink import (
     AUTH_FAILED,
     CLASS1_INPUT_CODE,
     ERROR_CATEGORIES,

@@ -6,7 +6,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from devices.pjlink import INPUT_CODE, PJLINK_PORT
+from devices.projector.pjlink import INPUT_CODE, PJLINK_PORT
 
 DEFAULT_INPUTS = {
     "vga1": "11",
