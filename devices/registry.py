@@ -11,8 +11,9 @@ from pydantic import Field
 
 from devices.audio import NoiseConfig, PyAudioNoiseConfig, SimNoiseConfig, SimNoiseSensor
 from devices.base import Clock, Device
-from devices.environment import EnvironmentConfig, SimEnvironmentConfig, SimEnvironmentSensor
-from devices.i2c_environment import I2cEnvironmentConfig, I2cEnvironmentSensor, SensorFault
+from devices.environment.config import EnvironmentConfig, I2cEnvironmentConfig, SimEnvironmentConfig
+from devices.environment.i2c import I2cEnvironmentSensor, SensorFault
+from devices.environment.sim import SimEnvironmentSensor
 from devices.lighting.config import GpioLightingConfig, LightingConfig
 from devices.lighting.gpio import GpioLighting
 from devices.occupancy import (

@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 import aiomqtt
 
 from devices.base import Background, Clock, Device, DeviceError, Sensor, UnavailableDevice
-from devices.environment import SimEnvironmentSensor
+from devices.environment.sim import SimEnvironmentSensor
 from devices.registry import DeviceHooks, create_device
 from edge.automation import Automation
 from edge.clock import Clock as WallClock

@@ -7,7 +7,7 @@ from collections.abc import Mapping
 
 from devices.audio import SimNoiseSensor
 from devices.base import Device
-from devices.environment import SimEnvironmentSensor
+from devices.environment.sim import SimEnvironmentSensor
 from devices.occupancy import SimOccupancy
 
 logger = logging.getLogger(__name__)

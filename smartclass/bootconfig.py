@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
-from devices.i2c_environment import I2cEnvironmentConfig
+from devices.environment.config import I2cEnvironmentConfig
 from devices.lighting.config import GpioLightingConfig
 from devices.occupancy import PirOccupancyConfig
 from edge.config import RoomFile

@@ -132,7 +132,8 @@ async def _projector(args: argparse.Namespace) -> int:
 
 
 async def _sensor(args: argparse.Namespace) -> int:
-    from devices.i2c_environment import I2cEnvironmentConfig, I2cEnvironmentSensor
+    from devices.environment.config import I2cEnvironmentConfig
+    from devices.environment.i2c import I2cEnvironmentSensor
 
     config = I2cEnvironmentConfig.model_validate(
         {

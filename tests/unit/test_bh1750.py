@@ -17,7 +17,8 @@ from devices.bus.bh1750 import (
     lux_from_raw,
 )
 from devices.bus.i2c import Conditions, SimI2CBus
-from devices.environment import SimEnvironmentConfig, SimEnvironmentSensor
+from devices.environment.config import SimEnvironmentConfig
+from devices.environment.sim import SimEnvironmentSensor
 
 
 class FakeClock:

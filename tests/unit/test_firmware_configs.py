@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from devices.audio import PyAudioNoiseConfig
-from devices.i2c_environment import I2cEnvironmentConfig
+from devices.environment.config import I2cEnvironmentConfig
 from devices.lighting.config import DimmerZoneConfig, GpioLightingConfig
 from devices.occupancy import PirOccupancyConfig
 from devices.projector.config import PjlinkProjectorConfig

@@ -15,13 +15,9 @@ from devices.base import DeviceError, DeviceUnavailable
 from devices.bus.bh1750 import SimBh1750
 from devices.bus.i2c import SimI2CBus, SmbusI2CBus
 from devices.bus.scd4x import READ_MEASUREMENT, SimScd4x
-from devices.environment import EnvironmentConfig, SimEnvironmentConfig, SimEnvironmentSensor
-from devices.i2c_environment import (
-    I2cEnvironmentConfig,
-    I2cEnvironmentSensor,
-    SensorFault,
-    check_plausible,
-)
+from devices.environment.config import EnvironmentConfig, I2cEnvironmentConfig, SimEnvironmentConfig
+from devices.environment.i2c import I2cEnvironmentSensor, SensorFault, check_plausible
+from devices.environment.sim import SimEnvironmentSensor
 from tests.fakes import FakeClock
 
 

@@ -21,7 +21,8 @@ from devices.bus.scd4x import (
     decode_words,
     encode_words,
 )
-from devices.environment import SimEnvironmentConfig, SimEnvironmentSensor
+from devices.environment.config import SimEnvironmentConfig
+from devices.environment.sim import SimEnvironmentSensor
 from tests.fakes import FakeClock
 
 
