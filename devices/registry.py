@@ -9,13 +9,14 @@ from typing import Annotated, Any
 
 from pydantic import Field
 
-from devices.audio import NoiseConfig, PyAudioNoiseConfig, SimNoiseConfig, SimNoiseSensor
 from devices.base import Clock, Device
 from devices.environment.config import EnvironmentConfig, I2cEnvironmentConfig, SimEnvironmentConfig
 from devices.environment.i2c import I2cEnvironmentSensor, SensorFault
 from devices.environment.sim import SimEnvironmentSensor
 from devices.lighting.config import GpioLightingConfig, LightingConfig
 from devices.lighting.gpio import GpioLighting
+from devices.noise.config import NoiseConfig, PyAudioNoiseConfig, SimNoiseConfig
+from devices.noise.sim import SimNoiseSensor
 from devices.occupancy import (
     OccupancyConfig,
     PirOccupancy,
@@ -77,7 +78,7 @@ def create_device(
     if isinstance(config, GpioLightingConfig):
         return GpioLighting(device_id, config, pin_factory=pin_factory)
     if isinstance(config, PyAudioNoiseConfig):
-        from devices.microphone import MicrophoneNoiseSensor  # PyAudio only where it is used
+        from devices.noise.microphone import MicrophoneNoiseSensor  # PyAudio only where it is used
 
         return MicrophoneNoiseSensor(device_id, config)
     if isinstance(config, SimNoiseConfig):

@@ -169,8 +169,8 @@ async def _sensor(args: argparse.Namespace) -> int:
 
 
 async def _noise(args: argparse.Namespace) -> int:
-    from devices.audio import PyAudioNoiseConfig
-    from devices.microphone import MicrophoneNoiseSensor
+    from devices.noise.config import PyAudioNoiseConfig
+    from devices.noise.microphone import MicrophoneNoiseSensor
 
     device_arg = int(args.input) if args.input and args.input.isdigit() else args.input
     sensor: Device = MicrophoneNoiseSensor(

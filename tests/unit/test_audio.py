@@ -12,17 +12,11 @@ import numpy as np
 import pytest
 from pydantic import TypeAdapter
 
-from devices.audio import (
-    BabbleSource,
-    NoiseConfig,
-    PyAudioNoiseConfig,
-    SimNoiseConfig,
-    SimNoiseSensor,
-    babble_dba,
-)
 from devices.base import BadCommand, DeviceError, DeviceUnavailable, Sensor
-from devices.microphone import MicrophoneNoiseSensor
-from devices.sound_level import to_pcm, tone
+from devices.noise.config import BabbleSource, NoiseConfig, PyAudioNoiseConfig, SimNoiseConfig
+from devices.noise.meter import to_pcm, tone
+from devices.noise.microphone import MicrophoneNoiseSensor
+from devices.noise.sim import SimNoiseSensor, babble_dba
 from tests.unit.audio_doubles import FakePyAudioModule, tone_bytes
 
 

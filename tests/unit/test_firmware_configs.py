@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from devices.audio import PyAudioNoiseConfig
 from devices.environment.config import I2cEnvironmentConfig
 from devices.lighting.config import DimmerZoneConfig, GpioLightingConfig
+from devices.noise.config import PyAudioNoiseConfig
 from devices.occupancy import PirOccupancyConfig
 from devices.projector.config import PjlinkProjectorConfig
 from edge.config import load_room_config

@@ -11,9 +11,9 @@ import time
 from collections.abc import Mapping
 from typing import Any, Protocol
 
-from devices.audio import PyAudioNoiseConfig
 from devices.base import Action, Clock, Device, DeviceError, DeviceTimeout, DeviceUnavailable
-from devices.sound_level import LevelMeter
+from devices.noise.config import PyAudioNoiseConfig
+from devices.noise.meter import LevelMeter
 
 logger = logging.getLogger(__name__)
 
