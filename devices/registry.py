@@ -17,13 +17,9 @@ from devices.lighting.config import GpioLightingConfig, LightingConfig
 from devices.lighting.gpio import GpioLighting
 from devices.noise.config import NoiseConfig, PyAudioNoiseConfig, SimNoiseConfig
 from devices.noise.sim import SimNoiseSensor
-from devices.occupancy import (
-    OccupancyConfig,
-    PirOccupancy,
-    PirOccupancyConfig,
-    SimOccupancy,
-    SimOccupancyConfig,
-)
+from devices.occupancy.config import OccupancyConfig, PirOccupancyConfig, SimOccupancyConfig
+from devices.occupancy.pir import PirOccupancy
+from devices.occupancy.sim import SimOccupancy
 from devices.projector.config import PjlinkProjectorConfig, ProjectorConfig, SimProjectorConfig
 from devices.projector.driver import PjlinkProjector
 

@@ -19,7 +19,7 @@ from pydantic import (
 )
 
 from devices.lighting.config import GpioLightingConfig
-from devices.occupancy import PirOccupancyConfig
+from devices.occupancy.config import PirOccupancyConfig
 from devices.registry import DeviceConfig
 from edge.rules import RulesConfig
 from edge.timetable import TimetableConfig

@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from devices.base import Device
 from devices.environment.sim import SimEnvironmentSensor
 from devices.noise.sim import SimNoiseSensor
-from devices.occupancy import SimOccupancy
+from devices.occupancy.sim import SimOccupancy
 
 logger = logging.getLogger(__name__)
 

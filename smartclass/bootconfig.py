@@ -12,7 +12,7 @@ from typing import Literal
 
 from devices.environment.config import I2cEnvironmentConfig
 from devices.lighting.config import GpioLightingConfig
-from devices.occupancy import PirOccupancyConfig
+from devices.occupancy.config import PirOccupancyConfig
 from edge.config import RoomFile
 from smartclass.boot_catalogue import (
     BASE_PARAMS,

@@ -9,7 +9,7 @@ import pytest
 from devices.environment.config import I2cEnvironmentConfig
 from devices.lighting.config import DimmerZoneConfig, GpioLightingConfig
 from devices.noise.config import PyAudioNoiseConfig
-from devices.occupancy import PirOccupancyConfig
+from devices.occupancy.config import PirOccupancyConfig
 from devices.projector.config import PjlinkProjectorConfig
 from edge.config import load_room_config
 from smartclass.bootconfig import check_room, load_boot_config, room_pins

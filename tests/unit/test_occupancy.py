@@ -15,13 +15,9 @@ from gpiozero.pins.mock import MockFactory, MockPin
 from pydantic import TypeAdapter, ValidationError
 
 from devices.base import BadCommand, Sensor
-from devices.occupancy import (
-    OccupancyConfig,
-    PirOccupancy,
-    PirOccupancyConfig,
-    SimOccupancy,
-    SimOccupancyConfig,
-)
+from devices.occupancy.config import OccupancyConfig, PirOccupancyConfig, SimOccupancyConfig
+from devices.occupancy.pir import PirOccupancy
+from devices.occupancy.sim import SimOccupancy
 
 PIN = 17
 START = datetime(2026, 9, 7, 1, 0, tzinfo=UTC)  # Monday 08:00 in Ho Chi Minh City

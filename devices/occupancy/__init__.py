@@ -1,0 +1,3 @@
+"""The occupancy family: whether someone is in the room."""
+
+__all__: list[str] = []
