@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from devices.family import BackendConfig
 
 
 class Scd4xConfig(BaseModel):
@@ -27,7 +29,7 @@ class Bh1750Config(BaseModel):
     )
 
 
-class I2cEnvironmentConfig(BaseModel):
+class I2cEnvironmentConfig(BackendConfig):
     """Environment sensors on one I2C bus of the Pi: a CO2 sensor, a light sensor, or both."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -60,7 +62,7 @@ class I2cEnvironmentConfig(BaseModel):
         return self
 
 
-class SimEnvironmentConfig(BaseModel):
+class SimEnvironmentConfig(BackendConfig):
     """A simulated room: CO2, heat and moisture from the people in it, removed by ventilation."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -98,15 +100,8 @@ class SimEnvironmentConfig(BaseModel):
     occupancy: int = Field(default=0, ge=0, le=200, description="People in the room at start.")
 
 
-EnvironmentConfig = Annotated[
-    SimEnvironmentConfig | I2cEnvironmentConfig, Field(discriminator="backend")
-]
-"""Environment sensor config, picked by ``backend``: ``sim`` or ``i2c``."""
-
-
 __all__ = [
     "Bh1750Config",
-    "EnvironmentConfig",
     "I2cEnvironmentConfig",
     "Scd4xConfig",
     "SimEnvironmentConfig",

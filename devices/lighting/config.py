@@ -6,6 +6,8 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
+from devices.family import BackendConfig
+
 ZoneId = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,62}$")]
 GpioPin = Annotated[int, Field(ge=0, le=27, description="BCM GPIO number of the pin.")]
 SceneName = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,62}$")]
@@ -58,7 +60,7 @@ class DimmerZoneConfig(BaseModel):
 ZoneConfig = Annotated[RelayZoneConfig | DimmerZoneConfig, Field(discriminator="kind")]
 
 
-class GpioLightingConfig(BaseModel):
+class GpioLightingConfig(BackendConfig):
     """Lights on the Pi's GPIO header, one output per zone."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -113,16 +115,11 @@ class GpioLightingConfig(BaseModel):
         return scenes
 
 
-LightingConfig = Annotated[GpioLightingConfig, Field(discriminator="backend")]
-"""Lighting config, picked by ``backend`` (other backends, e.g. DALI, join this union)."""
-
-
 __all__ = [
     "DEFAULT_SCENES",
     "PROJECTION_LEVEL",
     "DimmerZoneConfig",
     "GpioLightingConfig",
-    "LightingConfig",
     "RelayZoneConfig",
     "Scene",
     "SceneLevel",

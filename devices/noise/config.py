@@ -7,6 +7,8 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from devices.family import BackendConfig
+
 CALIBRATION_DB_DEFAULT = 120.0
 """A full-scale sine reads 120 dB: a MEMS microphone of -26 dBFS sensitivity at 94 dB SPL."""
 
@@ -28,7 +30,7 @@ IntervalS = Annotated[
 SampleRate = Annotated[int, Field(ge=8000, le=192000, description="Sampling rate, Hz.")]
 
 
-class PyAudioNoiseConfig(BaseModel):
+class PyAudioNoiseConfig(BackendConfig):
     """A microphone read through PyAudio (PortAudio over ALSA on the Pi)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -100,7 +102,7 @@ class WavSource(BaseModel):
 NoiseSource = Annotated[ToneSource | BabbleSource | WavSource, Field(discriminator="kind")]
 
 
-class SimNoiseConfig(BaseModel):
+class SimNoiseConfig(BackendConfig):
     """A simulated microphone: a generated signal or a WAV file through the real level meter."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -117,16 +119,11 @@ class SimNoiseConfig(BaseModel):
     occupancy: int = Field(default=0, ge=0, le=200, description="People in the room at start.")
 
 
-NoiseConfig = Annotated[PyAudioNoiseConfig | SimNoiseConfig, Field(discriminator="backend")]
-"""Noise sensor config, picked by ``backend``."""
-
-
 __all__ = [
     "CALIBRATION_DB_DEFAULT",
     "BabbleSource",
     "CalibrationDb",
     "IntervalS",
-    "NoiseConfig",
     "NoiseSource",
     "PyAudioNoiseConfig",
     "SampleRate",

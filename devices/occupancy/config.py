@@ -8,8 +8,10 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from devices.family import BackendConfig
 
-class PirOccupancyConfig(BaseModel):
+
+class PirOccupancyConfig(BackendConfig):
     """A PIR motion sensor on a GPIO pin; the room stays occupied for a while after motion."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -53,7 +55,7 @@ class OccupiedSpan(BaseModel):
         return self
 
 
-class SimOccupancyConfig(BaseModel):
+class SimOccupancyConfig(BackendConfig):
     """Simulated occupancy: a fixed value, or a weekly schedule."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -79,12 +81,7 @@ class SimOccupancyConfig(BaseModel):
         return value
 
 
-OccupancyConfig = Annotated[PirOccupancyConfig | SimOccupancyConfig, Field(discriminator="backend")]
-"""Occupancy config, picked by ``backend``."""
-
-
 __all__ = [
-    "OccupancyConfig",
     "OccupiedSpan",
     "PirOccupancyConfig",
     "SimOccupancyConfig",
