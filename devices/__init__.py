@@ -1,4 +1,4 @@
-"""Device families behind one small interface: lights, environment sensors and their backends."""
+"""Device families behind one small interface: one package per family, shared buses in ``bus``."""
 
 from devices.base import (
     Action,

@@ -11,6 +11,9 @@ from pydantic import BaseModel, ValidationError
 Action = Callable[[dict[str, Any]], Awaitable[dict[str, Any]]]
 """An action handler: takes the command's params, returns the device's new state."""
 
+Clock = Callable[[], float]
+"""Seconds from an arbitrary origin, monotonic (``time.monotonic`` by default)."""
+
 BadCommandCode = Literal["unknown_action", "bad_params"]
 
 P = TypeVar("P", bound=BaseModel)
@@ -138,6 +141,7 @@ __all__ = [
     "Background",
     "BadCommand",
     "BadCommandCode",
+    "Clock",
     "Device",
     "DeviceError",
     "DeviceTimeout",

@@ -1,65 +1,99 @@
-"""Every device config a room file may hold, and the factory that builds the matching device."""
+"""Every device config a room file may hold, and the factory of each, from the families' tables."""
 
 from __future__ import annotations
 
-import logging
-from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Annotated, Any
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Annotated, Any, TypeAlias
 
 from pydantic import Field
 
-from devices.audio import NoiseConfig, PyAudioNoiseConfig, SimNoiseConfig, SimNoiseSensor
-from devices.base import Device
-from devices.environment import Clock, EnvironmentConfig, SimEnvironmentConfig, SimEnvironmentSensor
-from devices.i2c_environment import I2cEnvironmentConfig, I2cEnvironmentSensor, SensorFault
-from devices.lighting import GpioLighting, GpioLightingConfig, LightingConfig
-from devices.occupancy import (
-    OccupancyConfig,
-    PirOccupancy,
-    PirOccupancyConfig,
-    SimOccupancy,
-    SimOccupancyConfig,
-)
-from devices.projector import (
-    PjlinkProjector,
-    PjlinkProjectorConfig,
-    ProjectorConfig,
-    SimProjectorConfig,
+from devices import environment, lighting, noise, occupancy, projector
+from devices.base import Clock, Device, DeviceError
+from devices.family import (
+    Alert,
+    BackendConfig,
+    DeviceContext,
+    DeviceHooks,
+    Factory,
+    Family,
+    tag,
+    union,
 )
 
-logger = logging.getLogger(__name__)
+FAMILIES: tuple[Family, ...] = (
+    environment.FAMILY,
+    lighting.FAMILY,
+    projector.FAMILY,
+    noise.FAMILY,
+    occupancy.FAMILY,
+)
+"""Every device family a room file may use: a new family adds its package's table here."""
 
-DeviceConfig = Annotated[
-    EnvironmentConfig | LightingConfig | ProjectorConfig | NoiseConfig | OccupancyConfig,
-    Field(discriminator="family"),
-]
+
+class UnknownBackend(DeviceError, LookupError):  # noqa: N818 - gpiozero-style names
+    """A config whose family and backend no family's table lists."""
+
+
+class Registry:
+    """Device families by name: the union of their configs, and the factory of each backend."""
+
+    def __init__(self, families: Iterable[Family]) -> None:
+        self.families: dict[str, Family] = {}
+        self._factories: dict[type[BackendConfig], Factory] = {}
+        for family in families:
+            if family.name in self.families:
+                msg = f"two families are named {family.name!r}"
+                raise ValueError(msg)
+            self.families[family.name] = family
+            self._factories.update(family.backends)
+        if not self.families:
+            msg = "a registry needs at least one family"
+            raise ValueError(msg)
+        self.config_type: Any = Annotated[
+            union(f.config_type for f in self.families.values()), Field(discriminator="family")
+        ]
+        """The pydantic type of a device's config: ``family`` picks the family, then
+        ``backend`` the implementation."""
+
+    @property
+    def backends(self) -> dict[tuple[str, str], type[BackendConfig]]:
+        """``(family, backend)`` to the config class of every registered backend."""
+        return {
+            (family.name, tag(config, "backend")): config
+            for family in self.families.values()
+            for config in family.backends
+        }
+
+    def create(
+        self, device_id: str, config: BackendConfig, context: DeviceContext | None = None
+    ) -> Device:
+        """Build the device a config describes with the factory its family registered."""
+        factory = self._factories.get(type(config))
+        if factory is None:
+            family = getattr(config, "family", None)
+            backend = getattr(config, "backend", None)
+            known = "; ".join(
+                f"{f.name}: {', '.join(f.backend_names)}" for f in self.families.values()
+            )
+            msg = (
+                f"device {device_id!r}: no factory for family {family!r}, backend {backend!r} "
+                f"({type(config).__name__}); registered: {known}"
+            )
+            raise UnknownBackend(msg)
+        return factory(device_id, config, context or DeviceContext())
+
+
+REGISTRY = Registry(FAMILIES)
+"""The registry of every family in FAMILIES."""
+
+if TYPE_CHECKING:
+    DeviceConfig: TypeAlias = BackendConfig
+else:
+    DeviceConfig = REGISTRY.config_type
 """A device's config: ``family`` picks the family, then ``backend`` the implementation."""
 
-AnyDeviceConfig = (
-    SimEnvironmentConfig
-    | I2cEnvironmentConfig
-    | GpioLightingConfig
-    | PyAudioNoiseConfig
-    | SimNoiseConfig
-    | PirOccupancyConfig
-    | SimOccupancyConfig
-    | PjlinkProjectorConfig
-    | SimProjectorConfig
-)
+AnyDeviceConfig: TypeAlias = BackendConfig
 """Any one member of DeviceConfig."""
-
-Alert = Callable[[str, str, str, str, dict[str, Any]], None]
-"""``alert(device_id, kind, severity, text, data)``: something the room should report."""
-
-
-@dataclass(frozen=True, slots=True)
-class DeviceHooks:
-    """What a device may tell its owner, whatever its family: alerts and state changes."""
-
-    alert: Alert | None = None
-    changed: Callable[[str], None] | None = None
-    """``changed(device_id)``: the device's state changed on its own (not by a command)."""
 
 
 def create_device(
@@ -71,62 +105,18 @@ def create_device(
     hooks: DeviceHooks | None = None,
 ) -> Device:
     """Build the device a config describes (GPIO: ``pin_factory``; simulators: ``clock``)."""
-    hooks = hooks or DeviceHooks()
-    if isinstance(config, SimEnvironmentConfig):
-        return SimEnvironmentSensor(device_id, config, clock=clock)
-    if isinstance(config, I2cEnvironmentConfig):
-        return I2cEnvironmentSensor(device_id, config, on_fault=_fault_hook(device_id, hooks))
-    if isinstance(config, GpioLightingConfig):
-        return GpioLighting(device_id, config, pin_factory=pin_factory)
-    if isinstance(config, PyAudioNoiseConfig):
-        from devices.microphone import MicrophoneNoiseSensor  # PyAudio only where it is used
-
-        return MicrophoneNoiseSensor(device_id, config)
-    if isinstance(config, SimNoiseConfig):
-        return SimNoiseSensor(device_id, config, clock=clock)
-    if isinstance(config, PirOccupancyConfig):
-        return PirOccupancy(
-            device_id, config, pin_factory=pin_factory, on_change=_change_hook(device_id, hooks)
-        )
-    if isinstance(config, SimOccupancyConfig):
-        device = SimOccupancy(device_id, config)
-        device.on_change = _change_hook(device_id, hooks)
-        return device
-    return PjlinkProjector(
-        device_id, config, on_availability=_availability_hook(device_id, hooks), clock=clock
-    )
+    context = DeviceContext(pin_factory=pin_factory, clock=clock, hooks=hooks or DeviceHooks())
+    return REGISTRY.create(device_id, config, context)
 
 
-def _fault_hook(device_id: str, hooks: DeviceHooks) -> Callable[[SensorFault, bool], None]:
-    def on_fault(fault: SensorFault, active: bool) -> None:
-        if hooks.alert is None:
-            return
-        kind = "sensor_fault" if active else "sensor_ok"
-        severity = "warning" if active else "info"
-        hooks.alert(device_id, kind, severity, fault.message, fault.as_dict())
-
-    return on_fault
-
-
-def _availability_hook(device_id: str, hooks: DeviceHooks) -> Callable[[bool, str], None]:
-    def on_availability(available: bool, reason: str) -> None:
-        if hooks.alert is not None:
-            kind, severity = (
-                ("device_available", "info") if available else ("device_unavailable", "warning")
-            )
-            hooks.alert(device_id, kind, severity, reason, {"available": available})
-        if hooks.changed is not None:
-            hooks.changed(device_id)
-
-    return on_availability
-
-
-def _change_hook(device_id: str, hooks: DeviceHooks) -> Callable[[bool], None]:
-    def on_change(_value: bool) -> None:
-        if hooks.changed is not None:
-            hooks.changed(device_id)
-
-    return on_change
-
-
-__all__ = ["Alert", "AnyDeviceConfig", "DeviceConfig", "DeviceHooks", "create_device"]
+__all__ = [
+    "FAMILIES",
+    "REGISTRY",
+    "Alert",
+    "AnyDeviceConfig",
+    "DeviceConfig",
+    "DeviceHooks",
+    "Registry",
+    "UnknownBackend",
+    "create_device",
+]

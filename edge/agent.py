@@ -11,8 +11,8 @@ from zoneinfo import ZoneInfo
 
 import aiomqtt
 
-from devices.base import Background, Device, DeviceError, Sensor, UnavailableDevice
-from devices.environment import Clock, SimEnvironmentSensor
+from devices.base import Background, Clock, Device, DeviceError, Sensor, UnavailableDevice
+from devices.environment.sim import SimEnvironmentSensor
 from devices.registry import DeviceHooks, create_device
 from edge.automation import Automation
 from edge.clock import Clock as WallClock

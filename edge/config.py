@@ -18,8 +18,8 @@ from pydantic import (
     field_validator,
 )
 
-from devices.lighting import GpioLightingConfig
-from devices.occupancy import PirOccupancyConfig
+from devices.lighting.config import GpioLightingConfig
+from devices.occupancy.config import PirOccupancyConfig
 from devices.registry import DeviceConfig
 from edge.rules import RulesConfig
 from edge.timetable import TimetableConfig

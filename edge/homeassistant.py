@@ -9,9 +9,9 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from devices.i2c_environment import I2cEnvironmentConfig
-from devices.lighting import DimmerZoneConfig, GpioLightingConfig, ZoneConfig
-from devices.projector import ProjectorSettings
+from devices.environment.config import I2cEnvironmentConfig
+from devices.lighting.config import DimmerZoneConfig, GpioLightingConfig, ZoneConfig
+from devices.projector.config import ProjectorSettings
 from devices.registry import AnyDeviceConfig
 from edge.config import RoomFile
 from protocol.messages import Command, utcnow

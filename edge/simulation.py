@@ -5,10 +5,10 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 
-from devices.audio import SimNoiseSensor
 from devices.base import Device
-from devices.environment import SimEnvironmentSensor
-from devices.occupancy import SimOccupancy
+from devices.environment.sim import SimEnvironmentSensor
+from devices.noise.sim import SimNoiseSensor
+from devices.occupancy.sim import SimOccupancy
 
 logger = logging.getLogger(__name__)
 

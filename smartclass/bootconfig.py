@@ -10,9 +10,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
-from devices.i2c_environment import I2cEnvironmentConfig
-from devices.lighting import GpioLightingConfig
-from devices.occupancy import PirOccupancyConfig
+from devices.environment.config import I2cEnvironmentConfig
+from devices.lighting.config import GpioLightingConfig
+from devices.occupancy.config import PirOccupancyConfig
 from edge.config import RoomFile
 from smartclass.boot_catalogue import (
     BASE_PARAMS,

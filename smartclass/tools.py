@@ -103,7 +103,8 @@ def _print(state: dict[str, Any]) -> None:
 
 
 async def _projector(args: argparse.Namespace) -> int:
-    from devices.projector import PjlinkProjector, PjlinkProjectorConfig
+    from devices.projector.config import PjlinkProjectorConfig
+    from devices.projector.driver import PjlinkProjector
 
     host, _, port = args.address.rpartition(":") if ":" in args.address else (args.address, "", "")
     config = PjlinkProjectorConfig(
@@ -131,7 +132,8 @@ async def _projector(args: argparse.Namespace) -> int:
 
 
 async def _sensor(args: argparse.Namespace) -> int:
-    from devices.i2c_environment import I2cEnvironmentConfig, I2cEnvironmentSensor
+    from devices.environment.config import I2cEnvironmentConfig
+    from devices.environment.i2c import I2cEnvironmentSensor
 
     config = I2cEnvironmentConfig.model_validate(
         {
@@ -167,8 +169,8 @@ async def _sensor(args: argparse.Namespace) -> int:
 
 
 async def _noise(args: argparse.Namespace) -> int:
-    from devices.audio import PyAudioNoiseConfig
-    from devices.microphone import MicrophoneNoiseSensor
+    from devices.noise.config import PyAudioNoiseConfig
+    from devices.noise.microphone import MicrophoneNoiseSensor
 
     device_arg = int(args.input) if args.input and args.input.isdigit() else args.input
     sensor: Device = MicrophoneNoiseSensor(
@@ -187,7 +189,7 @@ async def _noise(args: argparse.Namespace) -> int:
 def _sim_projector(args: argparse.Namespace) -> int:
     import os
 
-    from devices.sim_projector import SimProjector, serve
+    from devices.projector.sim import SimProjector, serve
 
     password = os.environ.get(args.password_env) if args.password_env else None
     if args.password_env and password is None:

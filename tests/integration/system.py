@@ -18,7 +18,7 @@ import httpx
 import yaml
 from gpiozero.pins.mock import MockFactory, MockPWMPin
 
-from devices.projector import SimProjectorConfig
+from devices.projector.config import SimProjectorConfig
 from devices.registry import AnyDeviceConfig
 from edge.agent import Agent
 from edge.clock import Clock, FakeClock

@@ -15,7 +15,8 @@ import pytest
 from gpiozero.pins.mock import MockFactory, MockPWMPin
 
 from devices.base import Action, Device
-from devices.lighting import GpioLighting, GpioLightingConfig
+from devices.lighting.config import GpioLightingConfig
+from devices.lighting.gpio import GpioLighting
 from edge.automation import Automation
 from edge.clock import FakeClock
 from edge.config import load_room_config

@@ -18,14 +18,10 @@ from typing import Any
 import pytest
 
 from devices.base import BadCommand, DeviceError, DeviceUnavailable
-from devices.pjlink import PowerState, connect
-from devices.projector import (
-    PjlinkProjector,
-    PjlinkProjectorConfig,
-    ProjectorBusy,
-    SimProjectorConfig,
-)
-from devices.sim_projector import SimProjector, serve
+from devices.projector.config import PjlinkProjectorConfig, SimProjectorConfig
+from devices.projector.driver import PjlinkProjector, ProjectorBusy
+from devices.projector.pjlink import PowerState, connect
+from devices.projector.sim import SimProjector, serve
 
 WARMUP_S = 30.0
 COOLDOWN_S = 60.0

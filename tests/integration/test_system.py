@@ -12,7 +12,7 @@ from typing import Any
 import aiomqtt
 import pytest
 
-from devices.projector import PjlinkProjectorConfig
+from devices.projector.config import PjlinkProjectorConfig
 from protocol import RoomTopics, Telemetry, decode, encode
 from smartclass.broker import Mosquitto, free_port
 from tests.integration.system import (

@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from devices.sound_level import to_pcm, tone
+from devices.noise.meter import to_pcm, tone
 
 
 def tone_bytes(

@@ -12,17 +12,12 @@ import numpy as np
 import pytest
 from pydantic import TypeAdapter
 
-from devices.audio import (
-    BabbleSource,
-    NoiseConfig,
-    PyAudioNoiseConfig,
-    SimNoiseConfig,
-    SimNoiseSensor,
-    babble_dba,
-)
+from devices import noise
 from devices.base import BadCommand, DeviceError, DeviceUnavailable, Sensor
-from devices.microphone import MicrophoneNoiseSensor
-from devices.sound_level import to_pcm, tone
+from devices.noise.config import BabbleSource, PyAudioNoiseConfig, SimNoiseConfig
+from devices.noise.meter import to_pcm, tone
+from devices.noise.microphone import MicrophoneNoiseSensor
+from devices.noise.sim import SimNoiseSensor, babble_dba
 from tests.unit.audio_doubles import FakePyAudioModule, tone_bytes
 
 
@@ -52,7 +47,7 @@ def write_wav(path: Path, channels: list[np.ndarray], rate: int, width: int = 2)
 
 
 def test_config_picks_the_backend_and_refuses_unknown_keys() -> None:
-    adapter: TypeAdapter[Any] = TypeAdapter(NoiseConfig)
+    adapter: TypeAdapter[Any] = TypeAdapter(noise.FAMILY.config_type)
     mic = adapter.validate_python({"family": "noise", "backend": "pyaudio", "device": "USB"})
     assert isinstance(mic, PyAudioNoiseConfig)
     assert (mic.sample_rate, mic.interval_s, mic.calibration_db) == (48000, 1.0, 120.0)

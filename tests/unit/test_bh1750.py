@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import pytest
 
 from devices.base import DeviceUnavailable
-from devices.bh1750 import (
+from devices.bus.bh1750 import (
     ALT_ADDRESS,
     CONTINUOUS_HIGH_RES,
     POWER_DOWN,
@@ -16,8 +16,9 @@ from devices.bh1750 import (
     SimBh1750,
     lux_from_raw,
 )
-from devices.environment import SimEnvironmentConfig, SimEnvironmentSensor
-from devices.i2c import Conditions, SimI2CBus
+from devices.bus.i2c import Conditions, SimI2CBus
+from devices.environment.config import SimEnvironmentConfig
+from devices.environment.sim import SimEnvironmentSensor
 
 
 class FakeClock:

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from devices.environment import SimEnvironmentConfig
-from devices.lighting import GpioLightingConfig
+from devices.environment.config import SimEnvironmentConfig
+from devices.lighting.config import GpioLightingConfig
 from edge.config import ConfigError, load_room_config
 from edge.settings import EdgeSettings, make_pin_factory
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from devices.base import BadCommand, Sensor
-from devices.environment import SimEnvironmentConfig, SimEnvironmentSensor
+from devices.environment.config import SimEnvironmentConfig
+from devices.environment.sim import SimEnvironmentSensor
 from tests.fakes import FakeClock
 
 

@@ -8,11 +8,12 @@ from dataclasses import dataclass
 import pytest
 
 from devices.base import Device, Sensor
-from devices.bh1750 import SimBh1750
-from devices.environment import SimEnvironmentConfig, SimEnvironmentSensor
-from devices.i2c import SimI2CBus
-from devices.i2c_environment import I2cEnvironmentConfig, I2cEnvironmentSensor
-from devices.scd4x import SimScd4x
+from devices.bus.bh1750 import SimBh1750
+from devices.bus.i2c import SimI2CBus
+from devices.bus.scd4x import SimScd4x
+from devices.environment.config import I2cEnvironmentConfig, SimEnvironmentConfig
+from devices.environment.i2c import I2cEnvironmentSensor
+from devices.environment.sim import SimEnvironmentSensor
 from tests.fakes import FakeClock
 
 METRICS = {"temperature_c", "humidity_pct", "co2_ppm", "light_lux"}

@@ -6,11 +6,11 @@ from pathlib import Path
 
 import pytest
 
-from devices.audio import PyAudioNoiseConfig
-from devices.i2c_environment import I2cEnvironmentConfig
-from devices.lighting import DimmerZoneConfig, GpioLightingConfig
-from devices.occupancy import PirOccupancyConfig
-from devices.projector import PjlinkProjectorConfig
+from devices.environment.config import I2cEnvironmentConfig
+from devices.lighting.config import DimmerZoneConfig, GpioLightingConfig
+from devices.noise.config import PyAudioNoiseConfig
+from devices.occupancy.config import PirOccupancyConfig
+from devices.projector.config import PjlinkProjectorConfig
 from edge.config import load_room_config
 from smartclass.bootconfig import check_room, load_boot_config, room_pins
 from smartclass.run import validate

@@ -16,8 +16,9 @@ from jinja2 import StrictUndefined
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 from pydantic import ValidationError
 
-from devices.i2c_environment import I2cEnvironmentConfig
-from devices.lighting import GpioLighting, GpioLightingConfig
+from devices.environment.config import I2cEnvironmentConfig
+from devices.lighting.config import GpioLightingConfig
+from devices.lighting.gpio import GpioLighting
 from edge.config import HomeAssistantConfig, RoomFile, load_room_config
 from edge.dispatch import run_command
 from edge.homeassistant import (

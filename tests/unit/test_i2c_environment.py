@@ -10,18 +10,15 @@ from typing import Any, ClassVar
 import pytest
 from pydantic import TypeAdapter, ValidationError
 
-import devices.i2c
+import devices.bus.i2c
+from devices import environment
 from devices.base import DeviceError, DeviceUnavailable
-from devices.bh1750 import SimBh1750
-from devices.environment import EnvironmentConfig, SimEnvironmentConfig, SimEnvironmentSensor
-from devices.i2c import SimI2CBus, SmbusI2CBus
-from devices.i2c_environment import (
-    I2cEnvironmentConfig,
-    I2cEnvironmentSensor,
-    SensorFault,
-    check_plausible,
-)
-from devices.scd4x import READ_MEASUREMENT, SimScd4x
+from devices.bus.bh1750 import SimBh1750
+from devices.bus.i2c import SimI2CBus, SmbusI2CBus
+from devices.bus.scd4x import READ_MEASUREMENT, SimScd4x
+from devices.environment.config import I2cEnvironmentConfig, SimEnvironmentConfig
+from devices.environment.i2c import I2cEnvironmentSensor, SensorFault, check_plausible
+from devices.environment.sim import SimEnvironmentSensor
 from tests.fakes import FakeClock
 
 
@@ -63,7 +60,7 @@ async def rig() -> AsyncIterator[Rig]:
 
 
 def test_config_needs_a_sensor_and_checks_addresses() -> None:
-    adapter: TypeAdapter[Any] = TypeAdapter(EnvironmentConfig)
+    adapter: TypeAdapter[Any] = TypeAdapter(environment.FAMILY.config_type)
     config = adapter.validate_python(
         {"backend": "i2c", "light": {"chip": "bh1750", "address": 0x5C}}
     )
@@ -230,7 +227,7 @@ class FakeSMBus:
 @pytest.fixture
 def fake_smbus(monkeypatch: pytest.MonkeyPatch) -> type[FakeSMBus]:
     FakeSMBus.opened = []
-    monkeypatch.setattr(devices.i2c, "SMBus", FakeSMBus)
+    monkeypatch.setattr(devices.bus.i2c, "SMBus", FakeSMBus)
     return FakeSMBus
 
 

@@ -9,7 +9,8 @@ import pytest
 from gpiozero.pins.mock import MockFactory, MockPWMPin
 
 from devices.base import BadCommand
-from devices.lighting import GpioLighting, GpioLightingConfig
+from devices.lighting.config import GpioLightingConfig
+from devices.lighting.gpio import GpioLighting
 
 CONFIG: dict[str, Any] = {
     "backend": "gpio",

@@ -15,10 +15,10 @@ from typing import Any
 
 import pytest
 
-from devices.audio import PyAudioNoiseConfig
 from devices.base import DeviceTimeout, DeviceUnavailable, Sensor
-from devices.microphone import MicrophoneNoiseSensor
-from devices.sound_level import to_pcm, tone
+from devices.noise.config import PyAudioNoiseConfig
+from devices.noise.meter import to_pcm, tone
+from devices.noise.microphone import MicrophoneNoiseSensor
 from tests.unit.audio_doubles import FakePyAudioModule, FakeStream, device, silence, tone_bytes
 
 REPO = Path(__file__).resolve().parents[2]
@@ -217,8 +217,8 @@ pcm.smartclass_file_mic {
 REAL_PYAUDIO_SCRIPT = textwrap.dedent(
     """
     import asyncio, json, pyaudio
-    from devices.audio import PyAudioNoiseConfig
-    from devices.microphone import MicrophoneNoiseSensor
+    from devices.noise.config import PyAudioNoiseConfig
+    from devices.noise.microphone import MicrophoneNoiseSensor
 
     async def main():
         config = PyAudioNoiseConfig(backend="pyaudio", device="smartclass_file_mic")

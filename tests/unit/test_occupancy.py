@@ -14,14 +14,11 @@ import pytest
 from gpiozero.pins.mock import MockFactory, MockPin
 from pydantic import TypeAdapter, ValidationError
 
+from devices import occupancy
 from devices.base import BadCommand, Sensor
-from devices.occupancy import (
-    OccupancyConfig,
-    PirOccupancy,
-    PirOccupancyConfig,
-    SimOccupancy,
-    SimOccupancyConfig,
-)
+from devices.occupancy.config import PirOccupancyConfig, SimOccupancyConfig
+from devices.occupancy.pir import PirOccupancy
+from devices.occupancy.sim import SimOccupancy
 
 PIN = 17
 START = datetime(2026, 9, 7, 1, 0, tzinfo=UTC)  # Monday 08:00 in Ho Chi Minh City
@@ -218,7 +215,7 @@ def test_config_defaults_and_limits() -> None:
     for bad in ({"pin": 28}, {"pin": 4, "hold_time_s": 0}, {"pin": 4, "queue_len": 0}):
         with pytest.raises(ValidationError):
             PirOccupancyConfig.model_validate({"backend": "gpio", **bad})
-    adapter: TypeAdapter[Any] = TypeAdapter(OccupancyConfig)
+    adapter: TypeAdapter[Any] = TypeAdapter(occupancy.FAMILY.config_type)
     assert isinstance(adapter.validate_python({"backend": "sim"}), SimOccupancyConfig)
     with pytest.raises(ValidationError, match="timezone"):
         SimOccupancyConfig.model_validate({"backend": "sim", "timezone": "Mars/Olympus"})

@@ -10,7 +10,8 @@ import pytest
 from gpiozero.pins.mock import MockFactory
 
 from devices.base import Device, Sensor
-from devices.occupancy import SimOccupancy, SimOccupancyConfig
+from devices.occupancy.config import SimOccupancyConfig
+from devices.occupancy.sim import SimOccupancy
 from tests.unit.test_occupancy import Changes, FakeClock, Reports, Rig, build
 
 

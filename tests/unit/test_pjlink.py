@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from devices.pjlink import (
+from devices.projector.pjlink import (
     PjlinkCommandError,
     PjlinkProtocolError,
     auth_digest,

@@ -7,15 +7,14 @@ from typing import Any
 import pytest
 from pydantic import TypeAdapter, ValidationError
 
+from devices import projector
 from devices.base import BadCommand, DeviceError
-from devices.projector import (
-    PjlinkProjector,
-    PjlinkProjectorConfig,
-    ProjectorConfig,
-    SimProjectorConfig,
-)
+from devices.projector.config import PjlinkProjectorConfig, SimProjectorConfig
+from devices.projector.driver import PjlinkProjector
 
-ADAPTER: TypeAdapter[PjlinkProjectorConfig | SimProjectorConfig] = TypeAdapter(ProjectorConfig)
+ADAPTER: TypeAdapter[PjlinkProjectorConfig | SimProjectorConfig] = TypeAdapter(
+    projector.FAMILY.config_type
+)
 
 
 def test_backend_picks_the_model_and_defaults_apply() -> None:

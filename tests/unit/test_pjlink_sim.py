@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from devices.sim_projector import SimProjector
+from devices.projector.sim import SimProjector
 from tests.fakes import FakeClock
 
 

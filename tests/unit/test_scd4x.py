@@ -8,9 +8,8 @@ from dataclasses import dataclass
 import pytest
 
 from devices.base import DeviceTimeout, DeviceUnavailable
-from devices.environment import SimEnvironmentConfig, SimEnvironmentSensor
-from devices.i2c import ChecksumError, Conditions, SimI2CBus
-from devices.scd4x import (
+from devices.bus.i2c import ChecksumError, Conditions, SimI2CBus
+from devices.bus.scd4x import (
     GET_DATA_READY_STATUS,
     READ_MEASUREMENT,
     START_PERIODIC_MEASUREMENT,
@@ -22,6 +21,8 @@ from devices.scd4x import (
     decode_words,
     encode_words,
 )
+from devices.environment.config import SimEnvironmentConfig
+from devices.environment.sim import SimEnvironmentSensor
 from tests.fakes import FakeClock
 
 

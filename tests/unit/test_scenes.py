@@ -10,7 +10,8 @@ from gpiozero.pins.mock import MockFactory, MockPWMPin
 from pydantic import ValidationError
 
 from devices.base import BadCommand
-from devices.lighting import PROJECTION_LEVEL, GpioLighting, GpioLightingConfig
+from devices.lighting.config import PROJECTION_LEVEL, GpioLightingConfig
+from devices.lighting.gpio import GpioLighting
 
 ZONES: dict[str, Any] = {
     "front": {"kind": "dimmer", "pin": 18},

@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from devices.sound_level import (
+from devices.noise.meter import (
     SILENCE_DBFS,
     LevelMeter,
     a_weighting_db,

@@ -11,10 +11,9 @@ import time
 from collections.abc import Mapping
 from typing import Any, Protocol
 
-from devices.audio import PyAudioNoiseConfig
-from devices.base import Action, Device, DeviceError, DeviceTimeout, DeviceUnavailable
-from devices.environment import Clock
-from devices.sound_level import LevelMeter
+from devices.base import Action, Clock, Device, DeviceError, DeviceTimeout, DeviceUnavailable
+from devices.noise.config import PyAudioNoiseConfig
+from devices.noise.meter import LevelMeter
 
 logger = logging.getLogger(__name__)
 

@@ -1,64 +1,17 @@
-"""Room environment sensors (temperature, humidity, CO2, light): config models and a simulator."""
+"""A simulated room: CO2, heat and moisture from the people in it, removed by ventilation."""
 
 from __future__ import annotations
 
 import math
 import random
 import time
-from collections.abc import Callable, Mapping
-from typing import Annotated, Any, Literal
+from collections.abc import Mapping
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from devices.base import Action, Device, parse_params
-from devices.i2c_environment import I2cEnvironmentConfig
-
-Clock = Callable[[], float]
-"""Seconds from an arbitrary origin, monotonic (``time.monotonic`` by default)."""
-
-
-class SimEnvironmentConfig(BaseModel):
-    """A simulated room: CO2, heat and moisture from the people in it, removed by ventilation."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    family: Literal["environment"] = Field(
-        default="environment", description="Device family: room environment sensor."
-    )
-    backend: Literal["sim"] = Field(description="Simulated sensor (no hardware).")
-    seed: int | None = Field(default=None, description="Seed of the reading noise; None: random.")
-    volume_m3: float = Field(default=180.0, gt=0, description="Air volume of the room, m³.")
-    air_changes_per_h: float = Field(
-        default=2.0, gt=0, description="Ventilation: outdoor air volumes exchanged per hour."
-    )
-    outdoor_co2_ppm: float = Field(default=420.0, ge=0, description="CO2 of the outdoor air.")
-    co2_per_person_lps: float = Field(
-        default=0.0045, ge=0, description="CO2 exhaled per seated pupil, litres per second."
-    )
-    base_temperature_c: float = Field(
-        default=29.0, description="Temperature of the empty room (ventilation brings it back)."
-    )
-    temperature_per_person_c: float = Field(
-        default=0.08, ge=0, description="Steady-state warming per person, °C."
-    )
-    base_humidity_pct: float = Field(
-        default=70.0, ge=0, le=100, description="Relative humidity of the empty room, %."
-    )
-    humidity_per_person_pct: float = Field(
-        default=0.15, ge=0, description="Steady-state rise of relative humidity per person, %."
-    )
-    thermal_time_constant_s: float = Field(
-        default=1800.0, gt=0, description="How slowly temperature and humidity follow occupancy."
-    )
-    daylight_lux: float = Field(default=350.0, ge=0, description="Mean illuminance at the desks.")
-    noise: bool = Field(default=True, description="Add slight sensor noise to readings.")
-    occupancy: int = Field(default=0, ge=0, le=200, description="People in the room at start.")
-
-
-EnvironmentConfig = Annotated[
-    SimEnvironmentConfig | I2cEnvironmentConfig, Field(discriminator="backend")
-]
-"""Environment sensor config, picked by ``backend``: ``sim``, or ``i2c`` (see i2c_environment)."""
+from devices.base import Action, Clock, Device, parse_params
+from devices.environment.config import SimEnvironmentConfig
 
 
 class _Occupancy(BaseModel):
@@ -145,4 +98,4 @@ class SimEnvironmentSensor(Device):
         return await self.state()
 
 
-__all__ = ["Clock", "EnvironmentConfig", "SimEnvironmentConfig", "SimEnvironmentSensor"]
+__all__ = ["SimEnvironmentSensor"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 
 from devices.base import DeviceError
-from devices.i2c import Conditions, I2CBus, nack
+from devices.bus.i2c import Conditions, I2CBus, nack
 
 logger = logging.getLogger(__name__)
 

@@ -12,7 +12,8 @@ import secrets
 import time
 from collections.abc import Callable, Iterable
 
-from devices.pjlink import (
+from devices.base import Clock
+from devices.projector.pjlink import (
     AUTH_FAILED,
     CLASS1_INPUT_CODE,
     ERROR_CATEGORIES,
@@ -29,9 +30,6 @@ from devices.pjlink import (
 )
 
 logger = logging.getLogger(__name__)
-
-Clock = Callable[[], float]
-"""Seconds from an arbitrary origin, monotonic (``time.monotonic`` by default)."""
 
 _CODE_OF_POWER = {state: code for code, state in POWER_STATES.items()}
 _CODE_OF_LEVEL = {level: code for code, level in ERROR_LEVELS.items()}
@@ -332,4 +330,4 @@ async def serve(
         await asyncio.Event().wait()
 
 
-__all__ = ["Clock", "SimProjector", "serve"]
+__all__ = ["SimProjector", "serve"]

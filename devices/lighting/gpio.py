@@ -1,124 +1,15 @@
-"""Classroom lighting on GPIO: relay zones (on/off), PWM dimmer zones and named scenes."""
+"""Classroom lights on gpiozero outputs: relay zones (on/off), PWM dimmer zones and scenes."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Annotated, Any, Literal
+from typing import Any
 
 from gpiozero import DigitalOutputDevice, GPIOZeroError, PWMOutputDevice
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from devices.base import Action, BadCommand, Device, DeviceError, parse_params
-
-ZoneId = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,62}$")]
-GpioPin = Annotated[int, Field(ge=0, le=27, description="BCM GPIO number of the pin.")]
-SceneName = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,62}$")]
-
-
-def _scene_level(value: object) -> object:
-    """``on``/``true`` is 100, ``off``/``false`` is 0; numbers are left to the int check."""
-    if isinstance(value, bool):
-        return 100 if value else 0
-    if isinstance(value, str) and value.strip().lower() in ("on", "off"):
-        return 100 if value.strip().lower() == "on" else 0
-    return value
-
-
-SceneLevel = Annotated[
-    int,
-    BeforeValidator(_scene_level),
-    Field(ge=0, le=100, description="Level 0..100, or on (100) / off (0)."),
-]
-Scene = dict[ZoneId, SceneLevel]
-"""Zone name to its level in the scene; zones a scene does not name keep their level."""
-DEFAULT_SCENES = ("lesson", "projection", "off")
-PROJECTION_LEVEL = 30
-"""Level of the dimmable zones other than the front one in the default ``projection`` scene."""
-
-
-class RelayZoneConfig(BaseModel):
-    """A zone switched by a relay: on or off."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    kind: Literal["relay"] = Field(description="Relay zone (on/off).")
-    pin: GpioPin
-    active_high: bool = Field(
-        default=True, description="True if the relay closes when the pin is high."
-    )
-
-
-class DimmerZoneConfig(BaseModel):
-    """A zone driven by a PWM dimmer: level 0..100 %."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    kind: Literal["dimmer"] = Field(description="PWM dimmer zone (level 0..100).")
-    pin: GpioPin
-    frequency_hz: int = Field(default=1000, ge=1, le=20000, description="PWM frequency, Hz.")
-    active_high: bool = Field(default=True, description="True if a high pin means light.")
-
-
-ZoneConfig = Annotated[RelayZoneConfig | DimmerZoneConfig, Field(discriminator="kind")]
-
-
-class GpioLightingConfig(BaseModel):
-    """Lights on the Pi's GPIO header, one output per zone."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    family: Literal["lighting"] = Field(default="lighting", description="Device family: lights.")
-    backend: Literal["gpio"] = Field(description="gpiozero outputs (a mock pin factory in tests).")
-    zones: dict[ZoneId, ZoneConfig] = Field(min_length=1, description="Zone name to its output.")
-    scenes: dict[SceneName, Scene] = Field(
-        default_factory=dict,
-        description="Named scenes, zone to level 0..100 or on/off; they add to or replace the "
-        "built-in 'lesson' (all full), 'projection' (front zone off, other dimmers low, relays "
-        "on; the front zone is the one named 'front', else the first) and 'off'.",
-    )
-
-    @model_validator(mode="after")
-    def _distinct_pins(self) -> GpioLightingConfig:
-        seen: dict[int, str] = {}
-        for name, zone in self.zones.items():
-            if zone.pin in seen:
-                msg = f"zones {seen[zone.pin]!r} and {name!r} use the same pin {zone.pin}"
-                raise ValueError(msg)
-            seen[zone.pin] = name
-        return self
-
-    @model_validator(mode="after")
-    def _scenes_fit_zones(self) -> GpioLightingConfig:
-        for scene, levels in self.scenes.items():
-            for zone, level in levels.items():
-                config = self.zones.get(zone)
-                if config is None:
-                    msg = f"scene {scene!r} names zone {zone!r}, which is not one of the zones"
-                    raise ValueError(msg)
-                if config.kind == "relay" and level not in (0, 100):
-                    msg = f"scene {scene!r}: relay zone {zone!r} takes 0, 100 or on/off only"
-                    raise ValueError(msg)
-        return self
-
-    @property
-    def all_scenes(self) -> dict[str, dict[str, int]]:
-        """The built-in scenes overlaid with the configured ones."""
-        front = "front" if "front" in self.zones else next(iter(self.zones))
-        projection = {
-            name: 0 if name == front else PROJECTION_LEVEL if zone.kind == "dimmer" else 100
-            for name, zone in self.zones.items()
-        }
-        scenes: dict[str, dict[str, int]] = {
-            "lesson": dict.fromkeys(self.zones, 100),
-            "projection": projection,
-            "off": dict.fromkeys(self.zones, 0),
-        }
-        scenes.update({name: dict(levels) for name, levels in self.scenes.items()})
-        return scenes
-
-
-LightingConfig = Annotated[GpioLightingConfig, Field(discriminator="backend")]
-"""Lighting config, picked by ``backend`` (other backends, e.g. DALI, join this union)."""
+from devices.lighting.config import GpioLightingConfig, RelayZoneConfig
 
 
 class _ZoneParams(BaseModel):
@@ -289,16 +180,4 @@ class GpioLighting(Device):
             zone.output.close()
 
 
-__all__ = [
-    "DEFAULT_SCENES",
-    "PROJECTION_LEVEL",
-    "DimmerZoneConfig",
-    "GpioLighting",
-    "GpioLightingConfig",
-    "LightingConfig",
-    "RelayZoneConfig",
-    "Scene",
-    "SceneLevel",
-    "SceneName",
-    "ZoneConfig",
-]
+__all__ = ["GpioLighting"]

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 
-from devices.pjlink import INPUT_CODE, PJLINK_PORT
+from devices.family import BackendConfig
+from devices.projector.pjlink import INPUT_CODE, PJLINK_PORT
 
 DEFAULT_INPUTS = {
     "vga1": "11",
@@ -23,7 +24,7 @@ InputCode = Annotated[str, Field(pattern=INPUT_CODE.pattern)]
 EnvName = Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")]
 
 
-class ProjectorSettings(BaseModel):
+class ProjectorSettings(BackendConfig):
     """What every projector backend shares: secrets by name, timeouts, busy handling, inputs."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -80,16 +81,9 @@ class SimProjectorConfig(ProjectorSettings):
     filter_hours: float = Field(default=0.0, ge=0, description="Filter hours at start.")
 
 
-ProjectorConfig = Annotated[
-    PjlinkProjectorConfig | SimProjectorConfig, Field(discriminator="backend")
-]
-"""Projector config, picked by ``backend``."""
-
-
 __all__ = [
     "DEFAULT_INPUTS",
     "PjlinkProjectorConfig",
-    "ProjectorConfig",
     "ProjectorSettings",
     "SimProjectorConfig",
 ]

@@ -7,67 +7,13 @@ from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
-
 from devices.base import Action, Device, DeviceError, DeviceUnavailable
-from devices.bh1750 import Bh1750
-from devices.i2c import ChecksumError, I2CBus, SmbusI2CBus
-from devices.scd4x import Scd4x
+from devices.bus.bh1750 import Bh1750
+from devices.bus.i2c import ChecksumError, I2CBus, SmbusI2CBus
+from devices.bus.scd4x import Scd4x
+from devices.environment.config import I2cEnvironmentConfig
 
 logger = logging.getLogger(__name__)
-
-
-class Scd4xConfig(BaseModel):
-    """A Sensirion SCD40/SCD41 for CO2, temperature and humidity."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    chip: Literal["scd4x"] = Field(description="Sensirion SCD40 or SCD41.")
-    address: int = Field(default=0x62, ge=0x08, le=0x77, description="I2C address (0x62).")
-
-
-class Bh1750Config(BaseModel):
-    """A ROHM BH1750 for illuminance."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    chip: Literal["bh1750"] = Field(description="ROHM BH1750.")
-    address: Literal[0x23, 0x5C] = Field(
-        default=0x23, description="I2C address: 0x23 (ADDR low) or 0x5C (ADDR high)."
-    )
-
-
-class I2cEnvironmentConfig(BaseModel):
-    """Environment sensors on one I2C bus of the Pi: a CO2 sensor, a light sensor, or both."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    family: Literal["environment"] = Field(
-        default="environment", description="Device family: room environment sensor."
-    )
-    backend: Literal["i2c"] = Field(description="Sensors on an I2C bus (/dev/i2c-N).")
-    bus: int = Field(default=1, ge=0, description="I2C bus number: 1 on the Pi's header pins.")
-    co2: Scd4xConfig | None = Field(
-        default=None, description="CO2, temperature and humidity sensor."
-    )
-    light: Bh1750Config | None = Field(default=None, description="Light sensor.")
-    timeout_s: float = Field(
-        default=2.0, gt=0, le=30, description="Longest one sensor transaction may take, s."
-    )
-
-    @model_validator(mode="after")
-    def _some_sensor(self) -> I2cEnvironmentConfig:
-        if self.co2 is None and self.light is None:
-            msg = "give at least one sensor: 'co2' or 'light'"
-            raise ValueError(msg)
-        if (
-            self.co2 is not None
-            and self.light is not None
-            and self.co2.address == self.light.address
-        ):
-            msg = f"co2 and light sensors share address 0x{self.co2.address:02x}"
-            raise ValueError(msg)
-        return self
 
 
 PLAUSIBLE: Mapping[str, tuple[float, float]] = {
@@ -247,12 +193,9 @@ class I2cEnvironmentSensor(Device):
 
 __all__ = [
     "PLAUSIBLE",
-    "Bh1750Config",
     "FaultHook",
     "FaultKind",
-    "I2cEnvironmentConfig",
     "I2cEnvironmentSensor",
-    "Scd4xConfig",
     "SensorFault",
     "check_plausible",
 ]

@@ -1,4 +1,4 @@
-"""Projectors over PJLink: config models and the device, against a real or a simulated projector."""
+"""The projector device: PJLink commands, busy retries and availability, real or simulated."""
 
 from __future__ import annotations
 
@@ -11,8 +11,21 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from devices.base import Action, BadCommand, Device, DeviceError, DeviceUnavailable, parse_params
-from devices.pjlink import (
+from devices.base import (
+    Action,
+    BadCommand,
+    Clock,
+    Device,
+    DeviceError,
+    DeviceUnavailable,
+    parse_params,
+)
+from devices.projector.config import (
+    PjlinkProjectorConfig,
+    ProjectorSettings,
+    SimProjectorConfig,
+)
+from devices.projector.pjlink import (
     CLASS1_INPUT_CODE,
     INPUT_CODE,
     PjlinkAuthError,
@@ -28,14 +41,7 @@ from devices.pjlink import (
     parse_lamps,
     parse_power,
 )
-from devices.projector_config import (
-    DEFAULT_INPUTS,
-    PjlinkProjectorConfig,
-    ProjectorConfig,
-    ProjectorSettings,
-    SimProjectorConfig,
-)
-from devices.sim_projector import Clock, SimProjector
+from devices.projector.sim import SimProjector
 
 logger = logging.getLogger(__name__)
 
@@ -345,13 +351,4 @@ def _password(device_id: str, name: str | None, environ: Mapping[str, str]) -> s
         raise DeviceError(msg) from None
 
 
-__all__ = [
-    "DEFAULT_INPUTS",
-    "AvailabilityHook",
-    "PjlinkProjector",
-    "PjlinkProjectorConfig",
-    "ProjectorBusy",
-    "ProjectorConfig",
-    "ProjectorSettings",
-    "SimProjectorConfig",
-]
+__all__ = ["AvailabilityHook", "PjlinkProjector", "ProjectorBusy"]

@@ -6,7 +6,7 @@ import logging
 from dataclasses import dataclass
 
 from devices.base import DeviceError, DeviceTimeout
-from devices.i2c import ChecksumError, Conditions, I2CBus, nack
+from devices.bus.i2c import ChecksumError, Conditions, I2CBus, nack
 
 logger = logging.getLogger(__name__)
 
