@@ -18,7 +18,13 @@ def _pjlink(
         context.alert(device_id, kind, severity, reason, {"available": available})
         context.changed(device_id)
 
-    return PjlinkProjector(device_id, config, on_availability=on_availability, clock=context.clock)
+    return PjlinkProjector(
+        device_id,
+        config,
+        on_availability=on_availability,
+        on_change=lambda: context.changed(device_id),
+        clock=context.clock,
+    )
 
 
 FAMILY = Family("projector", {PjlinkProjectorConfig: _pjlink, SimProjectorConfig: _pjlink})

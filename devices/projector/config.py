@@ -47,6 +47,12 @@ class ProjectorSettings(BackendConfig):
         "teacher gets the projector's reason rather than a timeout.",
     )
     busy_retry_s: float = Field(default=1.0, gt=0, description="Pause between ERR3 retries.")
+    transition_poll_s: float = Field(
+        default=1.0,
+        gt=0,
+        description="Seconds between status refreshes while warming up or cooling down, so "
+        "the room shows the end of it at once.",
+    )
     inputs: dict[InputName, InputCode] = Field(
         default_factory=lambda: dict(DEFAULT_INPUTS),
         description="Input names teachers use, to PJLink input codes (e.g. hdmi1: '31').",

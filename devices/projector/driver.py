@@ -85,12 +85,16 @@ class PjlinkProjector(Device):
         config: PjlinkProjectorConfig | SimProjectorConfig,
         *,
         on_availability: AvailabilityHook | None = None,
+        on_change: Callable[[], None] | None = None,
         clock: Clock | None = None,
         environ: Mapping[str, str] | None = None,
     ) -> None:
         super().__init__(device_id)
         self.config = config
         self.on_availability = on_availability
+        self.on_change = on_change
+        """Called when a poll finds the power, input, mute or errors changed by themselves
+        (a warm-up that ended, a lamp fault), so the room's state follows at once."""
         environ = os.environ if environ is None else environ
         self._password = _password(device_id, config.password_env, environ)
         self.simulator: SimProjector | None = None
@@ -149,11 +153,22 @@ class PjlinkProjector(Device):
         return self._snapshot()
 
     async def run(self) -> None:
-        """Refresh every ``poll_interval_s`` until cancelled, so availability changes are seen."""
+        """Refresh every ``poll_interval_s`` until cancelled, so availability changes are seen;
+        every ``transition_poll_s`` while warming up or cooling down, so their end is too."""
+        seen = _visible(self._snapshot())
         while True:
             with contextlib.suppress(DeviceError):
                 await self.refresh()
-            await asyncio.sleep(self.config.poll_interval_s)
+            now = _visible(self._snapshot())
+            if now != seen and self.on_change is not None:
+                try:
+                    self.on_change()
+                except Exception:
+                    logger.exception("projector %s: change hook failed", self.id)
+            seen = now
+            busy = now[0] in ("warming", "cooling")
+            interval = self.config.poll_interval_s
+            await asyncio.sleep(min(interval, self.config.transition_poll_s) if busy else interval)
 
     def close(self) -> None:
         if self.simulator is not None:
@@ -331,6 +346,11 @@ class PjlinkProjector(Device):
             else None,
             "pjlink_class": self._class,
         }
+
+
+def _visible(snapshot: Mapping[str, Any]) -> tuple[Any, ...]:
+    """What a teacher or IT would see change: power, input, picture mute, errors."""
+    return (snapshot["power"], snapshot["input"], snapshot["av_mute"], str(snapshot["errors"]))
 
 
 async def _optional(conn: PjlinkConnection, body: str, pjclass: PjlinkClass = 1) -> str | None:

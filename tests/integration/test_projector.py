@@ -9,6 +9,7 @@ tests that need to steer the simulator (clock, error status) skip it.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import socket
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -429,3 +430,23 @@ async def test_odd_replies_and_projector_failures(monkeypatch: pytest.MonkeyPatc
         with pytest.raises(DeviceError, match=r"projector reports a failure \(ERR4\)"):
             await device.execute("mute", {})
         assert device.available
+
+
+async def test_the_end_of_a_warm_up_is_reported_by_the_poll_at_once(make_rig: RigFactory) -> None:
+    rig = await make_rig(poll_interval_s=3600, transition_poll_s=0.05)
+    clock = rig.clock
+    if clock is None:
+        pytest.skip("needs the simulator's clock")
+    changed = asyncio.Event()
+    rig.device.on_change = changed.set
+    await rig.device.execute("on", {})
+    assert (await rig.device.refresh())["power"] == "warming"
+    poll = asyncio.create_task(rig.device.run())
+    try:
+        clock.now += WARMUP_S  # the warm-up ends between two polls; nothing else is asked
+        await asyncio.wait_for(changed.wait(), 5)
+        assert (await rig.device.state())["power"] == "on"
+    finally:
+        poll.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await poll
