@@ -463,7 +463,10 @@ class _Transaction:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        self.conn.execute("ROLLBACK" if exc_type else "COMMIT")
+        if exc_type is None:
+            self.conn.execute("COMMIT")
+        elif self.conn.in_transaction:  # SQLite ends it by itself on some errors (disk full)
+            self.conn.execute("ROLLBACK")
 
 
 __all__ = ["Boot", "Loss", "Outbox", "OutboxMessage", "OutboxStats"]
