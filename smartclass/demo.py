@@ -15,7 +15,7 @@ from typing import Any
 import yaml
 
 from smartclass.broker import BrokerError, Mosquitto, free_port
-from smartclass.processes import smartclass_command, spawn, stop
+from smartclass.processes import Service, smartclass_command
 
 logger = logging.getLogger(__name__)
 
@@ -143,23 +143,26 @@ def run_demo(
     edge_env["SMARTCLASS_EDGE_DATA_DIR"] = str(data_dir / "edge")
     edge_env["SMARTCLASS_EDGE_PIN_FACTORY"] = "mock"
     print(f"smartclass demo: broker on {broker.host}:{broker.port}, logs in {data_dir}")
-    hub = spawn(
+    hub = Service(
+        "the hub",
         smartclass_command(
             "hub", "--host", host, "--port", str(http_port), "--sites", str(sites_file)
         ),
         env=hub_env,
         log_file=data_dir / "hub.log",
+        say=lambda line: print(line, flush=True),
     )
     edge_args = [arg for path in room_files for arg in ("--config", str(path))]
-    fleet = spawn(
-        smartclass_command("edge", *edge_args), env=edge_env, log_file=data_dir / "edge.log"
+    fleet = Service(
+        "the edge agents",
+        smartclass_command("edge", *edge_args),
+        env=edge_env,
+        log_file=data_dir / "edge.log",
+        say=lambda line: print(line, flush=True),
     )
     try:
         print(f"smartclass demo: starting the hub and {rooms} simulated classrooms…")
         online = wait_rooms_online(api, rooms, timeout=30)
-        if hub.poll() is not None or fleet.poll() is not None:
-            print(f"smartclass demo: a process stopped; see {data_dir}/hub.log and edge.log")
-            return 1
         print(
             f"""
 smartclass demo is running ({online}/{rooms} rooms online)
@@ -173,16 +176,16 @@ smartclass demo is running ({online}/{rooms} rooms online)
 Press Ctrl-C to stop.""",
             flush=True,
         )
-        while hub.poll() is None and fleet.poll() is None:
-            time.sleep(0.5)  # idle until Ctrl-C or a child exits
-        print("smartclass demo: a process stopped unexpectedly; shutting down")
-        return 1
+        while True:  # like systemd on a Pi: a process that dies is started again
+            hub.check()
+            fleet.check()
+            time.sleep(0.5)  # idle until Ctrl-C; there is no event for a child's death here
     except KeyboardInterrupt:
         print("\nsmartclass demo: stopping…", flush=True)
         return 0
     finally:
-        stop(fleet, "edge agents")
-        stop(hub, "hub")
+        fleet.stop()
+        hub.stop()
         broker.close()
         print("smartclass demo: stopped", flush=True)
 

@@ -21,6 +21,10 @@ pytestmark = pytest.mark.integration
 
 
 def _processes_mentioning(text: str) -> list[str]:
+    return [cmdline for _, cmdline in _pids_mentioning(text)]
+
+
+def _pids_mentioning(text: str) -> list[tuple[int, str]]:
     found = []
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit() or int(entry.name) == os.getpid():
@@ -30,7 +34,7 @@ def _processes_mentioning(text: str) -> list[str]:
         except OSError:
             continue
         if text in cmdline:
-            found.append(cmdline)
+            found.append((int(entry.name), cmdline))
     return found
 
 
@@ -84,6 +88,24 @@ def test_demo_serves_its_rooms_and_stops_cleanly_on_ctrl_c(tmp_path: Path) -> No
             base = f"sc/{site}/{room}"
             assert {f"{base}/status", f"{base}/state/lights", f"{base}/state/env"} <= seen
         assert any(t.endswith("/telemetry") for t in seen)
+
+        # like systemd on a Pi, the demo starts again an agent process that dies
+        [(pid, _)] = [p for p in _pids_mentioning(str(tmp_path)) if " edge " in p[1]]
+        os.kill(pid, signal.SIGKILL)
+        for line in demo.stdout:
+            lines.append(line)
+            if "the edge agents started again" in line:
+                break
+        assert "the edge agents stopped (exit -9)" in "".join(lines)
+        url = f"http://127.0.0.1:{port}/api/v1/rooms/{first['site']}/{first['room']}"
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            again = httpx.get(url, timeout=5).json()
+            if again["online"] and again["boot"] != detail["boot"]:
+                break
+            time.sleep(0.2)  # polling another process through its API
+        assert again["online"], again
+        assert again["boot"] != detail["boot"], "the room is served by a new agent process"
     finally:
         demo.send_signal(signal.SIGINT)  # what Ctrl-C does
         rest, _ = demo.communicate(timeout=30)
