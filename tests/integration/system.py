@@ -100,6 +100,7 @@ def make_agent(
     room: str = "6a1",
     clock: Clock | None = None,
     devices: Mapping[str, AnyDeviceConfig] | None = None,
+    mqtt: Mapping[str, Any] | None = None,
 ) -> tuple[Agent, MockFactory]:
     """An in-process agent of the sample room on mock pins, with fast reconnects.
 
@@ -112,6 +113,7 @@ def make_agent(
         "keepalive_s": 5,
         "reconnect_min_s": 0.05,
         "reconnect_max_s": 0.5,
+        **(mqtt or {}),
     }
     # The simulated projector warms up in real time; tests of its timing live in
     # test_projector.py on a fake clock, so here it switches at once.
