@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import socket
 from collections.abc import AsyncIterator, Iterable
 
 import aiomqtt
@@ -109,6 +110,24 @@ async def topics_all(client: aiomqtt.Client, expected: set[str]) -> set[str]:
     raise AssertionError(f"missing {expected - seen}")  # pragma: no cover
 
 
+def connect_and_vanish(broker: Mosquitto, credential: Credential, will_topic: str) -> None:
+    """Connect (MQTT 3.1.1) with a retained QoS 1 last will, then drop the socket unannounced."""
+
+    def string(data: bytes) -> bytes:
+        return len(data).to_bytes(2, "big") + data
+
+    user, password = (x.encode() for x in credential)
+    flags = 0x80 | 0x40 | 0x20 | 0x08 | 0x04 | 0x02  # user, password, will retain+QoS 1, clean
+    payload = b"".join(string(x) for x in (user, will_topic.encode(), b"offline", user, password))
+    body = string(b"MQTT") + bytes([4, flags]) + (30).to_bytes(2, "big") + payload
+    assert 128 <= len(body) < 128 * 128
+    length = bytes([0x80 | len(body) % 128, len(body) // 128])
+    with socket.create_connection((broker.host, broker.port), timeout=WAIT_S) as sock:
+        sock.sendall(b"\x10" + length + body)
+        assert sock.recv(4) == b"\x20\x02\x00\x00"  # accepted
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
+
+
 __all__ = [
     "HUB",
     "OTHER_HUB",
@@ -117,6 +136,7 @@ __all__ = [
     "ROOM",
     "SITE",
     "WAIT_S",
+    "connect_and_vanish",
     "connected",
     "deployment",
     "kinds",

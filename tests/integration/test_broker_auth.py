@@ -26,6 +26,7 @@ from tests.integration.auth_clients import (
     OTHER_SITE,
     ROOM,
     SITE,
+    connect_and_vanish,
     connected,
     kinds,
     secured_broker,
@@ -152,6 +153,18 @@ async def test_another_identity_cannot_kick_an_agent_off_by_its_client_id(
         async with connected(broker, agent_cred):
             with pytest.raises(aiomqtt.MqttError):
                 await agent.publish_acked(topic("telemetry", topic_root), b"gone", timeout=2)
+
+
+async def test_an_agents_last_will_reaches_its_own_room_only(
+    broker: Mosquitto, topic_root: str
+) -> None:
+    agent = broker.agent(topic_root, SITE, ROOM)
+    own, other = (topic("status", topic_root, SITE, r) for r in (ROOM, OTHER_ROOM))
+    async with connected(broker, broker.operator(topic_root)) as watcher:
+        await subscribe(watcher, [f"{topic_root}/#"])
+        connect_and_vanish(broker, agent, other)  # accepted at CONNECT, dropped when sent
+        connect_and_vanish(broker, agent, own)  # the same client id: the first is gone by now
+        assert await topics_until(watcher, own) == [own]
 
 
 async def test_rotation_changes_one_credential_and_the_old_password_stops_working(
