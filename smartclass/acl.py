@@ -7,8 +7,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 
-HUB_SEGMENT = "_hub"
-"""Second topic level of the hubs' own topics (``protocol.topics.HUB_SEGMENT``)."""
+from protocol.topics import HUB_SEGMENT
 
 PLACEHOLDER = re.compile(r"\{([a-z_]+)\}")
 
@@ -194,7 +193,6 @@ def render_acl(users: Mapping[str, Iterable[Grant]]) -> str:
 
 
 __all__ = [
-    "HUB_SEGMENT",
     "TOPICS",
     "Access",
     "Bindings",

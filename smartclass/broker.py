@@ -17,16 +17,15 @@ from pathlib import Path
 from types import TracebackType
 
 from smartclass.acl import Grant
+from smartclass.credential_store import CredentialStore, broker_config
 from smartclass.credentials import (
     Credential,
     CredentialError,
-    CredentialStore,
     Deployment,
     ExtraUser,
     Identity,
     RoomSpec,
     agent_username,
-    broker_config,
     hash_password,
     hub_username,
     identities_of,

@@ -8,10 +8,10 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
+from smartclass.credential_store import CredentialStore
 from smartclass.credentials import (
     DISCOVERY_PREFIX,
     CredentialError,
-    CredentialStore,
     Deployment,
     RoomSpec,
     identities_of,

@@ -138,6 +138,9 @@ def test_usernames_that_collide_are_refused() -> None:
         lambda: Deployment("sc/x"),
         lambda: Deployment("sc", hubs=("h#",)),
         lambda: ExtraUser("a:b", ()),
+        lambda: ExtraUser("op", (Grant.read("sc/a b"),)),
+        lambda: Deployment("sc", discovery_prefix="home assistant"),
+        lambda: Deployment("sc", discovery_prefix="ha/#"),
     ],
 )
 def test_ids_that_would_break_a_topic_or_a_file_are_refused(make: Callable[[], object]) -> None:

@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
+from smartclass.credential_store import CredentialStore
 from smartclass.credentials import (
     Credential,
     CredentialError,
-    CredentialStore,
     Deployment,
     RoomSpec,
     check_password,
