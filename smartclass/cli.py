@@ -1,4 +1,4 @@
-"""The ``smartclass`` command: demo, hub, edge, validate and bench."""
+"""The ``smartclass`` command: demo, hub, edge, validate, broker and bench."""
 
 from __future__ import annotations
 
@@ -20,6 +20,7 @@ examples:
   smartclass validate room.yaml      check a room or sites file and exit
   smartclass device projector HOST    query or switch a projector over PJLink
   smartclass sim projector --port N  a simulated PJLink projector on the network
+  smartclass broker credentials ...  broker passwords and per-room ACLs for a deployment
   smartclass bench ingest            measure the hub's ingest against a plain subscriber
   smartclass bench latency           request/reply latency against default socket settings
 """
@@ -98,9 +99,10 @@ def _parser() -> argparse.ArgumentParser:
     )
     validate.add_argument("files", type=Path, nargs="+", metavar="FILE")
 
-    from smartclass import tools
+    from smartclass import broker_cli, tools
 
     tools.add_parsers(sub)
+    broker_cli.add_parsers(sub)
 
     bench = sub.add_parser(
         "bench",
@@ -168,6 +170,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from smartclass import tools
 
         return tools.run(args)
+    if args.command == "broker":
+        from smartclass import broker_cli
+
+        return broker_cli.run(args)
     if args.command == "bench" and args.bench == "latency":
         from smartclass.bench_latency import run_latency_bench
 

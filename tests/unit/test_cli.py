@@ -17,7 +17,17 @@ ROOMS = sorted((REPO / "firmware_configs" / "rooms").glob("*.yaml"))
 
 @pytest.mark.parametrize(
     "argv",
-    [[], ["demo"], ["hub"], ["edge"], ["validate"], ["bench"], ["bench", "ingest"]],
+    [
+        [],
+        ["demo"],
+        ["hub"],
+        ["edge"],
+        ["validate"],
+        ["broker"],
+        ["broker", "credentials"],
+        ["bench"],
+        ["bench", "ingest"],
+    ],
     ids=lambda a: " ".join(a) or "top",
 )
 def test_every_command_has_help(argv: list[str], capsys: pytest.CaptureFixture[str]) -> None:
@@ -77,3 +87,82 @@ def test_demo_room_names_are_vietnamese() -> None:
     assert room_name("library") == "Thư viện"
     with pytest.raises(ValueError, match="has 18 rooms"):
         pick_rooms(19)
+
+
+def sites_file(tmp_path: Path, rooms: str = "[6a1, 6a2]") -> Path:
+    path = tmp_path / "sites.yaml"
+    path.write_text(f"sites:\n  - id: s1\n    name: S1\n    rooms: {rooms}\n")
+    return path
+
+
+def credentials(sites: Path, out: Path, *extra: str) -> int:
+    argv = ["broker", "credentials", "--sites", str(sites), "--hub", "hub-1", "--out", str(out)]
+    return main([*argv, *extra])
+
+
+def test_broker_credentials_writes_the_files_and_names_no_secret(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "secrets"
+    assert credentials(sites_file(tmp_path), out, "--homeassistant", "s1/6a2") == 0
+    printed = capsys.readouterr().out
+    assert "1 site, 2 rooms (1 with Home Assistant), 1 hub" in printed
+    assert "new: 2 edges, 1 hub" in printed
+    names = sorted(str(p.relative_to(out)) for p in out.rglob("*") if p.is_file())
+    assert names == [
+        "broker/acl",
+        "broker/mosquitto.conf",
+        "broker/passwd",
+        "env/edge-sc-s1-6a1.env",
+        "env/edge-sc-s1-6a2.env",
+        "env/hub-sc-hub-1.env",
+    ]
+    for env in out.glob("env/*.env"):
+        password = env.read_text().splitlines()[1].partition("=")[2]
+        assert password not in printed
+    assert (
+        "password_file /etc/mosquitto/smartclass/passwd"
+        in (out / "broker" / "mosquitto.conf").read_text()
+    )
+    assert "topic write homeassistant/+/sc_s1_6a2/+/config" in (out / "broker/acl").read_text()
+
+
+def test_broker_credentials_rotates_one_identity(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    sites, out = sites_file(tmp_path), tmp_path / "secrets"
+    assert credentials(sites, out) == 0
+    before = {p: p.read_text() for p in out.rglob("*") if p.is_file()}
+    assert credentials(sites, out, "--rotate", "edge-sc-s1-6a1") == 0
+    assert "rotated: edge-sc-s1-6a1" in capsys.readouterr().out
+    after = {p: p.read_text() for p in out.rglob("*") if p.is_file()}
+    assert {p.name for p in after if after[p] != before[p]} == {"passwd", "edge-sc-s1-6a1.env"}
+    assert credentials(sites, out, "--rotate", "edge-sc-s1-nope") == 2
+    assert "not in the deployment" in capsys.readouterr().err
+
+
+def test_broker_credentials_refuses_a_git_work_tree_unless_forced(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "repo" / ".git").mkdir(parents=True)
+    out = tmp_path / "repo" / "deploy" / "secrets"
+    assert credentials(sites_file(tmp_path), out) == 2
+    assert "inside the git work tree" in capsys.readouterr().err
+    assert not out.exists()
+    assert credentials(sites_file(tmp_path), out, "--force") == 0
+
+
+def test_broker_credentials_for_the_sample_district(tmp_path: Path) -> None:
+    import yaml
+
+    from smartclass.demo import district
+
+    sample = district()
+    sites = tmp_path / "district12.yaml"
+    keep = ("id", "name", "rooms")
+    sites.write_text(yaml.safe_dump({"sites": [{k: s[k] for k in keep} for s in sample["sites"]]}))
+    out = tmp_path / "secrets"
+    assert credentials(sites, out, "--hub", "hub-2", "--homeassistant-user") == 0
+    rooms = sum(len(s["rooms"]) for s in sample["sites"])
+    assert len((out / "broker" / "passwd").read_text().splitlines()) == rooms + 3
+    assert credentials(sites, out, "--homeassistant", "nowhere/1") == 2
