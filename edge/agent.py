@@ -25,7 +25,7 @@ from edge.link import Endpoint, Link
 from edge.publisher import Publisher
 from edge.recorder import Recorder
 from edge.sender import SEND_WINDOW, OutboxSender
-from edge.settings import EdgeSettings, make_pin_factory
+from edge.settings import EdgeSettings, agent_credential, make_pin_factory
 from edge.simulation import SimulatedRoom
 from edge.storage import Storage
 from edge.supervise import guarded, supervised
@@ -85,6 +85,16 @@ class Agent:
         self.label = f"{room.site}/{room.room}"
         self.sender = f"edge/{room.site}/{room.room}"
         self.topics = RoomTopics(room.site, room.room, room.mqtt.topic_root)
+        # The root is part of the id: a persistent session carries its subscriptions, so one
+        # made under another root must never be resumed. It is also the broker username.
+        client_id = f"edge-{room.mqtt.topic_root}-{room.site}-{room.room}"
+        username, password = agent_credential(settings, client_id)
+        if username is None:
+            logger.warning(
+                "%s: no broker credential (set SMARTCLASS_EDGE_MQTT_USERNAME and _PASSWORD, "
+                "or SMARTCLASS_EDGE_CREDENTIALS_DIR)",
+                self.label,
+            )
         self.telemetry_interval_s = room.telemetry_interval_s
         self.homeassistant = (
             HomeAssistantBridge(room, sw_version=_agent_version())
@@ -156,15 +166,7 @@ class Agent:
         self.clock_offset = ClockOffset()
         self._clock_alerted = False
         self.link = Link(
-            Endpoint(
-                settings.mqtt_host,
-                settings.mqtt_port,
-                # The root is part of the id: a persistent session carries its subscriptions,
-                # so one made under another root must never be resumed.
-                f"edge-{room.mqtt.topic_root}-{room.site}-{room.room}",
-                settings.mqtt_username,
-                settings.mqtt_password.get_secret_value() if settings.mqtt_password else None,
-            ),
+            Endpoint(settings.mqtt_host, settings.mqtt_port, client_id, username, password),
             room.mqtt,
             will=lambda conn: aiomqtt.Will(
                 self.topics.status, self._status("offline", conn), 1, retain=True

@@ -18,12 +18,47 @@ class EdgeSettings(BaseSettings):
     mqtt_port: int = Field(default=1883, ge=1, le=65535, description="Broker TCP port.")
     mqtt_username: str | None = Field(default=None, description="The agent's broker user.")
     mqtt_password: SecretStr | None = Field(default=None, description="The agent's password.")
+    credentials_dir: Path | None = Field(
+        default=None,
+        description="Folder of per-agent credential files (``smartclass broker credentials`` "
+        "writes them as env/{username}.env): each room's agent reads its own. For several "
+        "rooms in one process; a single room may use mqtt_username and mqtt_password instead.",
+    )
     data_dir: Path = Field(default=Path("var/edge"), description="Outbox databases live here.")
     pin_factory: Literal["mock", "lgpio", "native"] | None = Field(
         default=None,
         description="GPIO pin factory: 'mock' (simulated pins), 'lgpio' (any Pi, Pi 5 included, "
         "hardware PWM), 'native', or unset: gpiozero's own choice (lgpio when installed).",
     )
+
+
+class CredentialError(ValueError):
+    """A credential file that cannot be read; the message names the file."""
+
+
+def agent_credential(settings: EdgeSettings, username: str) -> tuple[str | None, str | None]:
+    """The broker username and password of the agent ``username``: from its own file in
+    ``credentials_dir`` when set, else from ``mqtt_username`` and ``mqtt_password``."""
+    if settings.credentials_dir is None:
+        password = settings.mqtt_password.get_secret_value() if settings.mqtt_password else None
+        return settings.mqtt_username, password
+    path = settings.credentials_dir / f"{username}.env"
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        msg = f"{path}: cannot read the agent's credential: {exc.strerror or exc}"
+        raise CredentialError(msg) from exc
+    values = dict(
+        line.split("=", 1) for line in text.splitlines() if "=" in line and not line.startswith("#")
+    )
+    user, password = (
+        values.get("SMARTCLASS_EDGE_MQTT_USERNAME"),
+        values.get("SMARTCLASS_EDGE_MQTT_PASSWORD"),
+    )
+    if not user or not password:
+        msg = f"{path}: SMARTCLASS_EDGE_MQTT_USERNAME and SMARTCLASS_EDGE_MQTT_PASSWORD are needed"
+        raise CredentialError(msg)
+    return user, password
 
 
 def make_pin_factory(choice: Literal["mock", "lgpio", "native"] | None) -> Any:
@@ -43,4 +78,4 @@ def make_pin_factory(choice: Literal["mock", "lgpio", "native"] | None) -> Any:
     return None
 
 
-__all__ = ["EdgeSettings", "make_pin_factory"]
+__all__ = ["CredentialError", "EdgeSettings", "agent_credential", "make_pin_factory"]

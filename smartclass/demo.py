@@ -14,12 +14,18 @@ from typing import Any
 
 import yaml
 
+from smartclass.acl import Grant
 from smartclass.broker import BrokerError, Mosquitto, free_port
+from smartclass.credentials import CredentialError, Deployment, ExtraUser, RoomSpec
 from smartclass.processes import Service, smartclass_command
 
 logger = logging.getLogger(__name__)
 
 REPO = Path(__file__).resolve().parents[1]
+ROOT = "sc"
+DEMO_HUB_ID = "hub-demo"
+OBSERVER = "observer"
+"""A read-only broker user for watching the demo's MQTT traffic."""
 ROOM_TEMPLATE = REPO / "firmware_configs" / "rooms" / "sim-room.yaml"
 
 _ROOM_NAMES = {
@@ -129,19 +135,36 @@ def run_demo(
         return 2
     data_dir = data_dir.resolve()
     sites_file, room_files = write_demo_files(data_dir, rooms, interval)
+    # Secure from the demo on: one credential per agent and per hub, per-room ACLs, no
+    # anonymous access; an observer may read everything (for mosquitto_sub).
+    deployment = Deployment(
+        root=ROOT,
+        rooms=tuple(RoomSpec(site, room) for site, room in map(_site_room, room_files)),
+        hubs=(DEMO_HUB_ID,),
+        extra_users=(ExtraUser(OBSERVER, (Grant.read(f"{ROOT}/#"),)),),
+    )
     try:
-        broker = Mosquitto(port=_port_or_free(mqtt_port), data_dir=data_dir / "broker")
+        broker = Mosquitto(
+            port=_port_or_free(mqtt_port), data_dir=data_dir / "broker", auth=[deployment]
+        )
         broker.start()
-    except BrokerError as exc:
+    except (BrokerError, CredentialError) as exc:
         print(f"smartclass demo: {exc}")
         return 1
+    assert broker.store is not None
+    hub_login = broker.hub(ROOT, DEMO_HUB_ID)
+    observer = broker.credential(OBSERVER)
     api = f"http://{'127.0.0.1' if host in ('0.0.0.0', '::') else host}:{http_port}"  # noqa: S104
     mqtt_env = {"MQTT_HOST": broker.host, "MQTT_PORT": str(broker.port)}
     hub_env = {f"SMARTCLASS_HUB_{k}": v for k, v in mqtt_env.items()}
     hub_env["SMARTCLASS_HUB_DATABASE_URL"] = f"sqlite:///{data_dir / 'hub.sqlite'}"
+    hub_env["SMARTCLASS_HUB_HUB_ID"] = DEMO_HUB_ID
+    hub_env["SMARTCLASS_HUB_MQTT_USERNAME"] = hub_login.username
+    hub_env["SMARTCLASS_HUB_MQTT_PASSWORD"] = hub_login.password
     edge_env = {f"SMARTCLASS_EDGE_{k}": v for k, v in mqtt_env.items()}
     edge_env["SMARTCLASS_EDGE_DATA_DIR"] = str(data_dir / "edge")
     edge_env["SMARTCLASS_EDGE_PIN_FACTORY"] = "mock"
+    edge_env["SMARTCLASS_EDGE_CREDENTIALS_DIR"] = str(broker.store.env_dir)
     print(f"smartclass demo: broker on {broker.host}:{broker.port}, logs in {data_dir}")
     hub = Service(
         "the hub",
@@ -169,7 +192,9 @@ smartclass demo is running ({online}/{rooms} rooms online)
   API docs (OpenAPI):  {api}/docs
   rooms:               {api}/api/v1/rooms
   health:              {api}/api/v1/health
-  MQTT stream:         mosquitto_sub -h {broker.host} -p {broker.port} -t 'sc/#' -v
+  MQTT stream:         mosquitto_sub -h {broker.host} -p {broker.port} -t 'sc/#' -v \\
+                         -u {observer.username} -P '{observer.password}'
+  broker credentials:  {broker.store.path} (one per agent and hub; anonymous refused)
   try a command:       curl -X POST \\
                          {api}/api/v1/rooms/{_first(room_files)}/devices/lights/commands \\
                          -H 'content-type: application/json' -d '{{"action": "on"}}'
@@ -190,8 +215,13 @@ Press Ctrl-C to stop.""",
         print("smartclass demo: stopped", flush=True)
 
 
+def _site_room(path: Path) -> tuple[str, str]:
+    site, room = path.stem.split("--")
+    return site, room
+
+
 def _first(room_files: list[Path]) -> str:
-    site, room = room_files[0].stem.split("--")
+    site, room = _site_room(room_files[0])
     return f"{site}/{room}"
 
 

@@ -38,10 +38,11 @@ def _pids_mentioning(text: str) -> list[tuple[int, str]]:
     return found
 
 
-async def _watch_sc(port: int, rooms: int) -> set[str]:
+async def _watch_sc(port: int, rooms: int, user: str | None, password: str | None) -> set[str]:
     """What ``mosquitto_sub -t 'sc/#'`` shows: retained status and state, then telemetry."""
     seen: set[str] = set()
-    async with aiomqtt.Client("127.0.0.1", port) as client, asyncio.timeout(15):
+    login = {"username": user, "password": password}
+    async with aiomqtt.Client("127.0.0.1", port, **login) as client, asyncio.timeout(15):
         await client.subscribe("sc/#")
         async for message in client.messages:
             seen.add(message.topic.value)
@@ -83,7 +84,11 @@ def test_demo_serves_its_rooms_and_stops_cleanly_on_ctrl_c(tmp_path: Path) -> No
         assert families == {"environment", "lighting", "projector", "noise", "occupancy"}
         assert len(_processes_mentioning(str(tmp_path))) >= 3  # broker, hub, agents
         mqtt_port = int(re.search(r"-p (\d+) -t 'sc/#'", output).group(1))  # type: ignore[union-attr]
-        seen = asyncio.run(_watch_sc(mqtt_port, rooms))
+        login = re.search(r"-u (\S+) -P '([^']+)'", output)
+        assert login is not None, output
+        seen = asyncio.run(_watch_sc(mqtt_port, rooms, login.group(1), login.group(2)))
+        with pytest.raises(aiomqtt.MqttError):  # nobody is anonymous, the demo included
+            asyncio.run(_watch_sc(mqtt_port, rooms, None, None))
         for site, room in {(r["site"], r["room"]) for r in listed}:
             base = f"sc/{site}/{room}"
             assert {f"{base}/status", f"{base}/state/lights", f"{base}/state/env"} <= seen
