@@ -405,6 +405,17 @@ class Mosquitto:
         probe = {RELOAD_PROBE_USER: self._probe_hash}
         self._auth().write(identities, rotate=set(rotate), extra_hashes=probe)
 
+    def kill(self) -> None:
+        """Crash the broker (SIGKILL): what it had not saved to disk is gone."""
+        if self._proc is None:
+            return
+        if self._proc.poll() is None:
+            self._proc.kill()
+            self._proc.wait()
+        if self._proc.stderr:
+            self._proc.stderr.close()
+        self._proc = None
+
     def restart(self) -> None:
         self.stop()
         self.start()
