@@ -354,6 +354,14 @@ class Mosquitto:
             return self.credential(username)
         return self.add_user(username, [Grant.readwrite(f"{root}/#")])
 
+    def client(self, root: str, name: str) -> Credential:
+        """A client of its own (its own username, so its own client id and session) that may
+        read and write everything under ``root``: for tests and tools."""
+        username = f"{name}-{root}"
+        if username in self._users:
+            return self.credential(username)
+        return self.add_user(username, [Grant.readwrite(f"{root}/#")])
+
     def credential(self, username: str) -> Credential:
         """The current credential of ``username``."""
         return self._auth().credential(username)

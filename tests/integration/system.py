@@ -27,7 +27,7 @@ from edge.settings import EdgeSettings
 from hub.app import create_app
 from hub.settings import HubSettings
 from protocol.client import session_properties
-from smartclass.broker import free_port
+from smartclass.broker import Mosquitto, free_port
 from smartclass.processes import smartclass_command, spawn, stop
 
 REPO = Path(__file__).resolve().parents[2]
@@ -58,12 +58,32 @@ class Broker(Protocol):
     port: int
 
 
-def persistent_subscriber(broker: Broker, name: str) -> aiomqtt.Client:
+def login(broker: Broker, root: str, name: str = "tester") -> dict[str, Any]:
+    """``username``/``password`` for a test client called ``name`` that may read and write
+    everything under ``root`` (nothing for a broker that takes anonymous clients).
+
+    Each name is a user of its own: the broker makes the username the client id, so two
+    clients of one test must have two names."""
+    if not getattr(broker, "secured", False):
+        return {}
+    assert isinstance(broker, Mosquitto)
+    username, password = broker.client(root, name)
+    return {"username": username, "password": password}
+
+
+def mqtt_client(broker: Broker, root: str, name: str = "tester", **kwargs: Any) -> aiomqtt.Client:
+    """An MQTT 5 client of the test (see ``login``), with TCP_NODELAY."""
+    kwargs.setdefault("protocol", aiomqtt.ProtocolVersion.V5)
+    return aiomqtt.Client(broker.host, broker.port, **login(broker, root, name), **kwargs)
+
+
+def persistent_subscriber(broker: Broker, name: str, root: str | None = None) -> aiomqtt.Client:
     """A client with a persistent MQTT 5 session named ``name``: what it subscribed to is
     queued by the broker while it is away (and across a clean broker restart)."""
     return aiomqtt.Client(
         broker.host,
         broker.port,
+        **(login(broker, root, name) if root else {}),
         identifier=name,
         protocol=aiomqtt.ProtocolVersion.V5,
         clean_start=False,
@@ -101,11 +121,14 @@ def make_agent(
     clock: Clock | None = None,
     devices: Mapping[str, AnyDeviceConfig] | None = None,
     mqtt: Mapping[str, Any] | None = None,
+    auth: Mosquitto | None = None,
 ) -> tuple[Agent, MockFactory]:
     """An in-process agent of the sample room on mock pins, with fast reconnects.
 
     Its timetable and rules run on ``clock``; by default a FakeClock stopped on
-    a Sunday, so the timetable never switches the lights under another test.
+    a Sunday, so the timetable never switches the lights under another test. On a
+    secured broker (or with ``auth``, the broker behind a proxy) it uses the room's own
+    credential.
     """
     config = load_room_config(SIM_ROOM)
     mqtt = {
@@ -133,7 +156,18 @@ def make_agent(
             "devices": room_devices,
         }
     )
-    settings = EdgeSettings(mqtt_host=broker.host, mqtt_port=broker.port, data_dir=data_dir)
+    credentials = auth or broker
+    user, password = None, None
+    if getattr(credentials, "secured", False):
+        assert isinstance(credentials, Mosquitto)
+        user, password = credentials.agent(topic_root, site, room)
+    settings = EdgeSettings(
+        mqtt_host=broker.host,
+        mqtt_port=broker.port,
+        data_dir=data_dir,
+        mqtt_username=user,
+        mqtt_password=password,
+    )
     factory = MockFactory(pin_class=MockPWMPin)
     wall_clock = clock or FakeClock(QUIET_SUNDAY)
     return Agent(config, settings, pin_factory=factory, wall_clock=wall_clock), factory
@@ -186,9 +220,15 @@ class HubProcess:
 
     def start(self) -> None:
         self.work.mkdir(parents=True, exist_ok=True)
+        login: dict[str, str] = {}
+        if getattr(self.broker, "secured", False):
+            assert isinstance(self.broker, Mosquitto)
+            user, password = self.broker.hub(self.root, self.hub_id)
+            login = {"SMARTCLASS_HUB_MQTT_USERNAME": user, "SMARTCLASS_HUB_MQTT_PASSWORD": password}
         self.proc = spawn(
             smartclass_command("hub", "--port", str(self.port)),
             env={
+                **login,
                 "SMARTCLASS_HUB_MQTT_HOST": self.broker.host,
                 "SMARTCLASS_HUB_MQTT_PORT": str(self.broker.port),
                 "SMARTCLASS_HUB_TOPIC_ROOT": self.root,
@@ -244,9 +284,19 @@ class AgentProcess:
 
     def __init__(self, room_file: Path, broker: Broker, work: Path) -> None:
         self.work = work
+        login: dict[str, str] = {}
+        if getattr(broker, "secured", False):
+            assert isinstance(broker, Mosquitto)
+            room = load_room_config(room_file)
+            user, password = broker.agent(room.mqtt.topic_root, room.site, room.room)
+            login = {
+                "SMARTCLASS_EDGE_MQTT_USERNAME": user,
+                "SMARTCLASS_EDGE_MQTT_PASSWORD": password,
+            }
         self.proc = spawn(
             smartclass_command("edge", "--config", str(room_file)),
             env={
+                **login,
                 "SMARTCLASS_EDGE_MQTT_HOST": broker.host,
                 "SMARTCLASS_EDGE_MQTT_PORT": str(broker.port),
                 "SMARTCLASS_EDGE_DATA_DIR": str(work / "edge"),
@@ -266,6 +316,8 @@ class AgentProcess:
 __all__ = [
     "AgentProcess",
     "HubProcess",
+    "login",
+    "mqtt_client",
     "persistent_subscriber",
     "eventually",
     "make_agent",
