@@ -29,7 +29,7 @@ from edge.settings import EdgeSettings, agent_credential, make_pin_factory
 from edge.simulation import SimulatedRoom
 from edge.storage import Storage
 from edge.supervise import guarded, supervised
-from protocol.client import AckedClient
+from protocol.client import AckedClient, PublishRefused
 from protocol.messages import (
     BootLosses,
     CommandReply,
@@ -463,12 +463,15 @@ class Agent:
         await self.publisher.flush(client)
         for device in self.devices.values():
             await self._publish_state(device)
-        await sync_discovery(
-            self.homeassistant,
-            self._ha_record,
-            lambda topic, payload: client.publish_acked(topic, payload, 1, retain=True),
-            label=self.label,
-        )
+        try:
+            await sync_discovery(
+                self.homeassistant,
+                self._ha_record,
+                lambda topic, payload: client.publish_acked(topic, payload, 1, retain=True),
+                label=self.label,
+            )
+        except PublishRefused as exc:  # the broker's ACL: the room runs on without it
+            logger.error("%s: Home Assistant discovery refused by the broker: %s", self.label, exc)
         self._health_changed.set()
         self._outbox_sender.notify()
 

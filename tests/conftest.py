@@ -13,8 +13,9 @@ from tests.postgres import database_url, postgres, postgres_url  # noqa: F401 (f
 
 @pytest.fixture(scope="session")
 def mosquitto() -> Iterator[Mosquitto]:
-    """One real Mosquitto for the session, on a free loopback port."""
-    with Mosquitto() as broker:
+    """One real Mosquitto for the session, on a free loopback port, secured as in production:
+    no anonymous client, one credential per agent, hub and test client, per-room ACLs."""
+    with Mosquitto(auth=[]) as broker:
         yield broker
 
 
@@ -27,8 +28,8 @@ def broker(mosquitto: Mosquitto) -> Mosquitto:
 
 @pytest.fixture
 def own_broker() -> Iterator[Mosquitto]:
-    """A broker of the test's own, for tests that stop, kill or restart it."""
-    with Mosquitto() as b:
+    """A secured broker of the test's own, for tests that stop, kill or restart it."""
+    with Mosquitto(auth=[]) as b:
         yield b
 
 

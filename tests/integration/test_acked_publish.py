@@ -11,6 +11,7 @@ import pytest
 
 from protocol.client import AckedClient, PublishRefused
 from smartclass.broker import Mosquitto
+from tests.integration.system import login
 
 pytestmark = pytest.mark.integration
 
@@ -36,16 +37,21 @@ async def test_publish_acked_returns_on_success_and_raises_on_refusal(
         await client.publish("denied/x", b"1", qos=1)
 
 
-async def test_publish_acked_fails_when_the_broker_goes_away(own_broker: Mosquitto) -> None:
+async def test_publish_acked_fails_when_the_broker_goes_away(
+    own_broker: Mosquitto, topic_root: str
+) -> None:
     async with AckedClient(
-        own_broker.host, own_broker.port, protocol=aiomqtt.ProtocolVersion.V5
+        own_broker.host,
+        own_broker.port,
+        protocol=aiomqtt.ProtocolVersion.V5,
+        **login(own_broker, topic_root),
     ) as client:
-        await client.publish_acked("a/b", b"1")
+        await client.publish_acked(f"{topic_root}/b", b"1")
         own_broker.stop()
 
         async def publish_until_it_fails() -> None:
             for _ in range(100):  # the first publishes may still fit in the socket buffer
-                await client.publish_acked("a/b", b"2", timeout=5)
+                await client.publish_acked(f"{topic_root}/b", b"2", timeout=5)
                 await asyncio.sleep(0)
 
         with pytest.raises(aiomqtt.MqttError):
@@ -53,10 +59,10 @@ async def test_publish_acked_fails_when_the_broker_goes_away(own_broker: Mosquit
         assert isinstance(client._disconnected.exception(), aiomqtt.MqttError)
 
 
-async def test_tcp_nodelay_is_set_on_the_client_socket(broker: Mosquitto) -> None:
+async def test_tcp_nodelay_is_set_on_the_client_socket(broker: Mosquitto, topic_root: str) -> None:
     import socket
 
-    async with AckedClient(broker.host, broker.port) as client:
+    async with AckedClient(broker.host, broker.port, **login(broker, topic_root)) as client:
         sock = client._client.socket()
         assert sock is not None
         assert sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) == 1

@@ -330,7 +330,7 @@ async def test_a_school_day_on_the_agent_online_and_with_the_broker_down(
     topic = agent.topics.event
 
     def subscriber() -> aiomqtt.Client:
-        return persistent_subscriber(own_broker, f"sub-{topic_root}")
+        return persistent_subscriber(own_broker, f"sub-{topic_root}", topic_root)
 
     async with subscriber() as sub:
         await sub.subscribe(topic, qos=1)

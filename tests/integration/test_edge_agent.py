@@ -25,7 +25,13 @@ from protocol.messages import (
     utcnow,
 )
 from smartclass.broker import Mosquitto
-from tests.integration.system import eventually, make_agent, persistent_subscriber, running
+from tests.integration.system import (
+    eventually,
+    make_agent,
+    mqtt_client,
+    persistent_subscriber,
+    running,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -46,7 +52,7 @@ async def test_status_state_and_telemetry_reach_the_broker(
 ) -> None:
     agent, _ = make_agent(broker, topic_root, tmp_path)
     base = agent.topics.base
-    async with running(agent), aiomqtt.Client(broker.host, broker.port) as sub:
+    async with running(agent), mqtt_client(broker, topic_root, "sub") as sub:
         await sub.subscribe(f"{base}/status", qos=1)
         status = decode(Status, (await next_on(sub, f"{base}/status")).payload)  # type: ignore[arg-type]
         assert (status.state, status.boot, status.keepalive) == ("online", agent.boot, 5)
@@ -72,7 +78,7 @@ async def test_status_state_and_telemetry_reach_the_broker(
         assert set(by_device["noise"].readings) == {"noise_dba"}
         assert set(by_device["presence"].readings) == {"occupied"}
 
-    async with aiomqtt.Client(broker.host, broker.port) as sub:
+    async with mqtt_client(broker, topic_root, "sub") as sub:
         await sub.subscribe(f"{base}/status", qos=1)
         status = decode(Status, (await next_on(sub, f"{base}/status")).payload)  # type: ignore[arg-type]
         assert status.state == "offline"
@@ -83,7 +89,7 @@ async def test_command_to_lights_is_answered_and_switches_the_pin(
 ) -> None:
     agent, factory = make_agent(broker, topic_root, tmp_path)
     topics = agent.topics
-    async with running(agent), aiomqtt.Client(broker.host, broker.port) as hub:
+    async with running(agent), mqtt_client(broker, topic_root, "hub") as hub:
         await hub.subscribe(topics.reply, qos=1)
         await hub.subscribe(topics.state("lights"), qos=1)
         await next_on(hub, topics.state("lights"))  # the retained state at subscription
@@ -130,7 +136,7 @@ async def test_config_push_is_applied_and_acknowledged(
 ) -> None:
     agent, _ = make_agent(broker, topic_root, tmp_path)
     topics = agent.topics
-    async with running(agent), aiomqtt.Client(broker.host, broker.port) as hub:
+    async with running(agent), mqtt_client(broker, topic_root, "hub") as hub:
         await hub.subscribe(topics.config_applied, qos=1)
         config = RoomConfig(
             sender="hub/test", version=7, settings=RoomSettings(telemetry_interval_s=42)
@@ -149,7 +155,7 @@ async def test_outbox_replays_in_order_after_the_broker_comes_back(
     topic = agent.topics.telemetry
 
     def subscriber() -> aiomqtt.Client:
-        return persistent_subscriber(own_broker, f"sub-{topic_root}")
+        return persistent_subscriber(own_broker, f"sub-{topic_root}", topic_root)
 
     async with subscriber() as sub:
         await sub.subscribe(topic, qos=1)

@@ -9,6 +9,7 @@ import pytest
 
 from smartclass.broker import Mosquitto
 from tests.faultproxy import FaultProxy
+from tests.integration.system import login
 
 pytestmark = pytest.mark.integration
 
@@ -24,7 +25,13 @@ async def test_qos1_publish_waits_out_a_stall_and_a_reset_disconnects(
     broker: Mosquitto, topic_root: str
 ) -> None:
     async with FaultProxy(broker.host, broker.port) as proxy:
-        client = aiomqtt.Client(proxy.host, proxy.port, identifier=f"{topic_root}-c", timeout=5)
+        client = aiomqtt.Client(
+            proxy.host,
+            proxy.port,
+            identifier=f"{topic_root}-c",
+            timeout=5,
+            **login(broker, topic_root, "c"),
+        )
         async with client:
             await client.subscribe(f"{topic_root}/#")
             await client.publish(f"{topic_root}/a", b"before", qos=1)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 from collections.abc import Callable
 from pathlib import Path
@@ -17,6 +18,7 @@ from jinja2.sandbox import ImmutableSandboxedEnvironment
 from edge.agent import Agent
 from edge.clock import FakeClock
 from edge.config import HomeAssistantConfig
+from smartclass.acl import Grant
 from smartclass.broker import Mosquitto
 from tests.integration.system import QUIET_SUNDAY, eventually, make_agent, running
 
@@ -35,7 +37,13 @@ def render(template: str, payload: bytes) -> str:
 def ha_agent(
     broker: Mosquitto, topic_root: str, data_dir: Path, *, enabled: bool = True
 ) -> tuple[Agent, MockFactory]:
-    """The sample room's agent with Home Assistant discovery under a prefix of the test's own."""
+    """The sample room's agent with Home Assistant discovery under a prefix of the test's own
+    (its broker ACL lets it publish discovery there only when Home Assistant is on)."""
+    if broker.secured:
+        deployment = broker.deployment(topic_root)
+        prefixed = dataclasses.replace(deployment, discovery_prefix=f"{topic_root}-ha")
+        broker.set_deployment(prefixed)
+        broker.add_room(topic_root, "thcs-nguyen-chi-thanh", "6a1", homeassistant=enabled)
     template, _ = make_agent(broker, topic_root, data_dir)
     template.close()
     config = HomeAssistantConfig(enabled=enabled, discovery_prefix=f"{topic_root}-ha")
@@ -43,6 +51,16 @@ def ha_agent(
     factory = MockFactory(pin_class=MockPWMPin)
     agent = Agent(room, template.settings, pin_factory=factory, wall_clock=FakeClock(QUIET_SUNDAY))
     return agent, factory
+
+
+def home_assistant(broker: Mosquitto, topic_root: str) -> aiomqtt.Client:
+    """A client playing Home Assistant: it reads and writes the room's tree and discovery."""
+    login: dict[str, str] = {}
+    if broker.secured:
+        grants = [Grant.readwrite(f"{topic_root}/#"), Grant.readwrite(f"{topic_root}-ha/#")]
+        user, password = broker.add_user(f"ha-{topic_root}", grants)
+        login = {"username": user, "password": password}
+    return aiomqtt.Client(broker.host, broker.port, **login)
 
 
 async def until(
@@ -78,7 +96,7 @@ async def test_home_assistant_discovers_the_room_and_switches_it(
     expected = {d.topic: d.config for d in agent.homeassistant.discovery}
     prefix = f"{topic_root}-ha"
     node = f"{topic_root}_thcs-nguyen-chi-thanh_6a1"
-    async with running(agent), aiomqtt.Client(broker.host, broker.port) as ha:
+    async with running(agent), home_assistant(broker, topic_root) as ha:
         configs = await retained_configs(ha, prefix, len(expected))
         assert configs == expected
         middle = configs[f"{prefix}/light/{node}/lights_middle/config"]
@@ -114,7 +132,7 @@ async def test_a_retained_command_is_not_run_at_subscription(
 ) -> None:
     agent, factory = ha_agent(broker, topic_root, tmp_path)
     back = f"{agent.topics.base}/ha/lights/back/set"
-    async with aiomqtt.Client(broker.host, broker.port) as ha:
+    async with home_assistant(broker, topic_root) as ha:
         await ha.publish(back, "ON", qos=1, retain=True)  # e.g. a misconfigured automation
         async with running(agent):
 
@@ -140,7 +158,7 @@ async def test_entities_are_removed_when_home_assistant_is_switched_off(
 
     disabled, _ = ha_agent(broker, topic_root, tmp_path, enabled=False)
     assert disabled.homeassistant is None
-    async with aiomqtt.Client(broker.host, broker.port) as ha:
+    async with home_assistant(broker, topic_root) as ha:
         await retained_configs(ha, f"{topic_root}-ha", len(topics))
         async with running(disabled):
             cleared: set[str] = set()
