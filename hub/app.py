@@ -10,6 +10,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from hub.api.deps import HubState
+from hub.api.limits import BodyLimit
 from hub.api.main import api_router
 from hub.commands import Commander
 from hub.db import create_schema, make_engine
@@ -61,6 +62,7 @@ def create_app(settings: HubSettings | None = None, *, connect_mqtt: bool = True
         lifespan=lifespan,
     )
     app.include_router(api_router)
+    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     return app
 
 
