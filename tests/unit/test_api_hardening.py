@@ -1,0 +1,201 @@
+"""Bad input found by outside testers, and its class: each a 4xx the OpenAPI lists, never a 500."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from fastapi import FastAPI
+
+from hub.api.models import PARAMS_MAX_BYTES
+from hub.app import create_app
+from hub.commands import Commander
+from hub.settings import HubSettings
+from protocol import Command, CommandReply, decode
+from protocol.messages import ReplyCode
+from tests.unit.hub_helpers import ROOM, SITE
+
+API = "/api/v1"
+COMMANDS = f"{API}/rooms/{SITE}/{ROOM}/devices/lights/commands"
+TELEMETRY = f"{API}/rooms/{SITE}/{ROOM}/telemetry"
+JSON = {"content-type": "application/json"}
+
+
+class Agent:
+    """A connected broker link whose agent replies at once, with ``code`` (None: never)."""
+
+    def __init__(self, commander: Commander) -> None:
+        self.commander = commander
+        self.code: ReplyCode | None = "ok"
+        self.published: list[Command] = []
+
+    @property
+    def connected(self) -> bool:
+        return True
+
+    async def publish(
+        self, topic: str, payload: bytes, *, retain: bool, ack_timeout_s: float
+    ) -> None:
+        command = decode(Command, payload)
+        self.published.append(command)
+        if self.code is not None:
+            reply = CommandReply(
+                sender=f"edge/{SITE}/{ROOM}",
+                id=command.id,
+                device=command.device,
+                code=self.code,
+                text="" if self.code == "ok" else "from the device",
+                state={"on": True} if self.code == "ok" else None,
+            )
+            self.commander.resolve(reply)
+
+
+@pytest.fixture
+def app(tmp_path: Path) -> FastAPI:
+    sites = tmp_path / "sites.yaml"
+    sites.write_text(f"sites:\n  - id: {SITE}\n    name: S\n    rooms: ['{ROOM}']\n")
+    settings = HubSettings(database_url=f"sqlite:///{tmp_path / 'hub.sqlite'}", sites_file=sites)
+    return create_app(settings, connect_mqtt=False)
+
+
+@pytest.fixture
+async def http(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://hub") as c,
+    ):
+        yield c
+
+
+@pytest.fixture
+def agent(app: FastAPI, http: httpx.AsyncClient) -> Agent:
+    commander: Commander = app.state.hub.commander
+    commander.publisher = agent = Agent(commander)
+    return agent
+
+
+def strict_json(response: httpx.Response) -> Any:
+    """The body as JSON, refusing NaN and infinities (not JSON) as browsers do."""
+
+    def refuse(constant: str) -> None:
+        raise ValueError(constant)
+
+    return json.loads(response.content.decode("utf-8"), parse_constant=refuse)
+
+
+def problems(response: httpx.Response) -> list[tuple[list[Any], str]]:
+    assert response.status_code == 422, response.text
+    return [(p["loc"], p["msg"]) for p in strict_json(response)["detail"]]
+
+
+async def post_raw(http: httpx.AsyncClient, body: str) -> httpx.Response:
+    return await http.post(COMMANDS, content=body.encode("utf-8", "surrogatepass"), headers=JSON)
+
+
+def deep(depth: int) -> str:
+    return "[" * depth + "]" * depth
+
+
+# Findings: each was a 500 or was accepted.
+
+
+@pytest.mark.parametrize("value", ["NaN", "Infinity", "-Infinity"])
+async def test_timeout_nan_is_a_422(http: httpx.AsyncClient, agent: Agent, value: str) -> None:
+    r = await post_raw(http, f'{{"action": "on", "timeout_s": {value}}}')
+    assert problems(r) == [(["body", "timeout_s"], "Input should be a finite number")]
+    assert agent.published == []
+
+
+async def test_timeout_5e_324_is_a_422(http: httpx.AsyncClient, agent: Agent) -> None:
+    r = await http.post(COMMANDS, json={"action": "on", "timeout_s": 5e-324})
+    assert problems(r) == [(["body", "timeout_s"], "Input should be greater than or equal to 0.5")]
+    r = await http.post(COMMANDS, json={"action": "on", "timeout_s": 60.001})
+    assert problems(r) == [(["body", "timeout_s"], "Input should be less than or equal to 60")]
+    assert agent.published == []
+    for timeout in (0.5, 60):
+        r = await http.post(COMMANDS, json={"action": "on", "timeout_s": timeout})
+        assert r.status_code == 200, r.text
+
+
+@pytest.mark.parametrize(
+    ("params", "where"),
+    [
+        ('{"zone": "\\ud800"}', "lone surrogate U+D800 in string at $.zone"),
+        ('{"zone": ["a", "\\udfff"]}', "lone surrogate U+DFFF in string at $.zone[1]"),
+        ('{"\\ud800": 1}', 'lone surrogate U+D800 in key at $["\\ud800"]'),
+        ('{"zone": "a\\u0000"}', "NUL character in string at $.zone"),
+        ('{"a\\u0000": 1}', 'NUL character in key at $["a\\u0000"]'),
+    ],
+)
+async def test_unstorable_text_in_params_is_a_422(
+    http: httpx.AsyncClient, agent: Agent, params: str, where: str
+) -> None:
+    r = await post_raw(http, f'{{"action": "set", "params": {params}}}')
+    assert problems(r) == [(["body", "params"], f"Value error, {where}")]
+    assert agent.published == []
+
+
+async def test_params_256_deep_are_a_422(http: httpx.AsyncClient, agent: Agent) -> None:
+    r = await post_raw(http, f'{{"action": "set", "params": {{"a": {deep(255)}}}}}')
+    where = "$.a" + "[0]" * 7  # the params object is the first level
+    msg = f"Value error, nested more than 8 levels deep at {where}"
+    assert problems(r) == [(["body", "params"], msg)]
+    assert agent.published == []
+
+
+async def test_params_are_bounded_in_depth_and_size(http: httpx.AsyncClient, agent: Agent) -> None:
+    eight = {"a": [[[[[[[]]]]]]]}  # the params object and 7 levels inside it
+    assert (await http.post(COMMANDS, json={"action": "set", "params": eight})).status_code == 200
+    nine = {"a": [[[[[[[[]]]]]]]]}
+    [(_, msg)] = problems(await http.post(COMMANDS, json={"action": "set", "params": nine}))
+    assert msg.startswith("Value error, nested more than 8 levels deep")
+
+    overhead = len('{"pad":""}')
+    fits = {"pad": "x" * (PARAMS_MAX_BYTES - overhead)}
+    assert (await http.post(COMMANDS, json={"action": "set", "params": fits})).status_code == 200
+    over = {"pad": "x" * (PARAMS_MAX_BYTES - overhead + 1)}
+    [(_, msg)] = problems(await http.post(COMMANDS, json={"action": "set", "params": over}))
+    assert msg.startswith(f"Value error, larger than {PARAMS_MAX_BYTES} bytes as JSON")
+    assert [c.params for c in agent.published] == [eight, fits]
+
+
+# The class: a 422 must be sendable whatever the input was.
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        '{"action": NaN}',
+        '{"action": "on", "extra": [Infinity, -Infinity, NaN]}',
+        '{"action": "O\\ud800"}',
+        '{"action": "on", "\\udc00": "\\ud800"}',
+        '{"action": "on", "params": {"a": NaN}}',
+        f'{{"action": "on", "extra": {deep(900)}}}',
+        f"[{', '.join(['NaN'] * 5000)}]",
+    ],
+)
+async def test_validation_errors_are_json_whatever_the_input(
+    http: httpx.AsyncClient, body: str
+) -> None:
+    r = await post_raw(http, body)
+    assert r.status_code == 422
+    detail = strict_json(r)["detail"]
+    assert 1 <= len(detail) <= 50
+    assert all(set(p) <= {"loc", "msg", "type", "input", "ctx"} for p in detail)
+
+
+async def test_a_body_that_is_not_utf8_is_refused(http: httpx.AsyncClient) -> None:
+    as_json = await http.post(COMMANDS, content=b'{"action": "\xff"}', headers=JSON)
+    assert as_json.status_code == 400
+    as_text = await http.post(COMMANDS, content=b"\xff\xfe", headers={"content-type": "text/plain"})
+    assert as_text.status_code == 422
+    assert strict_json(as_text)["detail"][0]["input"] == "\ufffd\ufffd"
+
+
+async def test_json_nested_past_the_parser_is_a_400(http: httpx.AsyncClient) -> None:
+    r = await post_raw(http, f'{{"action": "on", "params": {{"a": {deep(20_000)}}}}}')
+    assert (r.status_code, r.json()) == (400, {"detail": "There was an error parsing the body"})
