@@ -163,6 +163,51 @@ async def test_params_are_bounded_in_depth_and_size(http: httpx.AsyncClient, age
     assert [c.params for c in agent.published] == [eight, fits]
 
 
+@pytest.mark.parametrize(
+    "query",
+    [
+        {"end": "0001-01-01T00:00:00Z"},  # end - 1 h overflowed
+        {"end": "0001-01-01T00:00:00+01:00"},  # the conversion to UTC overflowed
+        {"start": "9999-12-31T23:59:59Z"},
+        {"start": "9999-12-31T23:59:59-12:00"},
+        {"start": "0001-01-01T00:00:00Z", "end": "9999-12-31T23:59:59Z"},
+        {"end": "1969-12-31T23:59:59Z"},
+        {"end": "2200-01-01T00:00:00.000001Z"},
+        {"end": "10413792000000"},  # Unix time in milliseconds: 2300-01-01
+    ],
+)
+async def test_history_bounds_out_of_range_are_a_422(
+    http: httpx.AsyncClient, query: dict[str, str]
+) -> None:
+    r = await http.get(TELEMETRY, params={"metric": "co2_ppm", "interval_s": 60, **query})
+    assert problems(r) == [
+        (["query", name], f"Value error, {name} must be between 1970-01-01 and 2200-01-01 (UTC)")
+        for name in query
+    ]
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        {"end": "1970-01-01T00:00:00Z"},  # default start: an hour before 1970, still fine
+        {"start": "1970-01-01T00:00:00Z", "end": "2200-01-01T00:00:00Z"},
+        {"start": "1970-01-01T01:00:00+01:00", "end": "1970-01-01T01:00:01+01:00"},
+    ],
+)
+async def test_history_bounds_at_the_ends_are_fine(
+    http: httpx.AsyncClient, query: dict[str, str]
+) -> None:
+    r = await http.get(TELEMETRY, params={"metric": "co2_ppm", "interval_s": 60, **query})
+    assert (r.status_code, r.json()["points"]) == (200, [])
+
+
+async def test_start_after_end_names_start(http: httpx.AsyncClient) -> None:
+    query = {"metric": "co2_ppm", "start": "2025-01-02T00:00:00Z", "end": "2025-01-01T00:00:00Z"}
+    assert problems(await http.get(TELEMETRY, params=query)) == [
+        (["query", "start"], "start must be before end")
+    ]
+
+
 # The class: a 422 must be sendable whatever the input was.
 
 
