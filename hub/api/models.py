@@ -126,6 +126,30 @@ class CommandCreate(BaseModel):
     """How long to wait for the reply, 0.5 to 60 s; the hub's default when absent."""
 
 
+class ErrorPublic(BaseModel):
+    """Every error but a validation error: what went wrong, in words."""
+
+    detail: str
+
+
+class ValidationErrorItem(BaseModel):
+    """One problem of a request, as FastAPI reports it."""
+
+    loc: list[str | int]
+    """Where: ``["body", "params"]``, ``["query", "end"]``."""
+    msg: str
+    type: str
+    input: Any = None
+    """The value refused (made safe to send back as JSON)."""
+    ctx: dict[str, Any] | None = None
+
+
+class ValidationErrorPublic(BaseModel):
+    """A request that does not fit the API: every problem found."""
+
+    detail: list[ValidationErrorItem]
+
+
 class CommandResultPublic(BaseModel):
     id: str
     device: str
@@ -186,6 +210,7 @@ __all__ = [
     "ConfigStatusPublic",
     "DeadLetterPublic",
     "DevicePublic",
+    "ErrorPublic",
     "EventPublic",
     "HealthPublic",
     "IngestCountersPublic",
@@ -196,4 +221,6 @@ __all__ = [
     "RoomPublic",
     "TelemetryHistoryPublic",
     "TelemetryPointPublic",
+    "ValidationErrorItem",
+    "ValidationErrorPublic",
 ]

@@ -1,4 +1,4 @@
-"""Error responses of the API: a validation error handler that can answer any input."""
+"""Error responses of the API: the statuses routes document, and a validation error handler."""
 
 from __future__ import annotations
 
@@ -10,10 +10,36 @@ from fastapi import Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
+from hub.api.models import ErrorPublic, ValidationErrorPublic
+
+Responses = dict[int | str, dict[str, Any]]
+
 MAX_ERRORS = 50
 """Most problems listed in one 422."""
 INPUT_DEPTH = 10
 """Levels of a refused input sent back; deeper ones are cut to ``"..."``."""
+
+
+def error_responses(
+    statuses: Mapping[int, str], *, models: Mapping[int, Any] | None = None
+) -> Responses:
+    """OpenAPI ``responses`` for the error statuses of a route, each with its description.
+
+    The body is ``{"detail": str}`` (:class:`ErrorPublic`), except 422: FastAPI's validation
+    error shape. ``models`` overrides the model of a status (a route whose 422 can be either).
+    """
+    chosen = dict(models or {})
+    return {
+        code: {
+            "model": chosen.get(code, ValidationErrorPublic if code == 422 else ErrorPublic),
+            "description": text,
+        }
+        for code, text in sorted(statuses.items())
+    }
+
+
+BODY_TOO_LARGE = error_responses({413: "the request body is larger than the hub accepts"})
+"""Every route: the body limit applies to all of them."""
 
 
 async def validation_error(request: Request, exc: Exception) -> JSONResponse:
@@ -75,4 +101,4 @@ def _text(text: str) -> str:
     return text
 
 
-__all__ = ["MAX_ERRORS", "validation_error"]
+__all__ = ["BODY_TOO_LARGE", "MAX_ERRORS", "Responses", "error_responses", "validation_error"]

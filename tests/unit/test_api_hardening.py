@@ -5,15 +5,17 @@ from __future__ import annotations
 import json
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import httpx
 import pytest
-from fastapi import FastAPI
+from fastapi import FastAPI, HTTPException
 
 from hub.api.models import PARAMS_MAX_BYTES
+from hub.api.routes.commands import LINK_STATUS, REPLY_STATUS, raise_for_link
 from hub.app import create_app
 from hub.commands import Commander
+from hub.errors import CommandTimeout, HubError, PublishFailed
 from hub.settings import HubSettings
 from protocol import Command, CommandReply, decode
 from protocol.messages import ReplyCode
@@ -244,3 +246,57 @@ async def test_a_body_that_is_not_utf8_is_refused(http: httpx.AsyncClient) -> No
 async def test_json_nested_past_the_parser_is_a_400(http: httpx.AsyncClient) -> None:
     r = await post_raw(http, f'{{"action": "on", "params": {{"a": {deep(20_000)}}}}}')
     assert (r.status_code, r.json()) == (400, {"detail": "There was an error parsing the body"})
+
+
+# Every status a route answers is in its OpenAPI.
+
+
+def documented(app: FastAPI, path: str, method: str) -> set[int]:
+    return {int(code) for code in app.openapi()["paths"][path][method]["responses"]}
+
+
+async def test_every_reply_code_answers_a_documented_status(
+    app: FastAPI, http: httpx.AsyncClient, agent: Agent
+) -> None:
+    allowed = documented(app, f"{API}/rooms/{{site}}/{{room}}/devices/{{device}}/commands", "post")
+    assert set(REPLY_STATUS.values()) | set(LINK_STATUS.values()) <= allowed
+    for code in REPLY_STATUS:
+        agent.code = cast(ReplyCode, code)
+        r = await http.post(COMMANDS, json={"action": "on"})
+        assert r.status_code == REPLY_STATUS[code]
+        assert r.json() == {"detail": f"{code}: from the device"}
+    agent.code = None
+    r = await http.post(COMMANDS, json={"action": "on", "timeout_s": 0.5})
+    assert r.status_code == 504
+    assert r.status_code in allowed
+
+
+def test_every_operation_documents_its_errors(app: FastAPI) -> None:
+    rooms = f"{API}/rooms/{{site}}/{{room}}"
+    expected = {
+        (f"{API}/health", "get"): {200, 413},
+        (f"{API}/rooms", "get"): {200, 413},
+        (rooms, "get"): {200, 404, 413, 422},
+        (f"{rooms}/telemetry", "get"): {200, 404, 413, 422},
+        (f"{rooms}/config", "put"): {202, 400, 404, 413, 422, 503},
+        (f"{rooms}/devices/{{device}}/commands", "post"): {
+            200, 400, 404, 409, 413, 422, 502, 503, 504
+        },
+        (f"{API}/dead-letters", "get"): {200, 413, 422},
+    }  # fmt: skip
+    paths = app.openapi()["paths"]
+    assert {(p, m) for p, ops in paths.items() for m in ops} == set(expected)
+    for (path, method), statuses in expected.items():
+        assert documented(app, path, method) == statuses, (path, method)
+        for code, response in paths[path][method]["responses"].items():
+            assert response["content"]["application/json"]["schema"], (path, method, code)
+
+
+def test_hub_errors_map_by_kind_and_unknown_ones_are_a_documented_503() -> None:
+    class Refused(PublishFailed):
+        pass
+
+    for exc, code in [(Refused("no"), 503), (CommandTimeout("late"), 504), (HubError("new"), 503)]:
+        with pytest.raises(HTTPException) as caught:
+            raise_for_link(exc)
+        assert (caught.value.status_code, caught.value.detail) == (code, str(exc))

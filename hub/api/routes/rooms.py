@@ -20,7 +20,8 @@ from hub.api.models import (
     TelemetryHistoryPublic,
     TelemetryPointPublic,
 )
-from hub.api.routes.commands import raise_for_link
+from hub.api.responses import error_responses
+from hub.api.routes.commands import UNREADABLE_BODY, raise_for_link
 from hub.errors import HubError
 from protocol import RoomSettings
 
@@ -32,6 +33,8 @@ EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
 LATEST = datetime(2200, 1, 1, tzinfo=UTC)
 """History bounds outside [EARLIEST, LATEST] are refused: no reading is there, and near the
 ends of ``datetime`` the window arithmetic would overflow."""
+
+UNKNOWN_ROOM = {404: "unknown room"}
 
 
 def _plausible(name: str) -> AfterValidator:
@@ -55,7 +58,9 @@ def list_rooms(store: StoreDep) -> list[RoomPublic]:
     return [RoomPublic.model_validate(r, from_attributes=True) for r in store.list_rooms()]
 
 
-@router.get("/{site}/{room}")
+@router.get(
+    "/{site}/{room}", responses=error_responses({**UNKNOWN_ROOM, 422: "a bad id or `events`"})
+)
 def get_room(
     known: KnownRoom, store: StoreDep, events: int = Query(20, ge=0, le=500)
 ) -> RoomDetailPublic:
@@ -82,7 +87,12 @@ def get_room(
     )
 
 
-@router.get("/{site}/{room}/telemetry")
+@router.get(
+    "/{site}/{room}/telemetry",
+    responses=error_responses(
+        {**UNKNOWN_ROOM, 422: "a bad id or query: `start`, `end` outside 1970..2200, not in order"}
+    ),
+)
 def get_telemetry(
     known: KnownRoom,
     store: StoreDep,
@@ -129,7 +139,18 @@ def get_telemetry(
     )
 
 
-@router.put("/{site}/{room}/config", status_code=status.HTTP_202_ACCEPTED)
+@router.put(
+    "/{site}/{room}/config",
+    status_code=status.HTTP_202_ACCEPTED,
+    responses=error_responses(
+        {
+            400: UNREADABLE_BODY,
+            **UNKNOWN_ROOM,
+            422: "the settings do not fit",
+            503: "the hub is not connected to the broker, or the broker refused the publish",
+        }
+    ),
+)
 async def put_config(
     known: KnownRoom, settings: RoomSettings, commander: CommanderDep
 ) -> ConfigPushedPublic:
