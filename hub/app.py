@@ -8,9 +8,12 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from fastapi.exceptions import RequestValidationError
 
 from hub.api.deps import HubState
+from hub.api.limits import BodyLimit
 from hub.api.main import api_router
+from hub.api.responses import validation_error
 from hub.commands import Commander
 from hub.db import create_schema, make_engine
 from hub.ingest import Ingest
@@ -61,6 +64,8 @@ def create_app(settings: HubSettings | None = None, *, connect_mqtt: bool = True
         lifespan=lifespan,
     )
     app.include_router(api_router)
+    app.add_exception_handler(RequestValidationError, validation_error)
+    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     return app
 
 

@@ -38,6 +38,8 @@ class HubSettings(BaseSettings):
     """Longest a received message waits for its batch to fill before it is written."""
     command_timeout_s: float = Field(default=5.0, gt=0, le=300)
     """Default time a command waits for the agent's reply."""
+    max_body_bytes: int = Field(default=64 * 1024, ge=1024, le=64 * 1024 * 1024)
+    """Largest request body the API reads; a longer one is refused with 413."""
     reconnect_min_s: float = Field(default=0.5, gt=0)
     reconnect_max_s: float = Field(default=30.0, gt=0)
 

@@ -45,9 +45,11 @@ def get_commander(hub: HubDep) -> Commander:
 
 StoreDep = Annotated[Store, Depends(get_store)]
 CommanderDep = Annotated[Commander, Depends(get_commander)]
-SiteId = Annotated[str, Path(pattern=ID_PATTERN, description="site id")]
-RoomId = Annotated[str, Path(pattern=ID_PATTERN, description="room id")]
-DeviceId = Annotated[str, Path(pattern=ID_PATTERN, description="device id")]
+SiteId = Annotated[
+    str, Path(pattern=ID_PATTERN, description="site id", examples=["thcs-nguyen-chi-thanh"])
+]
+RoomId = Annotated[str, Path(pattern=ID_PATTERN, description="room id", examples=["6a1"])]
+DeviceId = Annotated[str, Path(pattern=ID_PATTERN, description="device id", examples=["lights"])]
 
 
 def require_room(store: StoreDep, site: SiteId, room: RoomId) -> tuple[str, str]:

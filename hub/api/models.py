@@ -3,9 +3,16 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+
+from protocol.bounds import check_json
+
+PARAMS_MAX_BYTES = 4096
+"""Largest command ``params`` as compact JSON."""
+PARAMS_MAX_DEPTH = 8
+"""Deepest nesting of command ``params``, the params object itself counting as 1."""
 
 
 class _Out(BaseModel):
@@ -90,15 +97,57 @@ class TelemetryHistoryPublic(BaseModel):
     points: list[TelemetryPointPublic]
 
 
+def _bounded_params(params: dict[str, Any]) -> dict[str, Any]:
+    return check_json(params, max_depth=PARAMS_MAX_DEPTH, max_bytes=PARAMS_MAX_BYTES)
+
+
+CommandParams = Annotated[
+    dict[str, Any],
+    AfterValidator(_bounded_params),
+    Field(
+        description=(
+            f"Arguments of the action: at most {PARAMS_MAX_BYTES} bytes as compact JSON,"
+            f" {PARAMS_MAX_DEPTH} levels deep (this object is the first), finite numbers only,"
+            " no NUL and no lone surrogate in any key or string"
+        ),
+        examples=[{"zone": "front", "level": 60}],
+    ),
+]
+
+
 class CommandCreate(BaseModel):
     """A command for one device."""
 
     model_config = ConfigDict(extra="forbid")
 
     action: str = Field(pattern=r"^[a-z][a-z0-9_]{0,62}$", examples=["on"])
-    params: dict[str, Any] = Field(default_factory=dict)
-    timeout_s: float | None = Field(default=None, gt=0, le=60)
-    """How long to wait for the reply; the hub's default when absent."""
+    params: CommandParams = Field(default_factory=dict)
+    timeout_s: float | None = Field(default=None, ge=0.5, le=60, allow_inf_nan=False)
+    """How long to wait for the reply, 0.5 to 60 s; the hub's default when absent."""
+
+
+class ErrorPublic(BaseModel):
+    """Every error but a validation error: what went wrong, in words."""
+
+    detail: str
+
+
+class ValidationErrorItem(BaseModel):
+    """One problem of a request, as FastAPI reports it."""
+
+    loc: list[str | int]
+    """Where: ``["body", "params"]``, ``["query", "end"]``."""
+    msg: str
+    type: str
+    input: Any = None
+    """The value refused (made safe to send back as JSON)."""
+    ctx: dict[str, Any] | None = None
+
+
+class ValidationErrorPublic(BaseModel):
+    """A request that does not fit the API: every problem found."""
+
+    detail: list[ValidationErrorItem]
 
 
 class CommandResultPublic(BaseModel):
@@ -161,12 +210,17 @@ __all__ = [
     "ConfigStatusPublic",
     "DeadLetterPublic",
     "DevicePublic",
+    "ErrorPublic",
     "EventPublic",
     "HealthPublic",
     "IngestCountersPublic",
+    "PARAMS_MAX_BYTES",
+    "PARAMS_MAX_DEPTH",
     "ReadingPublic",
     "RoomDetailPublic",
     "RoomPublic",
     "TelemetryHistoryPublic",
     "TelemetryPointPublic",
+    "ValidationErrorItem",
+    "ValidationErrorPublic",
 ]

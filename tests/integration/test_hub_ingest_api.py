@@ -145,7 +145,7 @@ async def test_commands_and_config_round_trip(
             assert (r.json()["code"], r.json()["state"]) == ("ok", {"on": True})
             r = await http.post(f"{url}/lights/commands", json={"action": "break"})
             assert (r.status_code, r.json()["detail"]) == (502, "device_error: relay stuck")
-            r = await http.post(f"{url}/silent/commands", json={"action": "on", "timeout_s": 0.3})
+            r = await http.post(f"{url}/silent/commands", json={"action": "on", "timeout_s": 0.5})
             assert r.status_code == 504
             assert "no reply" in r.json()["detail"]
 

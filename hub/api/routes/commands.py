@@ -7,7 +7,8 @@ from typing import NoReturn
 from fastapi import APIRouter, HTTPException, status
 
 from hub.api.deps import CommanderDep, DeviceId, KnownRoom
-from hub.api.models import CommandCreate, CommandResultPublic
+from hub.api.models import CommandCreate, CommandResultPublic, ErrorPublic, ValidationErrorPublic
+from hub.api.responses import error_responses
 from hub.errors import CommandTimeout, HubError, NotConnected, PublishFailed, UnknownRoom
 
 router = APIRouter(prefix="/rooms", tags=["commands"])
@@ -31,12 +32,31 @@ LINK_STATUS: dict[type[HubError], int] = {
 
 
 def raise_for_link(exc: HubError) -> NoReturn:
-    """Turn a hub error into the matching HTTP error."""
-    code = LINK_STATUS.get(type(exc), status.HTTP_500_INTERNAL_SERVER_ERROR)
-    raise HTTPException(code, str(exc)) from exc
+    """Turn a hub error into the matching HTTP error; one without a match (new) is a 503."""
+    found = (LINK_STATUS[kind] for kind in type(exc).__mro__ if kind in LINK_STATUS)
+    raise HTTPException(next(found, status.HTTP_503_SERVICE_UNAVAILABLE), str(exc)) from exc
 
 
-@router.post("/{site}/{room}/devices/{device}/commands")
+UNREADABLE_BODY = "the body cannot be read as JSON (not UTF-8, nested past the parser's limit)"
+"""FastAPI's own 400, for a body that fails before validation."""
+
+
+@router.post(
+    "/{site}/{room}/devices/{device}/commands",
+    responses=error_responses(
+        {
+            400: UNREADABLE_BODY,
+            404: "unknown room; or the device replied `unknown_device` or `unknown_action`",
+            409: "the device replied `expired`: it got the command after its expiry",
+            422: "the body does not fit (a list of problems), or the device replied `bad_params`",
+            502: "the device replied `device_error`",
+            503: "the hub is not connected to the broker, the broker refused the publish,"
+            " or the device replied `device_unavailable`",
+            504: "no reply within `timeout_s`",
+        },
+        models={422: ValidationErrorPublic | ErrorPublic},
+    ),
+)
 async def send_command(
     known: KnownRoom, device: DeviceId, body: CommandCreate, commander: CommanderDep
 ) -> CommandResultPublic:
@@ -56,4 +76,4 @@ async def send_command(
     )
 
 
-__all__ = ["LINK_STATUS", "REPLY_STATUS", "raise_for_link", "router"]
+__all__ = ["LINK_STATUS", "REPLY_STATUS", "UNREADABLE_BODY", "raise_for_link", "router"]

@@ -8,13 +8,14 @@ from fastapi import APIRouter, Query
 
 from hub.api.deps import StoreDep
 from hub.api.models import DeadLetterPublic
+from hub.api.responses import error_responses
 
 router = APIRouter(prefix="/dead-letters", tags=["dead letters"])
 
 PREVIEW_BYTES = 1024
 
 
-@router.get("")
+@router.get("", responses=error_responses({422: "a bad `limit`"}))
 def list_dead_letters(
     store: StoreDep, limit: Annotated[int, Query(ge=1, le=1000)] = 100
 ) -> list[DeadLetterPublic]:

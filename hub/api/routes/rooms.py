@@ -6,6 +6,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Query, status
+from fastapi.exceptions import RequestValidationError
+from pydantic import AfterValidator
 
 from hub.api.deps import CommanderDep, KnownRoom, StoreDep
 from hub.api.models import (
@@ -18,13 +20,36 @@ from hub.api.models import (
     TelemetryHistoryPublic,
     TelemetryPointPublic,
 )
-from hub.api.routes.commands import raise_for_link
+from hub.api.responses import error_responses
+from hub.api.routes.commands import UNREADABLE_BODY, raise_for_link
 from hub.errors import HubError
 from protocol import RoomSettings
 
 router = APIRouter(prefix="/rooms", tags=["rooms"])
 
 Metric = Annotated[str, Query(pattern=r"^[a-z][a-z0-9_]{0,62}$", examples=["co2_ppm"])]
+
+EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
+LATEST = datetime(2200, 1, 1, tzinfo=UTC)
+"""History bounds outside [EARLIEST, LATEST] are refused: no reading is there, and near the
+ends of ``datetime`` the window arithmetic would overflow."""
+
+UNKNOWN_ROOM = {404: "unknown room"}
+
+
+def _plausible(name: str) -> AfterValidator:
+    """A validator keeping ``name`` within [EARLIEST, LATEST]; naive times are UTC."""
+
+    def check(value: datetime | None) -> datetime | None:
+        if value is None:
+            return None
+        aware = value if value.utcoffset() is not None else value.replace(tzinfo=UTC)
+        if not EARLIEST <= aware <= LATEST:  # compares without building a datetime: no overflow
+            msg = f"{name} must be between {EARLIEST:%Y-%m-%d} and {LATEST:%Y-%m-%d} (UTC)"
+            raise ValueError(msg)
+        return aware.astimezone(UTC)
+
+    return AfterValidator(check)
 
 
 @router.get("")
@@ -33,7 +58,9 @@ def list_rooms(store: StoreDep) -> list[RoomPublic]:
     return [RoomPublic.model_validate(r, from_attributes=True) for r in store.list_rooms()]
 
 
-@router.get("/{site}/{room}")
+@router.get(
+    "/{site}/{room}", responses=error_responses({**UNKNOWN_ROOM, 422: "a bad id or `events`"})
+)
 def get_room(
     known: KnownRoom, store: StoreDep, events: int = Query(20, ge=0, le=500)
 ) -> RoomDetailPublic:
@@ -60,19 +87,26 @@ def get_room(
     )
 
 
-def _utc(value: datetime) -> datetime:
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-
-
-@router.get("/{site}/{room}/telemetry")
+@router.get(
+    "/{site}/{room}/telemetry",
+    responses=error_responses(
+        {**UNKNOWN_ROOM, 422: "a bad id or query: `start`, `end` outside 1970..2200, not in order"}
+    ),
+)
 def get_telemetry(
     known: KnownRoom,
     store: StoreDep,
     metric: Metric,
     start: Annotated[
-        datetime | None, Query(description="ISO 8601; default: an hour before end")
+        datetime | None,
+        Query(description="ISO 8601, 1970 to 2200; default: an hour before end"),
+        _plausible("start"),
     ] = None,
-    end: Annotated[datetime | None, Query(description="ISO 8601, excluded; default: now")] = None,
+    end: Annotated[
+        datetime | None,
+        Query(description="ISO 8601, excluded, 1970 to 2200; default: now"),
+        _plausible("end"),
+    ] = None,
     interval_s: Annotated[
         int | None, Query(ge=1, le=86_400, description="average per bucket")
     ] = None,
@@ -81,10 +115,11 @@ def get_telemetry(
 ) -> TelemetryHistoryPublic:
     """History of one metric, raw or averaged per ``interval_s`` bucket (naive times: UTC)."""
     site, room = known
-    end = _utc(end) if end else datetime.now(UTC)
-    start = _utc(start) if start else end - timedelta(hours=1)
+    end = end or datetime.now(UTC)  # both validated: aware, UTC, far from datetime's ends
+    start = start or end - timedelta(hours=1)
     if start >= end:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, "start must be before end")
+        problem = {"type": "value_error", "loc": ("query", "start"), "input": start.isoformat()}
+        raise RequestValidationError([{**problem, "msg": "start must be before end"}])
     if interval_s is None:
         raw = store.telemetry(site, room, metric, start, end, device=device, limit=limit)
         points = [TelemetryPointPublic.model_validate(p) for p in raw]
@@ -104,7 +139,18 @@ def get_telemetry(
     )
 
 
-@router.put("/{site}/{room}/config", status_code=status.HTTP_202_ACCEPTED)
+@router.put(
+    "/{site}/{room}/config",
+    status_code=status.HTTP_202_ACCEPTED,
+    responses=error_responses(
+        {
+            400: UNREADABLE_BODY,
+            **UNKNOWN_ROOM,
+            422: "the settings do not fit",
+            503: "the hub is not connected to the broker, or the broker refused the publish",
+        }
+    ),
+)
 async def put_config(
     known: KnownRoom, settings: RoomSettings, commander: CommanderDep
 ) -> ConfigPushedPublic:
