@@ -72,6 +72,8 @@ TOPICS: tuple[TopicRule, ...] = (
     _rule("telemetry", f"{_ROOM}/telemetry", [_AGENT], [_HUB], retained=False),
     _rule("state", f"{_ROOM}/state/{{device}}", [_AGENT], [_HUB], retained=True),
     _rule("reply", f"{_ROOM}/reply/{{hub_id}}", [_AGENT], [_THE_HUB], retained=False),
+    # a reply to a command that named no hub (a v1 or third-party sender): any hub reads it
+    _rule("reply/any", f"{_ROOM}/reply", [_AGENT], [_HUB], retained=False),
     _rule("event", f"{_ROOM}/event", [_AGENT], [_HUB], retained=False),
     _rule("health", f"{_ROOM}/health", [_AGENT], [_HUB], retained=True),
     _rule("config/applied", f"{_ROOM}/config/applied", [_AGENT], [_HUB], retained=True),

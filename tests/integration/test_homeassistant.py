@@ -38,12 +38,13 @@ def ha_agent(
     broker: Mosquitto, topic_root: str, data_dir: Path, *, enabled: bool = True
 ) -> tuple[Agent, MockFactory]:
     """The sample room's agent with Home Assistant discovery under a prefix of the test's own
-    (its broker ACL lets it publish discovery there only when Home Assistant is on)."""
+    (its broker ACL lets it publish discovery there; kept while the room file switches Home
+    Assistant off, so the agent can clear its entities: see docs/homeassistant.md)."""
     if broker.secured:
         deployment = broker.deployment(topic_root)
         prefixed = dataclasses.replace(deployment, discovery_prefix=f"{topic_root}-ha")
         broker.set_deployment(prefixed)
-        broker.add_room(topic_root, "thcs-nguyen-chi-thanh", "6a1", homeassistant=enabled)
+        broker.add_room(topic_root, "thcs-nguyen-chi-thanh", "6a1", homeassistant=True)
     template, _ = make_agent(broker, topic_root, data_dir)
     template.close()
     config = HomeAssistantConfig(enabled=enabled, discovery_prefix=f"{topic_root}-ha")
