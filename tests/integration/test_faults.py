@@ -115,6 +115,7 @@ async def test_an_agent_rides_out_every_network_fault_and_loses_nothing(
             tmp_path / "edge",
             interval=0.1,
             mqtt={"keepalive_s": KEEPALIVE_S, "resend_after_s": 1.0, "reconnect_max_s": 1.0},
+            auth=own_broker,
         )
         async with running(agent) as task:
             weather = Weather(agent, hub)
