@@ -121,6 +121,8 @@ class Agent:
             on_fault=self._storage_fault,
             max_messages=room.outbox.max_messages,
             max_age_s=room.outbox.max_age_h * 3600,
+            max_attempts=room.outbox.refused_attempts,
+            retry_min_s=room.outbox.refused_retry_s,
         )
         try:
             for device_id, config in room.devices.items():

@@ -78,6 +78,16 @@ class OutboxConfig(BaseModel):
 
     max_messages: int = Field(default=100_000, ge=10, description="Most messages kept unsent.")
     max_age_h: float = Field(default=168.0, gt=0, description="Oldest unsent message kept, hours.")
+    refused_attempts: int = Field(
+        default=5,
+        ge=1,
+        le=100,
+        description="Sends of a message the broker refuses before it is parked (kept, reported).",
+    )
+    refused_retry_s: float = Field(
+        default=1.0, gt=0, le=3600, description="First pause before a refused message is sent "
+        "again; it doubles with each refusal (at most 5 minutes).",
+    )  # fmt: skip
 
 
 class HomeAssistantConfig(BaseModel):

@@ -79,6 +79,8 @@ class Link:
         """Incremented at each connect attempt: the will and the online status carry it."""
         self._changed = asyncio.Condition()
         self.protocol = ProtocolFallback(self.label)
+        self.stable_s = STABLE_S
+        """A connection that lived this long resets the reconnect backoff."""
         """The MQTT version spoken: 5 until the broker shows it has only 3.1.1."""
 
     def backoff(self, attempt: int) -> float:
@@ -142,7 +144,7 @@ class Link:
                 )
             finally:
                 await self._set_down()
-            if connected_at is not None and loop.time() - connected_at >= STABLE_S:
+            if connected_at is not None and loop.time() - connected_at >= self.stable_s:
                 attempt = 0
             delay = self.backoff(attempt)
             attempt += 1

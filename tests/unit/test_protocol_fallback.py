@@ -11,6 +11,7 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.reasoncodes import ReasonCode
 
 from protocol.client import NoConnack, ProtocolFallback, refuses_mqtt5
+from tests.fakes import FakeClock
 
 V5, V311 = aiomqtt.ProtocolVersion.V5, aiomqtt.ProtocolVersion.V311
 
@@ -59,3 +60,28 @@ def test_other_failures_keep_mqtt5() -> None:
     args = fallback.session_args(60)
     assert args["clean_start"] is False
     assert args["properties"].SessionExpiryInterval == 60
+
+
+def test_after_a_silence_mqtt5_is_tried_again_later() -> None:
+    # a network that stalls a new connection looks like a broker without MQTT 5: the
+    # fallback must not last until restart
+    clock = FakeClock(0.0)
+    fallback = ProtocolFallback("room", probe_after_s=600, clock=clock)
+    assert fallback.failed(NoConnack("no answer to CONNECT within 10 s"))
+    assert fallback.session_args(60)["protocol"] is V311
+    fallback.connected()
+    assert fallback.settled
+    clock.advance(599)
+    assert fallback.session_args(60)["protocol"] is V311
+    clock.advance(1)
+    assert fallback.session_args(60)["protocol"] is V5
+    assert not fallback.settled
+
+
+def test_after_an_explicit_refusal_mqtt311_stays_past_the_probe_time() -> None:
+    clock = FakeClock(0.0)
+    fallback = ProtocolFallback("room", probe_after_s=600, clock=clock)
+    assert fallback.failed(connack("Unsupported protocol version"))
+    fallback.connected()
+    clock.advance(10_000)
+    assert fallback.session_args(60)["protocol"] is V311
