@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -22,17 +21,6 @@ SITE = "thcs-nguyen-chi-thanh"
 ROOMS = ("6a1", "6a2")
 
 
-@pytest.fixture
-async def hub(own_broker: Mosquitto, topic_root: str, tmp_path: Path) -> AsyncIterator[HubProcess]:
-    process = HubProcess(own_broker, topic_root, tmp_path / "hub", hub_id=f"hub-{topic_root}")
-    process.start()
-    try:
-        await process.wait_connected()
-        yield process
-    finally:
-        process.close()
-
-
 async def _all_stored(hub: HubProcess, agents: list[Agent]) -> bool:
     for agent in agents:
         rows = await asyncio.to_thread(hub.stored_seqs, f"{SITE}/{agent.room.room}")
@@ -42,8 +30,9 @@ async def _all_stored(hub: HubProcess, agents: list[Agent]) -> bool:
 
 
 async def test_a_broker_killed_while_rooms_publish_loses_nothing(
-    own_broker: Mosquitto, topic_root: str, tmp_path: Path, hub: HubProcess
+    own_broker: Mosquitto, topic_root: str, tmp_path: Path, own_hub: HubProcess
 ) -> None:
+    hub = own_hub
     agents = [
         make_agent(
             own_broker, topic_root, tmp_path / room, interval=0.02, room=room,

@@ -9,7 +9,6 @@ import asyncio
 import contextlib
 import itertools
 import os
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -28,17 +27,6 @@ AGENT = f"{SITE}/{ROOM}"
 KEEPALIVE_S = 2
 LONG = os.environ.get("SMARTCLASS_LONG_FAULTS") == "1"
 """The long version repeats each fault; CI runs the short one."""
-
-
-@pytest.fixture
-async def hub(own_broker: Mosquitto, topic_root: str, tmp_path: Path) -> AsyncIterator[HubProcess]:
-    process = HubProcess(own_broker, topic_root, tmp_path / "hub", hub_id=f"hub-{topic_root}")
-    process.start()
-    try:
-        await process.wait_connected()
-        yield process
-    finally:
-        process.close()
 
 
 async def _room(hub: HubProcess) -> dict[str, Any] | None:
@@ -106,8 +94,9 @@ async def _stored(hub: HubProcess, last_seq: int) -> list[tuple[str, int, int]] 
 
 
 async def test_an_agent_rides_out_every_network_fault_and_loses_nothing(
-    own_broker: Mosquitto, topic_root: str, tmp_path: Path, hub: HubProcess
+    own_broker: Mosquitto, topic_root: str, tmp_path: Path, own_hub: HubProcess
 ) -> None:
+    hub = own_hub
     async with FaultProxy(own_broker.host, own_broker.port) as proxy:
         agent, _ = make_agent(
             proxy,  # type: ignore[arg-type]

@@ -1,0 +1,25 @@
+"""Fixtures of the integration tests that need more than a broker."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from smartclass.broker import Mosquitto
+from tests.integration.system import HubProcess
+
+
+@pytest.fixture
+async def own_hub(
+    own_broker: Mosquitto, topic_root: str, tmp_path: Path
+) -> AsyncIterator[HubProcess]:
+    """A hub process on the test's own broker, connected, stopped afterwards."""
+    process = HubProcess(own_broker, topic_root, tmp_path / "hub", hub_id=f"hub-{topic_root}")
+    process.start()
+    try:
+        await process.wait_connected()
+        yield process
+    finally:
+        process.close()
