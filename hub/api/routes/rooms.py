@@ -8,6 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, HTTPException, Query, status
 
 from hub.api.deps import CommanderDep, KnownRoom, StoreDep
+from hub.api.details import room_extras
 from hub.api.models import (
     ConfigPushedPublic,
     ConfigStatusPublic,
@@ -57,6 +58,7 @@ def get_room(
             settings=view.config_settings,
         ),
         events=[EventPublic.model_validate(e) for e in store.recent_events(site, room, events)],
+        **room_extras(store, view),
     )
 
 
