@@ -139,6 +139,13 @@ class BootBook:
             record.dirty = True
         return record
 
+    def register(self, agent: str, boot: str, boot_no: int, previous: str | None = None) -> None:
+        """Place a boot (and the one its agent says came before it) in order of arrival:
+        called for every message of a batch before any is written."""
+        record = self._record(agent, boot, boot_no)
+        if previous and previous != boot:
+            self._earlier(record, previous, record.boot_no - 1)
+
     def is_stored(self, agent: str, boot: str, seq: int) -> bool:
         """Known to be stored already (a redelivery); False when not known."""
         record = self.get(agent, boot)

@@ -24,8 +24,9 @@ from hub.db import (
 from hub.parsing import Parsed, Rejected, rejected
 from hub.ranges import from_numbers
 from hub.series import Budget
-from protocol import CommandReply, Event, Telemetry, encode
+from protocol import CommandReply, Event, Health, Ordered, Telemetry, encode
 from protocol.bounds import safe_text
+from protocol.messages import Sequenced
 
 InsertFactory = Callable[[Any], sqlite.Insert | postgresql.Insert]
 """``sqlite.insert`` or ``postgresql.insert``: both know ON CONFLICT."""
@@ -115,6 +116,11 @@ class BatchWriter:
                 ],
             )
         self.book = BootBook(self.conn, (f"{s}/{r}" for s, r in rooms), self.now)
+        for p in items:  # eras are decided in order of arrival, whatever the kind
+            msg = p.message
+            if isinstance(msg, Sequenced | Ordered):
+                previous = msg.previous_boot if isinstance(msg, Health) else None
+                self.book.register(p.agent, msg.boot, msg.boot_no, previous)
 
     # --- telemetry and events -------------------------------------------------------------
 

@@ -179,3 +179,16 @@ def test_status_families_are_kept(store: Store) -> None:
     assert isinstance(msg, Status)
     assert msg.families == {"env": "environment"}
     assert f"{SITE}/{ROOM}" == AGENT
+
+
+def test_eras_follow_arrival_within_a_batch_whatever_the_kind(store: Store) -> None:
+    store.write_batch(
+        [
+            status("online", boot="b1", boot_no=1, conn=1),
+            telemetry(1, boot="b2", boot_no=2),  # telemetry is written before statuses
+            status("online", boot="b2", boot_no=2, conn=1),
+            status("offline", boot="b1", boot_no=1, conn=1),
+        ]
+    )
+    assert eras(store) == {"b2": (0, 2), "b1": (0, 1)}
+    assert online(store)
