@@ -11,6 +11,7 @@ from sqlalchemy import (
     JSON,
     BigInteger,
     Boolean,
+    Connection,
     DateTime,
     Dialect,
     Engine,
@@ -319,33 +320,40 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
     return engine
 
 
+SCHEMA_LOCK = 0x5C4B_0001
+"""PostgreSQL advisory lock taken while the schema is made: hubs starting together on one
+database would otherwise race on ``CREATE TABLE``."""
+
+
 def create_schema(engine: Engine) -> None:
     """Create the tables that do not exist yet and add the columns a table made by an older
     hub lacks (Alembic migrations will take this over)."""
-    Base.metadata.create_all(engine)
-    _add_missing_columns(engine)
+    with engine.begin() as conn:
+        if engine.dialect.name == "postgresql":
+            conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": SCHEMA_LOCK})
+        Base.metadata.create_all(conn)
+        _add_missing_columns(conn)
 
 
-def _add_missing_columns(engine: Engine) -> None:
+def _add_missing_columns(conn: Connection) -> None:
     """``ALTER TABLE … ADD COLUMN`` for each column of the models a table does not have; every
     column added since the first schema is nullable or has a server default."""
-    inspector = inspect(engine)
-    dialect = engine.dialect
+    inspector = inspect(conn)
+    dialect = conn.dialect
     preparer = dialect.identifier_preparer
-    with engine.begin() as conn:
-        for table in Base.metadata.sorted_tables:
-            have = {c["name"] for c in inspector.get_columns(table.name)}
-            for column in table.columns:
-                if column.name in have:
-                    continue
-                ddl = (
-                    f"ALTER TABLE {preparer.format_table(table)} ADD COLUMN "
-                    f"{preparer.format_column(column)} {column.type.compile(dialect)}"
-                )
-                default = column.server_default
-                if default is not None:
-                    ddl += f" DEFAULT {default.arg}"  # type: ignore[attr-defined]
-                conn.execute(text(ddl))
+    for table in Base.metadata.sorted_tables:
+        have = {c["name"] for c in inspector.get_columns(table.name)}
+        for column in table.columns:
+            if column.name in have:
+                continue
+            ddl = (
+                f"ALTER TABLE {preparer.format_table(table)} ADD COLUMN "
+                f"{preparer.format_column(column)} {column.type.compile(dialect)}"
+            )
+            default = column.server_default
+            if default is not None:
+                ddl += f" DEFAULT {default.arg}"  # type: ignore[attr-defined]
+            conn.execute(text(ddl))
 
 
 __all__ = [
