@@ -53,7 +53,7 @@ class Supervisor:
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # the point: nothing may stop the task for good
-                error = f"{type(exc).__name__}: {safe_text(exc, 500)}"
+                error = describe(exc)
                 failure = exc
             finally:
                 self.running = False
@@ -72,4 +72,11 @@ class Supervisor:
             delay = min(delay * 2, self.max_s)
 
 
-__all__ = ["Supervisor"]
+def describe(exc: BaseException) -> str:
+    """``Type: message`` of the first error inside any task groups around it."""
+    while isinstance(exc, BaseExceptionGroup) and exc.exceptions:
+        exc = exc.exceptions[0]
+    return f"{type(exc).__name__}: {safe_text(exc, 500)}"
+
+
+__all__ = ["Supervisor", "describe"]
