@@ -90,6 +90,7 @@ class Store(Queries):
         """Distinct (device, metric) latest readings per room."""
         self.device_budget: Budget[str] = Budget(DEVICES_MAX, self._known_devices)
         """Distinct devices with a state per room."""
+        self._seen: dict[tuple[str, str], float] = {}
 
     def _insert(self, table: Any) -> sqlite.Insert | postgresql.Insert:
         return postgresql.insert(table) if self._pg else sqlite.insert(table)
@@ -161,7 +162,9 @@ class Store(Queries):
                 parsed.append(item)
                 by_type.setdefault(type(item.message), []).append(item)
         with self.engine.begin() as conn:
-            w = BatchWriter(conn, self._insert, now=now, readings=self.reading_budget)
+            w = BatchWriter(
+                conn, self._insert, now=now, readings=self.reading_budget, seen=self._seen
+            )
             w.lock_rooms(parsed)
             result.points, dup_points = w.telemetry(by_type.get(Telemetry, []))
             result.events, dup_events = w.events(by_type.get(Event, []))

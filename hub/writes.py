@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
@@ -35,6 +36,10 @@ _TELEMETRY_COLUMNS = ("agent", "boot", "seq", "device", "metric", "value", "ts")
 _COMPILED: dict[tuple[str, str, tuple[str, ...]], Any] = {}
 """Compiled hot-path inserts, per dialect, table and columns."""
 _TS_BINDERS: dict[str, Callable[[Any], Any]] = {}
+_STATEMENTS: dict[tuple[str, str], Any] = {}
+"""Compiled statements of ``BatchWriter._raw``, per dialect and name."""
+SEEN_EVERY_S = 1.0
+"""On SQLite a room's ``last_seen_at`` is written at most this often."""
 _KEYS_PER_QUERY = 300
 
 
@@ -62,11 +67,15 @@ class BatchWriter:
         *,
         now: datetime,
         readings: Budget[tuple[str, str]],
+        seen: dict[tuple[str, str], float] | None = None,
     ) -> None:
         self.conn = conn
         self.insert = insert_factory
         self.now = now
         self.readings = readings
+        self._seen = {} if seen is None else seen
+        """When each room's ``last_seen_at`` was last written (``time.monotonic``)."""
+        self._tick = time.monotonic()
         self.book = BootBook(conn, (), now)
         self.rejected: list[Rejected] = []
         """Messages found wrong while writing (kept as dead letters in the same transaction)."""
@@ -85,12 +94,27 @@ class BatchWriter:
         if not rooms:
             return
         now = bindparam("b_now", type_=UtcDateTime())
-        stmt = (
-            update(Room)
-            .where(Room.site_id == bindparam("b_site"), Room.room_id == bindparam("b_room"))
-            .values(last_seen_at=now)
+        if self.conn.dialect.name == "sqlite":
+            # one writer at a time for the whole file: any write locks; the rooms' "last seen"
+            # is written at most every SEEN_EVERY_S (it is the hub's clock, not an order)
+            due = [
+                r for r in rooms if self._seen.get(r, -SEEN_EVERY_S) + SEEN_EVERY_S <= self._tick
+            ]
+            touched = due or rooms[:1]
+        else:
+            touched = rooms  # each room's row, locked until commit, in one order for every hub
+        for room in touched:
+            self._seen[room] = self._tick
+        when = _ts_binder(self.conn.dialect)(self.now)
+        self._raw(
+            "seen",
+            lambda: (
+                update(Room)
+                .where(Room.site_id == bindparam("b_site"), Room.room_id == bindparam("b_room"))
+                .values(last_seen_at=now)
+            ),
+            [{"b_site": s, "b_room": r, "b_now": when} for s, r in touched],
         )
-        self.conn.execute(stmt, [{"b_site": s, "b_room": r, "b_now": self.now} for s, r in rooms])
         suspects: Counter[tuple[str, str]] = Counter()
         skews: dict[tuple[str, str], float] = {}
         for p in items:
@@ -123,6 +147,23 @@ class BatchWriter:
                 self.book.register(p.agent, msg.boot, msg.boot_no, previous)
 
     # --- telemetry and events -------------------------------------------------------------
+
+    def _raw(self, key: str, build: Callable[[], Any], rows: list[dict[str, Any]]) -> int:
+        """Run a statement for rows already in the driver's own values, compiled once per
+        dialect (``key`` names it): SQLAlchemy's per-row bind processing is skipped."""
+        if not rows:
+            return 0
+        dialect = self.conn.dialect
+        compiled = _STATEMENTS.get((dialect.name, key))
+        if compiled is None:
+            compiled = build().compile(dialect=dialect, column_keys=list(rows[0]))
+            _STATEMENTS[(dialect.name, key)] = compiled
+        params: list[Any] = rows
+        if compiled.positional:
+            names = compiled.positiontup or ()
+            params = [tuple(row[n] for n in names) for row in rows]
+        result = self.conn.exec_driver_sql(compiled.string, params, {"preserve_rowcount": True})
+        return int(result.rowcount or 0)
 
     def _insert_once(self, table: Any, rows: list[dict[str, Any]]) -> tuple[int, int]:
         """Insert rows, skipping those already stored; return (inserted, duplicates or -1)."""
@@ -219,22 +260,24 @@ class BatchWriter:
         """Newest value per metric by (era, boot_no, seq): a sender's clock never decides."""
         if not latest:
             return
-        stmt = self.insert(LatestReading)
-        current = tuple_(LatestReading.era, LatestReading.boot_no, LatestReading.seq)
-        incoming = tuple_(stmt.excluded.era, stmt.excluded.boot_no, stmt.excluded.seq)
-        rows = [
-            {"agent": a, "device": d, "metric": m, "value": v["value"], "ts": v["ts"],
-             "era": v["rank"][0], "boot_no": v["rank"][1], "seq": v["rank"][2]}
-            for (a, d, m), v in sorted(latest.items())  # one lock order for every hub
-        ]  # fmt: skip
-        self.conn.execute(
-            stmt.on_conflict_do_update(
+        bind_ts = _ts_binder(self.conn.dialect)
+
+        def build() -> Any:
+            stmt = self.insert(LatestReading)
+            current = tuple_(LatestReading.era, LatestReading.boot_no, LatestReading.seq)
+            incoming = tuple_(stmt.excluded.era, stmt.excluded.boot_no, stmt.excluded.seq)
+            return stmt.on_conflict_do_update(
                 index_elements=[LatestReading.agent, LatestReading.device, LatestReading.metric],
                 set_={c: stmt.excluded[c] for c in ("value", "ts", "era", "boot_no", "seq")},
                 where=current < incoming,
-            ),
-            rows,
-        )
+            )
+
+        rows = [
+            {"agent": a, "device": d, "metric": m, "value": v["value"], "ts": bind_ts(v["ts"]),
+             "era": v["rank"][0], "boot_no": v["rank"][1], "seq": v["rank"][2]}
+            for (a, d, m), v in sorted(latest.items())  # one lock order for every hub
+        ]  # fmt: skip
+        self._raw("latest", build, rows)
 
     def _telemetry_conflicts(self, items: list[Parsed]) -> int:
         """Redelivered telemetry whose content is not what was stored under its (boot, seq)."""
