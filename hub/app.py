@@ -6,6 +6,7 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import timedelta
 
 from fastapi import FastAPI
 from fastapi.exceptions import RequestValidationError
@@ -14,12 +15,15 @@ from hub.api.deps import HubState
 from hub.api.limits import BodyLimit
 from hub.api.main import api_router
 from hub.api.responses import validation_error
+from hub.api.routes.health import healthz_router
 from hub.commands import Commander
 from hub.db import create_schema, make_engine
 from hub.ingest import Ingest
+from hub.pruning import Pruner
 from hub.registry import load_sites
 from hub.settings import HubSettings
 from hub.store import Store
+from hub.supervisor import Supervisor
 
 logger = logging.getLogger(__name__)
 
@@ -32,12 +36,14 @@ def create_app(settings: HubSettings | None = None, *, connect_mqtt: bool = True
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         engine = make_engine(settings.database_url)
         try:
-            store = Store(engine)
+            store = Store(engine, series_max=settings.room_series_max)
             await asyncio.to_thread(create_schema, engine)  # Alembic migrations come later
             if settings.sites_file is not None:
                 registry = await asyncio.to_thread(load_sites, settings.sites_file)
                 await asyncio.to_thread(store.upsert_sites, registry.specs())
                 logger.info("registry: %d sites from %s", len(registry.sites), settings.sites_file)
+            await asyncio.to_thread(store.load_roster)
+            logger.info("registry: %d rooms", len(store.roster))
             commander = Commander(
                 store,
                 None,
@@ -45,15 +51,35 @@ def create_app(settings: HubSettings | None = None, *, connect_mqtt: bool = True
                 hub_id=settings.hub_id,
                 default_timeout_s=settings.command_timeout_s,
             )
+            pruner = Pruner(
+                store,
+                keep=settings.dead_letters_max,
+                max_age=timedelta(seconds=settings.dead_letters_max_age_s),
+                interval_s=settings.prune_interval_s,
+            )
             ingest = Ingest(settings, store, on_reply=commander.resolve) if connect_mqtt else None
             commander.publisher = ingest
-            app.state.hub = HubState(settings, store, commander, ingest)
-            task = asyncio.create_task(ingest.run(), name="hub-ingest") if ingest else None
+            backoff = {"min_s": settings.restart_min_s, "max_s": settings.restart_max_s}
+            supervisor = None
+            if ingest is not None:
+                supervisor = Supervisor(f"hub {settings.hub_id} ingest", ingest.run, **backoff)
+                ingest.on_batch = pruner.noted
+            pruning = Supervisor(f"hub {settings.hub_id} pruning", pruner.run, **backoff)
+            app.state.hub = HubState(settings, store, commander, ingest, supervisor, pruner)
+            tasks = [asyncio.create_task(pruning.run(), name="hub-pruning")]
+            task = asyncio.create_task(supervisor.run(), name="hub-ingest") if supervisor else None
             try:
                 yield
             finally:
                 if ingest is not None:
                     await ingest.stop(task)
+                pruning.stopping = True
+                pruner.stop()
+                for t in tasks:
+                    try:
+                        await asyncio.wait_for(t, 30)
+                    except (TimeoutError, asyncio.CancelledError):
+                        logger.warning("hub %s: %s did not stop in time", settings.hub_id, t)
         finally:
             engine.dispose()
 
@@ -66,6 +92,7 @@ def create_app(settings: HubSettings | None = None, *, connect_mqtt: bool = True
     app.include_router(api_router)
     app.add_exception_handler(RequestValidationError, validation_error)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    app.include_router(healthz_router)
     return app
 
 

@@ -6,6 +6,7 @@ import asyncio
 import logging
 import time
 import uuid
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, Protocol
 
@@ -23,10 +24,25 @@ class Publisher(Protocol):
     def connected(self) -> bool: ...
 
     async def publish(
-        self, topic: str, payload: bytes, *, retain: bool, ack_timeout_s: float
+        self,
+        topic: str,
+        payload: bytes,
+        *,
+        retain: bool,
+        ack_timeout_s: float,
+        expiry_s: float | None = None,
     ) -> None:
-        """Publish at QoS 1 and wait for the broker's acknowledgement."""
+        """Publish at QoS 1 and wait for the broker's acknowledgement; with ``expiry_s``,
+        the broker drops the message once it is that old (MQTT 5)."""
         ...
+
+
+@dataclass(frozen=True, slots=True)
+class _Waiting:
+    future: asyncio.Future[CommandReply]
+    site: str
+    room: str
+    device: str
 
 
 class Commander:
@@ -44,9 +60,12 @@ class Commander:
         self.store = store
         self.publisher = publisher
         self.root = root
+        self.hub_id = hub_id
         self.sender = f"hub/{hub_id}"
         self.default_timeout_s = default_timeout_s
-        self._waiting: dict[str, asyncio.Future[CommandReply]] = {}
+        self._waiting: dict[str, _Waiting] = {}
+        self.forged_replies = 0
+        """Replies carrying a waiting command's id from another room or device: ignored."""
 
     @property
     def waiting(self) -> int:
@@ -90,13 +109,17 @@ class Commander:
             params=params or {},
             issuer=issuer,
             expires=utcnow() + timedelta(seconds=timeout),
+            reply_to=self.hub_id,
         )
         topic = topics.command(device)
         future: asyncio.Future[CommandReply] = asyncio.get_running_loop().create_future()
-        self._waiting[command.id] = future  # before publishing: the reply can be quick
+        # before publishing: the reply can be quick
+        self._waiting[command.id] = _Waiting(future, site, room, device)
         try:
             await asyncio.to_thread(self.store.log_command, site, room, command)
-            await link.publish(topic, encode(command), retain=False, ack_timeout_s=timeout)
+            await link.publish(
+                topic, encode(command), retain=False, ack_timeout_s=timeout, expiry_s=timeout
+            )
             remaining = max(deadline - time.monotonic(), 0.0)
             return await asyncio.wait_for(future, remaining)
         except TimeoutError:
@@ -105,13 +128,23 @@ class Commander:
         finally:
             self._waiting.pop(command.id, None)
 
-    def resolve(self, reply: CommandReply) -> bool:
-        """Hand a reply to the command waiting for it; False if nobody waits (late or foreign)."""
-        future = self._waiting.pop(reply.id, None)
-        if future is None or future.done():
+    def resolve(self, reply: CommandReply, site: str, room: str) -> bool:
+        """Hand a reply that came from ``site/room`` to the command waiting for it; False if
+        none waits (late, for another hub) or it is not from the command's room and device
+        (counted as forged, ignored: the command goes on waiting for its real reply)."""
+        waiting = self._waiting.get(reply.id)
+        if waiting is None or waiting.future.done():
             logger.debug("reply %s from device %s: no command waits for it", reply.id, reply.device)
             return False
-        future.set_result(reply)
+        if (site, room, reply.device) != (waiting.site, waiting.room, waiting.device):
+            self.forged_replies += 1
+            logger.warning(
+                "reply %s from %s/%s device %s ignored: the command went to %s/%s device %s",
+                reply.id, site, room, reply.device, waiting.site, waiting.room, waiting.device,
+            )  # fmt: skip
+            return False
+        del self._waiting[reply.id]
+        waiting.future.set_result(reply)
         return True
 
     async def push_config(self, site: str, room: str, settings: RoomSettings) -> int:

@@ -11,6 +11,7 @@ from sqlalchemy import (
     JSON,
     BigInteger,
     Boolean,
+    Connection,
     DateTime,
     Dialect,
     Engine,
@@ -24,7 +25,9 @@ from sqlalchemy import (
     UniqueConstraint,
     create_engine,
     event,
+    inspect,
     make_url,
+    text,
 )
 from sqlalchemy.engine import URL
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -32,8 +35,12 @@ from sqlalchemy.types import TypeDecorator
 
 AGENT_VERSION_MAX = 64
 """Longest agent version kept (PostgreSQL enforces string lengths, SQLite does not)."""
-DEAD_LETTER_MAX_BYTES = 64 * 1024
-"""Longest payload kept for a dead letter; the rest is cut off."""
+DEAD_LETTER_MAX_BYTES = 4 * 1024
+"""Longest payload kept for a dead letter; the rest is cut off (``size`` tells the whole)."""
+DEAD_LETTER_TOPIC_MAX = 512
+"""Longest topic kept for a dead letter (MQTT allows 65 535 bytes)."""
+DETAIL_MAX = 2000
+"""Longest reason text kept for a dead letter."""
 CONNECT_TIMEOUT_S = 10
 """Seconds a PostgreSQL connection attempt may take, unless the URL sets ``connect_timeout``."""
 
@@ -62,7 +69,11 @@ class UtcDateTime(TypeDecorator[datetime]):
 class Base(DeclarativeBase):
     """Declarative base of every hub table."""
 
-    type_annotation_map: ClassVar[dict[Any, Any]] = {datetime: UtcDateTime, dict[str, Any]: JSON}
+    type_annotation_map: ClassVar[dict[Any, Any]] = {
+        datetime: UtcDateTime,
+        dict[str, Any]: JSON,
+        list[Any]: JSON,
+    }
 
 
 class Site(Base):
@@ -81,16 +92,33 @@ class Room(Base):
     name: Mapped[str] = mapped_column(String(200))
     online: Mapped[bool] = mapped_column(Boolean, default=False)
     last_status_at: Mapped[datetime | None]
-    """``ts`` of the newest status stored: an older status never overwrites it."""
+    """When the hub received the status it applied last (the hub's clock)."""
     boot: Mapped[str | None] = mapped_column(String(64))
     keepalive: Mapped[int | None] = mapped_column(Integer)
     agent_version: Mapped[str | None] = mapped_column(String(AGENT_VERSION_MAX))
+    families: Mapped[dict[str, Any] | None]
+    """Device id → family, from the status applied last: a state of another family is refused."""
+    status_era: Mapped[int | None] = mapped_column(Integer)
+    status_boot_no: Mapped[int | None] = mapped_column(Integer)
+    status_conn: Mapped[int | None] = mapped_column(Integer)
+    status_rank: Mapped[int | None] = mapped_column(Integer)
+    """The order key of the status applied last (see ``hub.ordering``)."""
+    last_seen_at: Mapped[datetime | None]
+    """When the hub last received anything valid from the room's agent (the hub's clock)."""
+    clock_suspects: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    """Messages whose time was far from the hub's clock."""
+    clock_skew_s: Mapped[float | None] = mapped_column(Float)
+    """The last such skew, seconds (positive: the agent's clock is ahead)."""
+    clock_suspect_at: Mapped[datetime | None]
     config_version_pushed: Mapped[int] = mapped_column(Integer, default=0)
     config_settings: Mapped[dict[str, Any] | None]
     """Settings of the last configuration pushed."""
     config_version_applied: Mapped[int | None] = mapped_column(Integer)
     config_applied_ok: Mapped[bool | None] = mapped_column(Boolean)
     config_applied_text: Mapped[str | None] = mapped_column(Text)
+    applied_era: Mapped[int | None] = mapped_column(Integer)
+    applied_boot_no: Mapped[int | None] = mapped_column(Integer)
+    applied_n: Mapped[int | None] = mapped_column(Integer)
 
 
 class TelemetryPoint(Base):
@@ -116,7 +144,10 @@ class TelemetryPoint(Base):
 
 
 class LatestReading(Base):
-    """The newest value of each metric of each device: the room list reads this, not telemetry."""
+    """The newest value of each metric of each device: the room list reads this, not telemetry.
+
+    Newest by (era, boot_no, seq) of the agent, never by the sample's ``ts``.
+    """
 
     __tablename__ = "latest_readings"
 
@@ -125,6 +156,9 @@ class LatestReading(Base):
     metric: Mapped[str] = mapped_column(String(63), primary_key=True)
     value: Mapped[float] = mapped_column(Float)
     ts: Mapped[datetime]
+    era: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    boot_no: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    seq: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
 
 
 class EventRow(Base):
@@ -158,7 +192,55 @@ class DeviceStateRow(Base):
     state: Mapped[dict[str, Any]]
     available: Mapped[bool] = mapped_column(Boolean)
     updated_at: Mapped[datetime]
-    """``ts`` of the state message: an older one never overwrites a newer."""
+    """``ts`` of the state message (informative: order comes from the counters below)."""
+    era: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    boot_no: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    n: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+
+
+class Boot(Base):
+    """One start of one agent: its order, what of its telemetry and events is stored, what
+    the agent says it dropped, where it ended, and so what is missing."""
+
+    __tablename__ = "boots"
+    __table_args__ = (Index("ix_boots_agent", "agent"),)
+
+    agent: Mapped[str] = mapped_column(String(127), primary_key=True)
+    boot: Mapped[str] = mapped_column(String(64), primary_key=True)
+    boot_no: Mapped[int] = mapped_column(Integer)
+    era: Mapped[int] = mapped_column(Integer)
+    first_seen: Mapped[datetime]
+    last_seen: Mapped[datetime]
+    stored: Mapped[list[Any]] = mapped_column(JSON)
+    """Sequence numbers stored, as inclusive ranges ``[[1, 40], [42, 97]]`` (bounded)."""
+    stored_floor: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    """Ranges at or below this were cut off the list to bound it: not counted as missing."""
+    highest: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    dropped: Mapped[list[Any]] = mapped_column(JSON)
+    """What the agent reports it dropped (its outbox bounds), as ranges."""
+    dropped_count: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    end_seq: Mapped[int | None] = mapped_column(BigInteger)
+    """The boot's last sequence number as the agent reported it (None: not known)."""
+    missing: Mapped[list[Any]] = mapped_column(JSON)
+    """[1 .. max(highest, end_seq)] minus stored minus dropped (the highest ranges, bounded)."""
+    missing_count: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+
+
+class AgentHealth(Base):
+    """The newest ``Health`` report of each room's agent."""
+
+    __tablename__ = "agent_health"
+
+    site: Mapped[str] = mapped_column(String(63), primary_key=True)
+    room: Mapped[str] = mapped_column(String(63), primary_key=True)
+    boot: Mapped[str] = mapped_column(String(64))
+    era: Mapped[int] = mapped_column(Integer)
+    boot_no: Mapped[int] = mapped_column(Integer)
+    n: Mapped[int] = mapped_column(Integer)
+    report: Mapped[dict[str, Any]]
+    """The report as the agent sent it (bounded by the contract)."""
+    clock_offset_s: Mapped[float | None] = mapped_column(Float)
+    received_at: Mapped[datetime]
 
 
 class DeadLetter(Base):
@@ -238,16 +320,51 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
     return engine
 
 
+SCHEMA_LOCK = 0x5C4B_0001
+"""PostgreSQL advisory lock taken while the schema is made: hubs starting together on one
+database would otherwise race on ``CREATE TABLE``."""
+
+
 def create_schema(engine: Engine) -> None:
-    """Create the tables that do not exist yet (Alembic migrations will take this over)."""
-    Base.metadata.create_all(engine)
+    """Create the tables that do not exist yet and add the columns a table made by an older
+    hub lacks (Alembic migrations will take this over)."""
+    with engine.begin() as conn:
+        if engine.dialect.name == "postgresql":
+            conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": SCHEMA_LOCK})
+        Base.metadata.create_all(conn)
+        _add_missing_columns(conn)
+
+
+def _add_missing_columns(conn: Connection) -> None:
+    """``ALTER TABLE … ADD COLUMN`` for each column of the models a table does not have; every
+    column added since the first schema is nullable or has a server default."""
+    inspector = inspect(conn)
+    dialect = conn.dialect
+    preparer = dialect.identifier_preparer
+    for table in Base.metadata.sorted_tables:
+        have = {c["name"] for c in inspector.get_columns(table.name)}
+        for column in table.columns:
+            if column.name in have:
+                continue
+            ddl = (
+                f"ALTER TABLE {preparer.format_table(table)} ADD COLUMN "
+                f"{preparer.format_column(column)} {column.type.compile(dialect)}"
+            )
+            default = column.server_default
+            if default is not None:
+                ddl += f" DEFAULT {default.arg}"  # type: ignore[attr-defined]
+            conn.execute(text(ddl))
 
 
 __all__ = [
     "AGENT_VERSION_MAX",
     "CONNECT_TIMEOUT_S",
     "DEAD_LETTER_MAX_BYTES",
+    "DEAD_LETTER_TOPIC_MAX",
+    "DETAIL_MAX",
+    "AgentHealth",
     "Base",
+    "Boot",
     "CommandLog",
     "DeadLetter",
     "DeviceStateRow",

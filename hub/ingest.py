@@ -5,70 +5,42 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import math
 import random
 import time
 import uuid
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import aiomqtt
-from sqlalchemy.exc import DBAPIError, OperationalError, SQLAlchemyError
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
 
+from hub.acks import AckPublisher
+from hub.batches import BatchStorer, Received
 from hub.errors import NotConnected, PublishFailed
-from hub.parsing import Ignored, Parsed, Rejected, classify
+from hub.parsing import Classifier, Ignored, Parsed, Rejected
 from hub.settings import HubSettings
+from hub.stats import IngestStats
 from hub.store import BatchResult, Store
-from protocol import CommandReply, HubStatus, encode, hub_status_topic, hub_subscriptions, utcnow
+from protocol import CommandReply, HubStatus, encode, hub_status_topic, hub_subscriptions
 from protocol.client import AckedClient, ProtocolFallback, topics_of
-from protocol.topics import HUB_SEGMENT
 
 logger = logging.getLogger(__name__)
 
+INLINE_BYTES = 8 * 1024
+"""Payloads larger than this are read at once, so the queue never holds their bytes."""
 
-@dataclass
-class IngestStats:
-    """Counters since the hub started, for the health endpoint."""
-
-    received: int = 0
-    stored: int = 0
-    """Valid messages written (duplicates included)."""
-    points: int = 0
-    events: int = 0
-    duplicates: int = 0
-    """Telemetry points and events that were already stored (QoS 1 redeliveries)."""
-    dead_letters: int = 0
-    dead_letters_by_reason: dict[str, int] = field(default_factory=dict)
-    replies: int = 0
-    """Replies handed to a waiting command."""
-    batches: int = 0
-    last_batch_ms: float = 0.0
-    write_errors: int = 0
-    connects: int = 0
-
-
-@dataclass(slots=True)
-class Received:
-    """A message not yet stored, with what is needed to acknowledge it afterwards."""
-
-    client: AckedClient | None
-    mid: int
-    qos: int
-    topic: str
-    payload: bytes
-    parsed: Parsed | Rejected | Ignored | None = None
+OnReply = Callable[[CommandReply, str, str], bool]
+"""Hand a reply from (site, room) to the command waiting for it; False if none is."""
 
 
 class Ingest:
     """Owns the hub's MQTT connection; stores what arrives and acks it once committed."""
 
     def __init__(
-        self,
-        settings: HubSettings,
-        store: Store,
-        *,
-        on_reply: Callable[[CommandReply], bool] | None = None,
+        self, settings: HubSettings, store: Store, *, on_reply: OnReply | None = None
     ) -> None:
         self.settings = settings
         self.store = store
@@ -78,12 +50,37 @@ class Ingest:
         self._client: AckedClient | None = None
         self._ready = False
         self._pending: list[Received] = []
+        self._pending_max = max(settings.ingest_batch_max * 20, 1000)
         self._first_at = 0.0
+        self._in_flight = 0
         self._wakeup = asyncio.Event()
         self._full = asyncio.Event()
         self._executor = ThreadPoolExecutor(1, thread_name_prefix="hub-ingest")
         self.protocol = ProtocolFallback(f"hub {settings.hub_id}")
-        self._hub_prefix = f"{settings.topic_root}/{HUB_SEGMENT}/"
+        self.classify = Classifier(
+            settings.topic_root,
+            store.roster,
+            hub_id=settings.hub_id,
+            max_payload_bytes=settings.max_payload_bytes,
+            clock_skew_max_s=settings.clock_skew_max_s,
+        )
+        self.batches = BatchStorer(
+            store,
+            lambda topic, payload, retain: self.classify(topic, payload, retained=retain),
+            self.stats,
+            self._executor,
+        )
+        self.acks = AckPublisher(
+            settings.topic_root,
+            settings.hub_id,
+            self._send_ack,
+            interval_s=settings.ack_interval_ms / 1000,
+            stats=self.stats,
+        )
+        self.on_batch: Callable[[BatchResult], None] | None = None
+        """Called after each committed batch (the dead-letter pruner counts them)."""
+        self.overload_dropped = 0
+        """QoS 0 messages dropped because the queue was full (QoS 1 is bounded by the broker)."""
 
     @property
     def connected(self) -> bool:
@@ -92,7 +89,8 @@ class Ingest:
 
     @property
     def pending(self) -> int:
-        return len(self._pending)
+        """Messages received and not yet stored (queued or being written)."""
+        return len(self._pending) + self._in_flight
 
     def _hub_status(self, state: Literal["online", "offline"]) -> bytes:
         sender = f"hub/{self.settings.hub_id}"
@@ -124,7 +122,12 @@ class Ingest:
         """Consume until cancelled, reconnecting with a capped, jittered backoff."""
         async with asyncio.TaskGroup() as tg:
             tg.create_task(self._flush_loop())
+            tg.create_task(self.acks.run())
             await self._connection_loop()
+
+    def subscriptions(self) -> list[str]:
+        s = self.settings
+        return hub_subscriptions(s.topic_root, s.share_group, s.hub_id)
 
     async def _connection_loop(self) -> None:
         s = self.settings
@@ -135,7 +138,7 @@ class Ingest:
                 async with client:
                     self._client = client
                     self.protocol.connected()
-                    await client.subscribe(topics_of(hub_subscriptions(s.topic_root)))
+                    await client.subscribe(topics_of(self.subscriptions()))
                     await client.publish_acked(
                         hub_status_topic(s.topic_root, s.hub_id),
                         self._hub_status("online"),
@@ -143,13 +146,17 @@ class Ingest:
                     )
                     self._ready = True
                     self.stats.connects += 1
+                    self.acks.reconnected()
                     delay = s.reconnect_min_s
                     logger.info("hub %s: connected to %s:%s (%s)",
                                 s.hub_id, s.mqtt_host, s.mqtt_port, self.protocol.name)  # fmt: skip
                     async for message in client.messages:
                         payload = message.payload
                         raw = payload if isinstance(payload, bytes) else str(payload).encode()
-                        self.receive(client, message.topic.value, raw, message.mid, message.qos)
+                        self.receive(
+                            client, message.topic.value, raw, message.mid, message.qos,
+                            retain=message.retain,
+                        )  # fmt: skip
             except aiomqtt.MqttError as exc:
                 if self.protocol.failed(exc):
                     continue  # at once, in MQTT 3.1.1
@@ -164,24 +171,51 @@ class Ingest:
             delay = min(delay * 2, s.reconnect_max_s)
 
     def receive(
-        self, client: AckedClient | None, topic: str, payload: bytes, mid: int, qos: int
+        self,
+        client: AckedClient | None,
+        topic: str,
+        payload: bytes,
+        mid: int,
+        qos: int,
+        *,
+        retain: bool = False,
     ) -> None:
-        """Queue one message for the next batch; route a reply at once (on the loop thread)."""
+        """Queue one message for the next batch (on the loop thread); never raises.
+
+        A reply is read and routed at once; a large payload is read at once so that only
+        what is kept of it waits in the queue.
+        """
         self.stats.received += 1
-        item = Received(client, mid, qos, topic, payload)
-        if topic.startswith(self._hub_prefix):  # hubs' own statuses match sc/+/+/status
-            item.parsed = Ignored(topic)
-        elif "/reply" in topic:
-            item.parsed = classify(topic, payload, self.settings.topic_root)
-            message = item.parsed.message if isinstance(item.parsed, Parsed) else None
-            if isinstance(message, CommandReply) and self.on_reply and self.on_reply(message):
-                self.stats.replies += 1
+        item = Received(client, mid, qos, topic, payload, retain)
+        try:
+            if qos == 0 and len(self._pending) >= self._pending_max:
+                self.overload_dropped += 1
+                return
+            if len(payload) > INLINE_BYTES or _is_reply(topic):
+                item.parsed = self.classify(topic, payload, retained=retain)
+                item.payload = b""
+                self._route_reply(item.parsed)
+        except Exception:  # nothing received may stop ingest
+            logger.exception("hub %s: unexpected error receiving on %s", self.settings.hub_id,
+                             topic[:200])  # fmt: skip
         self._pending.append(item)
         if len(self._pending) == 1:
             self._first_at = time.monotonic()
             self._wakeup.set()
         if len(self._pending) >= self.settings.ingest_batch_max:
             self._full.set()
+
+    def _route_reply(self, parsed: Parsed | Rejected | Ignored) -> None:
+        if not isinstance(parsed, Parsed) or not isinstance(parsed.message, CommandReply):
+            return
+        if self.on_reply is None:
+            return
+        try:
+            if self.on_reply(parsed.message, parsed.topic.site, parsed.topic.room):
+                self.stats.replies += 1
+        except Exception:  # a waiting command's trouble must not stop ingest
+            logger.exception("hub %s: routing reply %s failed", self.settings.hub_id,
+                             parsed.message.id)  # fmt: skip
 
     async def _flush_loop(self) -> None:
         batch_max = self.settings.ingest_batch_max
@@ -201,59 +235,27 @@ class Ingest:
             await self.flush(batch)
 
     async def flush(self, batch: Sequence[Received]) -> BatchResult:
-        """Store a batch (retrying while the database is unavailable), then acknowledge it."""
-        loop = asyncio.get_running_loop()
+        """Store a batch (retrying while the database is unavailable), then acknowledge it
+        and hand its agents' acknowledgements to the publisher."""
         started = time.perf_counter()
-        delay, one_by_one = 0.1, False
-        while True:
-            try:
-                result = await loop.run_in_executor(self._executor, self._store, batch, one_by_one)
-                break
-            except SQLAlchemyError as exc:
-                if not _transient(exc) and not one_by_one:
-                    logger.error("the database refused a batch of %d (%s); storing one by one",
-                                 len(batch), exc)  # fmt: skip
-                    one_by_one = True
-                    continue
-                self.stats.write_errors += 1
-                logger.error("database unavailable (%s); retrying the batch in %.1f s", exc, delay)
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, 5.0)
+        self._in_flight += len(batch)
+        try:
+            result = await self.batches.store_batch(batch)
+        finally:
+            self._in_flight -= len(batch)
         self._count(result, batch)
         current = self._client
         for item in batch:
-            if item.client is not None and item.client is current:
-                item.client.ack(item.mid, item.qos)
+            if current is not None and item.client is current and item.qos > 0:
+                try:
+                    current.ack(item.mid, item.qos)
+                except Exception:  # a lost link: the broker sends it again
+                    logger.debug("ack of %s failed; the broker will send it again", item.mid)
+        self.acks.submit(result.acks)
+        if self.on_batch is not None:
+            self.on_batch(result)
         self.stats.last_batch_ms = (time.perf_counter() - started) * 1000
         return result
-
-    def _store(self, batch: Sequence[Received], one_by_one: bool) -> BatchResult:
-        """Parse and write (worker thread)."""
-        root = self.settings.topic_root
-        items = [r.parsed or classify(r.topic, r.payload, root) for r in batch]
-        for r, parsed in zip(batch, items, strict=True):
-            r.parsed = parsed
-            if isinstance(parsed, Rejected):
-                logger.warning(
-                    "dead letter on %s: %s: %s", parsed.topic, parsed.reason, parsed.detail
-                )
-        if not one_by_one:
-            return self.store.write_batch([i for i in items if not isinstance(i, Ignored)])
-        total = BatchResult()
-        for r in batch:
-            if r.parsed is None or isinstance(r.parsed, Ignored):
-                continue
-            try:
-                part = self.store.write_batch([r.parsed])
-            except SQLAlchemyError as exc:
-                if _transient(exc):
-                    raise
-                logger.warning("dead letter on %s: the database refused it: %s", r.topic, exc)
-                r.parsed = Rejected(r.topic, r.payload, "store_error", str(exc)[:500], utcnow())
-                part = self.store.write_batch([r.parsed])
-            for name in ("messages", "points", "events", "duplicates", "dead_letters"):
-                setattr(total, name, getattr(total, name) + getattr(part, name))
-        return total
 
     def _count(self, result: BatchResult, batch: Sequence[Received]) -> None:
         st = self.stats
@@ -262,25 +264,46 @@ class Ingest:
         st.points += result.points
         st.events += result.events
         st.duplicates += max(result.duplicates, 0)
+        st.conflicts += result.conflicts
         st.dead_letters += result.dead_letters
-        for r in batch:
-            if isinstance(r.parsed, Rejected):
-                reason = r.parsed.reason
-                st.dead_letters_by_reason[reason] = st.dead_letters_by_reason.get(reason, 0) + 1
+        for reason, n in result.dead_letters_by_reason.items():
+            st.dead_letters_by_reason[reason] = st.dead_letters_by_reason.get(reason, 0) + n
+        st.clock_suspects += sum(
+            1 for r in batch if isinstance(r.parsed, Parsed) and r.parsed.skew_s is not None
+        )
 
     async def publish(
-        self, topic: str, payload: bytes, *, retain: bool, ack_timeout_s: float
+        self,
+        topic: str,
+        payload: bytes,
+        *,
+        retain: bool,
+        ack_timeout_s: float,
+        expiry_s: float | None = None,
     ) -> None:
-        """Publish at QoS 1 on the current connection and wait for the broker's PUBACK."""
+        """Publish at QoS 1 on the current connection and wait for the broker's PUBACK.
+
+        With ``expiry_s`` under MQTT 5 the broker drops the message once that many seconds
+        (rounded up) have passed undelivered; MQTT 3.1.1 has no such property.
+        """
         client = self._client
         if client is None or not self._ready:
             msg = "the hub is not connected to the MQTT broker"
             raise NotConnected(msg)
+        properties = None
+        if expiry_s is not None and self.protocol.version is aiomqtt.ProtocolVersion.V5:
+            properties = Properties(PacketTypes.PUBLISH)  # type: ignore[no-untyped-call]
+            properties.MessageExpiryInterval = max(1, math.ceil(expiry_s))
         try:
-            await client.publish_acked(topic, payload, 1, retain=retain, timeout=ack_timeout_s)
+            await client.publish_acked(
+                topic, payload, 1, retain=retain, timeout=ack_timeout_s, properties=properties
+            )
         except aiomqtt.MqttError as exc:
             msg = f"publish to {topic} failed: {exc}"
             raise PublishFailed(msg) from exc
+
+    async def _send_ack(self, topic: str, payload: bytes) -> None:
+        await self.publish(topic, payload, retain=True, ack_timeout_s=10)
 
     async def stop(self, task: asyncio.Task[Any] | None = None) -> None:
         """Announce offline (a clean disconnect sends no will), stop consuming, finish writes."""
@@ -303,11 +326,10 @@ class Ingest:
         await asyncio.to_thread(self._executor.shutdown, wait=True)
 
 
-def _transient(exc: SQLAlchemyError) -> bool:
-    """Worth retrying: a lost connection, a locked database, a server going away."""
-    return isinstance(exc, OperationalError) or (
-        isinstance(exc, DBAPIError) and exc.connection_invalidated
-    )
+def _is_reply(topic: str) -> bool:
+    """``{root}/{site}/{room}/reply`` or ``…/reply/{hub}``."""
+    parts = topic.split("/", 4)
+    return len(parts) >= 4 and parts[3] == "reply"
 
 
-__all__ = ["Ingest", "IngestStats", "Received"]
+__all__ = ["INLINE_BYTES", "Ingest", "IngestStats", "OnReply", "Received"]

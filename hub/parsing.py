@@ -1,4 +1,7 @@
-"""Turn one received MQTT message into a typed message of the contract, or a dead letter."""
+"""Turn one received MQTT message into a typed message of the contract, or a dead letter.
+
+Nothing received can make this raise: an unexpected exception becomes a dead letter too.
+"""
 
 from __future__ import annotations
 
@@ -8,11 +11,16 @@ from datetime import datetime
 
 from pydantic import ValidationError
 
+from hub.db import DEAD_LETTER_MAX_BYTES, DETAIL_MAX
+from hub.ordering import clock_skew
+from hub.roster import Roster
 from protocol import (
+    AGENT_WRITES,
     CommandReply,
     ConfigApplied,
     DeviceState,
     Event,
+    Health,
     Kind,
     Message,
     ParsedTopic,
@@ -24,6 +32,9 @@ from protocol import (
     parse_topic,
     utcnow,
 )
+from protocol.bounds import safe_text
+from protocol.messages import Sequenced
+from protocol.topics import HUB_SEGMENT
 
 MODELS: dict[Kind, type[Message]] = {
     Kind.STATUS: Status,
@@ -32,16 +43,26 @@ MODELS: dict[Kind, type[Message]] = {
     Kind.REPLY: CommandReply,
     Kind.EVENT: Event,
     Kind.CONFIG_APPLIED: ConfigApplied,
+    Kind.HEALTH: Health,
 }
 """The model of each kind of topic the hub reads."""
+
+MAX_PAYLOAD_BYTES = 256 * 1024
+"""Default limit: a larger payload is a dead letter (``too_large``) without being parsed."""
 
 
 @dataclass(frozen=True, slots=True)
 class Parsed:
-    """A valid message and the room topic it came on."""
+    """A valid message, the room topic it came on, and when the hub received it."""
 
     topic: ParsedTopic
     message: Message
+    received_at: datetime
+    """The hub's clock."""
+    skew_s: float | None = None
+    """How far the message's ``ts`` is from the hub's clock, when beyond the limit."""
+    source: str = ""
+    """The topic as received."""
 
     @property
     def agent(self) -> str:
@@ -50,7 +71,7 @@ class Parsed:
 
 @dataclass(frozen=True, slots=True)
 class Ignored:
-    """A message the hub reads past on purpose: another hub's status."""
+    """A message the hub reads past on purpose: another hub's status, a reply for another."""
 
     topic: str
 
@@ -61,10 +82,27 @@ class Rejected:
 
     topic: str
     payload: bytes
+    """At most DEAD_LETTER_MAX_BYTES of it."""
     reason: str
-    """A short category: bad_topic, bad_json, bad_version, bad_schema, unexpected_kind, mismatch."""
+    """A short category: too_large, bad_topic, unknown_room, unexpected_kind, bad_json,
+    bad_version, bad_schema, sender_mismatch, mismatch, too_many_series, bad_payload (an
+    unexpected error while reading it), store_error (the database refused it)."""
     detail: str
     received_at: datetime
+    size: int | None = None
+    """Length of the whole payload in bytes (None: ``payload`` is all of it)."""
+
+
+def rejected(topic: str, payload: bytes, reason: str, detail: str, now: datetime) -> Rejected:
+    """A dead letter that keeps only the start of the payload and bounded texts."""
+    return Rejected(
+        safe_text(topic, 512),
+        bytes(payload[:DEAD_LETTER_MAX_BYTES]),
+        reason,
+        safe_text(detail, DETAIL_MAX),
+        now,
+        len(payload),
+    )
 
 
 class _Reject(Exception):  # noqa: N818 - internal control flow, never escapes
@@ -95,16 +133,58 @@ def _check_state(parsed: ParsedTopic, message: Message) -> None:
 CHECKS: dict[Kind, Callable[[ParsedTopic, Message], None]] = {
     Kind.STATE: _check_state,
 }
-"""Rules beyond the schema, per kind."""
+"""Rules beyond the schema, per kind (the family of a state is checked when it is written,
+against the room's status)."""
 
 
-def classify(topic: str, payload: bytes, root: str) -> Parsed | Rejected:
-    """Parse ``payload`` received on ``topic``; never raises for bad input."""
-    try:
+class Classifier:
+    """Reads what arrives on the hub's subscriptions; safe to call from any thread."""
+
+    def __init__(
+        self,
+        root: str,
+        roster: Roster,
+        *,
+        hub_id: str | None = None,
+        max_payload_bytes: int = MAX_PAYLOAD_BYTES,
+        clock_skew_max_s: float = 300.0,
+    ) -> None:
+        self.root = root
+        self.roster = roster
+        self.hub_id = hub_id
+        self.max_payload_bytes = max_payload_bytes
+        self.clock_skew_max_s = clock_skew_max_s
+        self._hub_prefix = f"{root}/{HUB_SEGMENT}/"
+
+    def __call__(
+        self, topic: str, payload: bytes, *, retained: bool = False, now: datetime | None = None
+    ) -> Parsed | Rejected | Ignored:
+        """Parse ``payload`` received on ``topic``; never raises."""
+        when = now or utcnow()
         try:
-            parsed = parse_topic(topic, root)
+            return self._classify(topic, payload, retained, when)
+        except _Reject as rej:
+            return rejected(topic, payload, rej.reason, rej.detail, when)
+        except Exception as exc:  # nothing from the network may stop ingest
+            detail = f"{type(exc).__name__} while reading it: {safe_text(exc, 500)}"
+            return rejected(topic, payload, "bad_payload", detail, when)
+
+    def _classify(
+        self, topic: str, payload: bytes, retained: bool, now: datetime
+    ) -> Parsed | Ignored:
+        if len(payload) > self.max_payload_bytes:
+            detail = f"{len(payload)} bytes, more than the limit of {self.max_payload_bytes}"
+            raise _Reject("too_large", detail)
+        if topic.startswith(self._hub_prefix):  # hubs' own statuses match {root}/+/+/status
+            return Ignored(topic)
+        try:
+            parsed = parse_topic(topic, self.root)
         except TopicError as exc:
             raise _Reject("bad_topic", str(exc)) from None
+        if (parsed.site, parsed.room) not in self.roster:
+            raise _Reject("unknown_room", f"room {parsed.site}/{parsed.room} is not registered")
+        if parsed.hub is not None and parsed.hub != self.hub_id:
+            return Ignored(topic)
         model = MODELS.get(parsed.kind)
         if model is None:
             raise _Reject("unexpected_kind", f"the hub does not read {parsed.kind!r} topics")
@@ -112,12 +192,32 @@ def classify(topic: str, payload: bytes, root: str) -> Parsed | Rejected:
             message = decode(model, payload)
         except PayloadError as exc:
             raise _Reject(_payload_reason(exc), str(exc)) from None
+        if parsed.kind in AGENT_WRITES:
+            expected = f"edge/{parsed.site}/{parsed.room}"
+            if message.sender != expected:
+                detail = f"sender {message.sender!r} on a topic of {expected!r}"
+                raise _Reject("sender_mismatch", detail)
         check = CHECKS.get(parsed.kind)
         if check is not None:
             check(parsed, message)
-    except _Reject as rej:
-        return Rejected(topic, bytes(payload), rej.reason, rej.detail, utcnow())
-    return Parsed(parsed, message)
+        future_only = retained or isinstance(message, Sequenced)
+        skew = clock_skew(message.ts, now, self.clock_skew_max_s, future_only=future_only)
+        return Parsed(parsed, message, now, skew, topic)
 
 
-__all__ = ["CHECKS", "MODELS", "Ignored", "Parsed", "Rejected", "classify"]
+def classify(topic: str, payload: bytes, root: str, roster: Roster) -> Parsed | Rejected | Ignored:
+    """One message read with the default limits (for tests and tools)."""
+    return Classifier(root, roster)(topic, payload)
+
+
+__all__ = [
+    "CHECKS",
+    "MAX_PAYLOAD_BYTES",
+    "MODELS",
+    "Classifier",
+    "Ignored",
+    "Parsed",
+    "Rejected",
+    "classify",
+    "rejected",
+]

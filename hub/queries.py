@@ -9,7 +9,23 @@ from typing import Any
 
 from sqlalchemy import BigInteger, ColumnElement, Engine, Integer, cast, func, select
 
-from hub.db import DeadLetter, DeviceStateRow, EventRow, LatestReading, Room, TelemetryPoint
+from hub.db import (
+    AgentHealth,
+    Boot,
+    DeadLetter,
+    DeviceStateRow,
+    EventRow,
+    LatestReading,
+    Room,
+    TelemetryPoint,
+)
+
+HISTORY_MAX_POINTS = 10_000
+"""Most points (or buckets) one history query returns; a larger limit is cut to this."""
+EVENTS_MAX = 500
+"""Most events one room query returns."""
+BOOTS_SHOWN = 8
+"""Boots shown in a room's detail (the most recent)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,14 +50,13 @@ class RoomView:
     config_applied_ok: bool | None
     config_applied_text: str | None
     config_settings: dict[str, Any] | None
+    last_seen: datetime | None = None
+    """When the hub last received anything valid from the room (the hub's clock)."""
+    clock_suspects: int = 0
+    clock_skew_s: float | None = None
+    clock_suspect_at: datetime | None = None
     readings: dict[str, ReadingView] = field(default_factory=dict)
     """Newest value of each metric (of whichever device reported it last)."""
-
-    @property
-    def last_seen(self) -> datetime | None:
-        """Newest of the last status and the last reading."""
-        times = [t for t in [self.last_status_at, *(r.ts for r in self.readings.values())] if t]
-        return max(times, default=None)
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,6 +99,39 @@ class BucketView:
 
 
 @dataclass(frozen=True, slots=True)
+class BootView:
+    boot: str
+    boot_no: int
+    era: int
+    first_seen: datetime
+    last_seen: datetime
+    highest: int
+    end_seq: int | None
+    missing: list[tuple[int, int]]
+    missing_count: int
+    dropped_count: int
+    stored_floor: int
+
+
+@dataclass(frozen=True, slots=True)
+class AgentHealthView:
+    boot: str
+    report: dict[str, Any]
+    clock_offset_s: float | None
+    received_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class LossTotals:
+    boots: int
+    """Boots known."""
+    boots_missing: int
+    """Boots with something missing."""
+    missing: int
+    dropped: int
+
+
+@dataclass(frozen=True, slots=True)
 class DeadLetterView:
     id: int
     topic: str
@@ -99,6 +147,11 @@ class Queries:
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
+
+    def ping(self) -> None:
+        """Raise if the database cannot answer."""
+        with self.engine.connect() as conn:
+            conn.execute(select(1))
 
     def _bucket(self, column: Any, interval_s: int) -> ColumnElement[int]:
         """Number of the ``interval_s`` bucket of a timestamp since 1970, computed in SQL.
@@ -151,11 +204,12 @@ class Queries:
             ]
 
     def recent_events(self, site: str, room: str, limit: int = 20) -> list[EventView]:
+        """The room's most recent events, newest stored first (by arrival, not by ``ts``)."""
         stmt = (
             select(EventRow)
             .where(EventRow.agent == f"{site}/{room}")
-            .order_by(EventRow.ts.desc(), EventRow.id.desc())
-            .limit(limit)
+            .order_by(EventRow.id.desc())
+            .limit(min(limit, EVENTS_MAX))
         )
         with self.engine.connect() as conn:
             return [
@@ -182,7 +236,8 @@ class Queries:
         if device is not None:
             stmt = stmt.where(t.device == device)
         with self.engine.connect() as conn:
-            rows = conn.execute(stmt.order_by(t.ts, t.id).limit(limit)).all()
+            limited = stmt.order_by(t.ts, t.id).limit(min(limit, HISTORY_MAX_POINTS))
+            rows = conn.execute(limited).all()
         return [PointView(r.ts, r.value, r.device) for r in rows]
 
     def telemetry_buckets(
@@ -209,7 +264,7 @@ class Queries:
         ).where(t.agent == f"{site}/{room}", t.metric == metric, t.ts >= start, t.ts < end)
         if device is not None:
             stmt = stmt.where(t.device == device)
-        stmt = stmt.group_by(bucket).order_by(bucket).limit(limit)
+        stmt = stmt.group_by(bucket).order_by(bucket).limit(min(limit, HISTORY_MAX_POINTS))
         with self.engine.connect() as conn:
             rows = conn.execute(stmt).all()
         return [
@@ -222,6 +277,53 @@ class Queries:
             )
             for r in rows
         ]
+
+    def boots(self, site: str, room: str, limit: int = BOOTS_SHOWN) -> list[BootView]:
+        """The agent's most recent boots (newest first) with what is missing of each."""
+        b = Boot
+        stmt = (
+            select(b)
+            .where(b.agent == f"{site}/{room}")
+            .order_by(b.era.desc(), b.boot_no.desc(), b.last_seen.desc())
+            .limit(min(limit, BOOTS_SHOWN))
+        )
+        with self.engine.connect() as conn:
+            return [
+                BootView(
+                    r.boot, r.boot_no, r.era, r.first_seen, r.last_seen, r.highest, r.end_seq,
+                    [(int(x[0]), int(x[1])) for x in r.missing or []], r.missing_count,
+                    r.dropped_count, r.stored_floor,
+                )
+                for r in conn.execute(stmt)
+            ]  # fmt: skip
+
+    def agent_health(self, site: str, room: str) -> AgentHealthView | None:
+        """The newest Health report of the room's agent."""
+        h = AgentHealth
+        with self.engine.connect() as conn:
+            r = conn.execute(select(h).where(h.site == site, h.room == room)).first()
+        if r is None:
+            return None
+        return AgentHealthView(r.boot, r.report, r.clock_offset_s, r.received_at)
+
+    def loss_totals(self) -> LossTotals:
+        """Boots known, and what is missing and dropped over all of them."""
+        b = Boot
+        stmt = select(
+            func.count(),
+            func.count().filter(b.missing_count > 0),
+            func.coalesce(func.sum(b.missing_count), 0),
+            func.coalesce(func.sum(b.dropped_count), 0),
+        )
+        with self.engine.connect() as conn:
+            boots, with_missing, missing, dropped = conn.execute(stmt).one()
+        return LossTotals(int(boots), int(with_missing), int(missing), int(dropped))
+
+    def clock_suspect_rooms(self, since: datetime) -> int:
+        """Rooms that sent a time far from the hub's clock since ``since``."""
+        stmt = select(func.count()).where(Room.clock_suspect_at >= since)
+        with self.engine.connect() as conn:
+            return int(conn.execute(stmt).scalar_one())
 
     def dead_letters(self, limit: int = 100) -> list[DeadLetterView]:
         stmt = select(DeadLetter).order_by(DeadLetter.id.desc()).limit(limit)
@@ -238,12 +340,15 @@ class Queries:
 
 
 def _newest_per_metric(rows: Sequence[Any]) -> dict[str, dict[str, ReadingView]]:
+    """Per agent and metric, the reading newest by the agent's counters (of any device)."""
     out: dict[str, dict[str, ReadingView]] = {}
+    ranks: dict[tuple[str, str], tuple[int, int, int]] = {}
     for r in rows:
-        metrics = out.setdefault(r.agent, {})
-        seen = metrics.get(r.metric)
-        if seen is None or seen.ts < r.ts:
-            metrics[r.metric] = ReadingView(r.device, r.value, r.ts)
+        rank = (r.era, r.boot_no, r.seq)
+        key = (r.agent, r.metric)
+        if key not in ranks or ranks[key] < rank:
+            ranks[key] = rank
+            out.setdefault(r.agent, {})[r.metric] = ReadingView(r.device, r.value, r.ts)
     return out
 
 
@@ -262,12 +367,22 @@ def _room_view(r: Any, readings: dict[str, ReadingView]) -> RoomView:
         config_applied_ok=r.config_applied_ok,
         config_applied_text=r.config_applied_text,
         config_settings=r.config_settings,
+        last_seen=r.last_seen_at,
+        clock_suspects=r.clock_suspects or 0,
+        clock_skew_s=r.clock_skew_s,
+        clock_suspect_at=r.clock_suspect_at,
         readings=readings,
     )
 
 
 __all__ = [
+    "BOOTS_SHOWN",
+    "EVENTS_MAX",
+    "HISTORY_MAX_POINTS",
+    "AgentHealthView",
+    "BootView",
     "BucketView",
+    "LossTotals",
     "DeadLetterView",
     "DeviceView",
     "EventView",

@@ -2,12 +2,27 @@
 
 from __future__ import annotations
 
+import re
+import socket
 from pathlib import Path
+from typing import Annotated
 
-from pydantic import Field, SecretStr
+from pydantic import AfterValidator, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from protocol import ROOT
+from protocol import ROOT, validate_id
+
+
+def default_hub_id(hostname: str | None = None) -> str:
+    """``hub-{hostname}`` made a valid id (lower case, ``a-z 0-9 - _``, at most 63 characters):
+    unique per host and the same after every restart, so each hub keeps its own session."""
+    name = (hostname if hostname is not None else socket.gethostname()).lower()
+    name = re.sub(r"[^a-z0-9_-]+", "-", name).strip("-_")
+    return validate_id(f"hub-{name}"[:63].rstrip("-_") if name else "hub-1", "hub id")
+
+
+HubId = Annotated[str, AfterValidator(lambda v: validate_id(v, "hub id"))]
+GroupName = Annotated[str, AfterValidator(lambda v: validate_id(v, "share group"))]
 
 
 class HubSettings(BaseSettings):
@@ -23,12 +38,17 @@ class HubSettings(BaseSettings):
     mqtt_password: SecretStr | None = None
     topic_root: str = ROOT
     """First level of every smartclass topic."""
-    hub_id: str = Field(default="hub-1", min_length=1, max_length=64)
-    """MQTT client id and ``sender`` of the hub; one persistent session per id."""
+    hub_id: HubId = Field(default_factory=default_hub_id)
+    """MQTT client id and ``sender`` of the hub; one persistent session per id. Default
+    ``hub-{hostname}``: two hubs must never share one."""
+    share_group: GroupName | None = None
+    """With a group, the agents' messages come through MQTT 5 shared subscriptions
+    (``$share/{group}/…``): each goes to one hub of the group. Replies to this hub's own
+    commands never are shared."""
     database_url: str = "sqlite:///var/hub/hub.sqlite"
     """SQLAlchemy URL: SQLite (default, relative paths from the working directory) or PostgreSQL."""
     sites_file: Path | None = None
-    """YAML registry of sites and rooms, loaded at start."""
+    """YAML registry of sites and rooms, loaded at start; messages of other rooms are refused."""
     keepalive_s: int = Field(default=30, ge=5, le=3600)
     session_expiry_s: int = Field(default=7 * 24 * 3600, ge=0)
     """How long the broker keeps the hub's session (and queues its messages) while it is away."""
@@ -36,12 +56,30 @@ class HubSettings(BaseSettings):
     """Most messages written in one database transaction."""
     ingest_flush_ms: float = Field(default=20.0, ge=0, le=10_000)
     """Longest a received message waits for its batch to fill before it is written."""
+    max_payload_bytes: int = Field(default=256 * 1024, ge=1024, le=16 * 1024 * 1024)
+    """A larger payload is a dead letter (``too_large``) without being parsed."""
+    clock_skew_max_s: float = Field(default=300.0, gt=0)
+    """A message time further than this from the hub's clock is flagged (for telemetry and
+    events only the future counts: an outbox replays old data)."""
+    room_series_max: int = Field(default=256, ge=1, le=100_000)
+    """Most distinct (device, metric) latest readings one room can make the hub keep."""
+    ack_interval_ms: float = Field(default=250.0, ge=0, le=60_000)
+    """Least time between two acknowledgements (``ack`` topic) to one agent."""
+    dead_letters_max: int = Field(default=10_000, ge=1)
+    """Dead letters kept; older ones are deleted."""
+    dead_letters_max_age_s: int = Field(default=7 * 24 * 3600, ge=60)
+    """Dead letters older than this are deleted."""
+    prune_interval_s: float = Field(default=300.0, gt=0)
+    """How often dead letters are pruned (also at start, and after a burst of them)."""
     command_timeout_s: float = Field(default=5.0, gt=0, le=300)
     """Default time a command waits for the agent's reply."""
     max_body_bytes: int = Field(default=64 * 1024, ge=1024, le=64 * 1024 * 1024)
     """Largest request body the API reads; a longer one is refused with 413."""
     reconnect_min_s: float = Field(default=0.5, gt=0)
     reconnect_max_s: float = Field(default=30.0, gt=0)
+    restart_min_s: float = Field(default=0.5, gt=0)
+    """First delay before a task that failed unexpectedly (ingest, pruning) starts again."""
+    restart_max_s: float = Field(default=30.0, gt=0)
 
 
-__all__ = ["HubSettings"]
+__all__ = ["HubSettings", "default_hub_id"]

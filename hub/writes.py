@@ -1,37 +1,46 @@
-"""The SQL of one ingest batch: idempotent inserts and ordered upserts, inside one transaction."""
+"""The SQL of one ingest batch: rooms locked, telemetry and events stored exactly once."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import time
+from collections import Counter
+from collections.abc import Callable, Iterable, Sequence
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Boolean, Connection, bindparam, case, insert, update
+from sqlalchemy import Connection, bindparam, insert, select, tuple_, update
 from sqlalchemy.dialects import postgresql, sqlite
 
+from hub.boots import BootBook
 from hub.db import (
-    AGENT_VERSION_MAX,
     DEAD_LETTER_MAX_BYTES,
     CommandLog,
     DeadLetter,
-    DeviceStateRow,
     EventRow,
     LatestReading,
     Room,
-    Site,
     TelemetryPoint,
     UtcDateTime,
 )
-from hub.parsing import Parsed, Rejected
-from protocol import CommandReply, ConfigApplied, DeviceState, Event, Status, Telemetry
+from hub.parsing import Parsed, Rejected, rejected
+from hub.ranges import from_numbers
+from hub.series import Budget
+from protocol import CommandReply, Event, Health, Ordered, Telemetry, encode
+from protocol.bounds import safe_text
+from protocol.messages import Sequenced
 
 InsertFactory = Callable[[Any], sqlite.Insert | postgresql.Insert]
 """``sqlite.insert`` or ``postgresql.insert``: both know ON CONFLICT."""
-
 
 _TELEMETRY_COLUMNS = ("agent", "boot", "seq", "device", "metric", "value", "ts")
 _COMPILED: dict[tuple[str, str, tuple[str, ...]], Any] = {}
 """Compiled hot-path inserts, per dialect, table and columns."""
 _TS_BINDERS: dict[str, Callable[[Any], Any]] = {}
+_STATEMENTS: dict[tuple[str, str], Any] = {}
+"""Compiled statements of ``BatchWriter._raw``, per dialect and name."""
+SEEN_EVERY_S = 1.0
+"""On SQLite a room's ``last_seen_at`` is written at most this often."""
+_KEYS_PER_QUERY = 300
 
 
 def _ts_binder(dialect: Any) -> Callable[[Any], Any]:
@@ -43,24 +52,118 @@ def _ts_binder(dialect: Any) -> Callable[[Any], Any]:
     return binder
 
 
+def _chunks(keys: Sequence[Any]) -> Iterable[Sequence[Any]]:
+    for i in range(0, len(keys), _KEYS_PER_QUERY):
+        yield keys[i : i + _KEYS_PER_QUERY]
+
+
 class BatchWriter:
     """Writes the parts of one batch on an open transaction."""
 
-    def __init__(self, conn: Connection, insert_factory: InsertFactory) -> None:
+    def __init__(
+        self,
+        conn: Connection,
+        insert_factory: InsertFactory,
+        *,
+        now: datetime,
+        readings: Budget[tuple[str, str]],
+        seen: dict[tuple[str, str], float] | None = None,
+    ) -> None:
         self.conn = conn
         self.insert = insert_factory
+        self.now = now
+        self.readings = readings
+        self._seen = {} if seen is None else seen
+        """When each room's ``last_seen_at`` was last written (``time.monotonic``)."""
+        self._tick = time.monotonic()
+        self.book = BootBook(conn, (), now)
+        self.rejected: list[Rejected] = []
+        """Messages found wrong while writing (kept as dead letters in the same transaction)."""
+        self.conflicts = 0
+        """Duplicates by (agent, boot, seq) whose content differs from what is stored."""
 
-    def ensure_rooms(self, rooms: set[tuple[str, str]]) -> None:
+    def reject(self, item: Parsed, reason: str, detail: str) -> None:
+        self.rejected.append(rejected(item.source, encode(item.message), reason, detail, self.now))
+
+    # --- rooms and boots ------------------------------------------------------------------
+
+    def lock_rooms(self, items: Sequence[Parsed]) -> None:
+        """Mark the batch's rooms seen (the hub's clock), which locks their rows until commit
+        (always in one order), then read their agents' boots."""
+        rooms = sorted({(p.topic.site, p.topic.room) for p in items})
         if not rooms:
             return
-        sites = sorted({site for site, _ in rooms})
-        self.conn.execute(
-            self.insert(Site).on_conflict_do_nothing(), [{"id": s, "name": s} for s in sites]
+        now = bindparam("b_now", type_=UtcDateTime())
+        if self.conn.dialect.name == "sqlite":
+            # one writer at a time for the whole file: any write locks; the rooms' "last seen"
+            # is written at most every SEEN_EVERY_S (it is the hub's clock, not an order)
+            due = [
+                r for r in rooms if self._seen.get(r, -SEEN_EVERY_S) + SEEN_EVERY_S <= self._tick
+            ]
+            touched = due or rooms[:1]
+        else:
+            touched = rooms  # each room's row, locked until commit, in one order for every hub
+        for room in touched:
+            self._seen[room] = self._tick
+        when = _ts_binder(self.conn.dialect)(self.now)
+        self._raw(
+            "seen",
+            lambda: (
+                update(Room)
+                .where(Room.site_id == bindparam("b_site"), Room.room_id == bindparam("b_room"))
+                .values(last_seen_at=now)
+            ),
+            [{"b_site": s, "b_room": r, "b_now": when} for s, r in touched],
         )
-        self.conn.execute(
-            self.insert(Room).on_conflict_do_nothing(),
-            [{"site_id": s, "room_id": r, "name": r} for s, r in sorted(rooms)],
-        )
+        suspects: Counter[tuple[str, str]] = Counter()
+        skews: dict[tuple[str, str], float] = {}
+        for p in items:
+            if p.skew_s is not None:
+                room = (p.topic.site, p.topic.room)
+                suspects[room] += 1
+                skews[room] = p.skew_s
+        if suspects:
+            stmt = (
+                update(Room)
+                .where(Room.site_id == bindparam("b_site"), Room.room_id == bindparam("b_room"))
+                .values(
+                    clock_suspects=Room.clock_suspects + bindparam("b_n"),
+                    clock_skew_s=bindparam("b_skew"),
+                    clock_suspect_at=now,
+                )
+            )
+            self.conn.execute(
+                stmt,
+                [
+                    {"b_site": s, "b_room": r, "b_n": n, "b_skew": skews[(s, r)], "b_now": self.now}
+                    for (s, r), n in sorted(suspects.items())
+                ],
+            )
+        self.book = BootBook(self.conn, (f"{s}/{r}" for s, r in rooms), self.now)
+        for p in items:  # eras are decided in order of arrival, whatever the kind
+            msg = p.message
+            if isinstance(msg, Sequenced | Ordered):
+                previous = msg.previous_boot if isinstance(msg, Health) else None
+                self.book.register(p.agent, msg.boot, msg.boot_no, previous)
+
+    # --- telemetry and events -------------------------------------------------------------
+
+    def _raw(self, key: str, build: Callable[[], Any], rows: list[dict[str, Any]]) -> int:
+        """Run a statement for rows already in the driver's own values, compiled once per
+        dialect (``key`` names it): SQLAlchemy's per-row bind processing is skipped."""
+        if not rows:
+            return 0
+        dialect = self.conn.dialect
+        compiled = _STATEMENTS.get((dialect.name, key))
+        if compiled is None:
+            compiled = build().compile(dialect=dialect, column_keys=list(rows[0]))
+            _STATEMENTS[(dialect.name, key)] = compiled
+        params: list[Any] = rows
+        if compiled.positional:
+            names = compiled.positiontup or ()
+            params = [tuple(row[n] for n in names) for row in rows]
+        result = self.conn.exec_driver_sql(compiled.string, params, {"preserve_rowcount": True})
+        return int(result.rowcount or 0)
 
     def _insert_once(self, table: Any, rows: list[dict[str, Any]]) -> tuple[int, int]:
         """Insert rows, skipping those already stored; return (inserted, duplicates or -1)."""
@@ -106,54 +209,125 @@ class BatchWriter:
         return count, len(rows) - count
 
     def telemetry(self, items: list[Parsed]) -> tuple[int, int]:
-        rows: dict[tuple[str, str, int, str], tuple[Any, ...]] = {}
+        """Store new telemetry; return (points stored, points already stored or -1)."""
+        if not items:
+            return 0, 0
+        book = self.book
+        rows: list[tuple[Any, ...]] = []
+        first: dict[tuple[str, str, int], Telemetry] = {}
         latest: dict[tuple[str, str, str], dict[str, Any]] = {}
-        sent = 0
+        seqs: dict[tuple[str, str, int], list[int]] = {}
+        again: list[Parsed] = []
+        repeated = 0
         bind_ts = _ts_binder(self.conn.dialect)
+        self.readings.prepare(p.agent for p in items)
         for item in items:
             msg = item.message
             assert isinstance(msg, Telemetry)
             agent = item.agent
+            key = (agent, msg.boot, msg.seq)
+            seen = first.get(key)
+            if seen is not None or book.is_stored(agent, msg.boot, msg.seq):
+                repeated += len(msg.readings)
+                if seen is None:
+                    again.append(item)
+                elif _telemetry_body(seen) != _telemetry_body(msg):
+                    self.conflicts += 1
+                book.touched.add(agent)
+                continue
+            if not self.readings.admit(agent, [(msg.device, m) for m in msg.readings]):
+                self.reject(item, "too_many_series", _too_many(agent, self.readings.limit))
+                continue
+            first[key] = msg
+            order = book.order(agent, msg.boot, msg.boot_no)
+            rank = (order.era, order.boot_no, msg.seq)
             ts = bind_ts(msg.ts)
             for metric, value in msg.readings.items():
-                sent += 1
-                rows[(agent, msg.boot, msg.seq, metric)] = (
-                    agent, msg.boot, msg.seq, msg.device, metric, value, ts
-                )  # fmt: skip
-                key = (agent, msg.device, metric)
-                if key not in latest or latest[key]["ts"] < msg.ts:
-                    latest[key] = {
-                        "agent": agent,
-                        "device": msg.device,
-                        "metric": metric,
-                        "value": value,
-                        "ts": msg.ts,
-                    }
-        stored, dups = self._insert_raw(
-            TelemetryPoint.__table__, _TELEMETRY_COLUMNS, list(rows.values())
-        )
-        if latest:
+                rows.append((agent, msg.boot, msg.seq, msg.device, metric, value, ts))
+                lkey = (agent, msg.device, metric)
+                have = latest.get(lkey)
+                if have is None or have["rank"] < rank:
+                    latest[lkey] = {"rank": rank, "value": value, "ts": msg.ts}
+            seqs.setdefault((agent, msg.boot, msg.boot_no), []).append(msg.seq)
+        stored, dups = self._insert_raw(TelemetryPoint.__table__, _TELEMETRY_COLUMNS, rows)
+        for (agent, boot, boot_no), numbers in seqs.items():
+            book.add_stored(agent, boot, boot_no, from_numbers(numbers))
+        self.conflicts += self._telemetry_conflicts(again)
+        self._latest(latest)
+        return stored, -1 if dups < 0 else dups + repeated
+
+    def _latest(self, latest: dict[tuple[str, str, str], dict[str, Any]]) -> None:
+        """Newest value per metric by (era, boot_no, seq): a sender's clock never decides."""
+        if not latest:
+            return
+        bind_ts = _ts_binder(self.conn.dialect)
+
+        def build() -> Any:
             stmt = self.insert(LatestReading)
-            self.conn.execute(
-                stmt.on_conflict_do_update(
-                    index_elements=[
-                        LatestReading.agent,
-                        LatestReading.device,
-                        LatestReading.metric,
-                    ],
-                    set_={"value": stmt.excluded.value, "ts": stmt.excluded.ts},
-                    where=LatestReading.ts < stmt.excluded.ts,
-                ),
-                [latest[k] for k in sorted(latest)],  # one lock order for every hub
+            current = tuple_(LatestReading.era, LatestReading.boot_no, LatestReading.seq)
+            incoming = tuple_(stmt.excluded.era, stmt.excluded.boot_no, stmt.excluded.seq)
+            return stmt.on_conflict_do_update(
+                index_elements=[LatestReading.agent, LatestReading.device, LatestReading.metric],
+                set_={c: stmt.excluded[c] for c in ("value", "ts", "era", "boot_no", "seq")},
+                where=current < incoming,
             )
-        return stored, -1 if dups < 0 else dups + sent - len(rows)
+
+        rows = [
+            {"agent": a, "device": d, "metric": m, "value": v["value"], "ts": bind_ts(v["ts"]),
+             "era": v["rank"][0], "boot_no": v["rank"][1], "seq": v["rank"][2]}
+            for (a, d, m), v in sorted(latest.items())  # one lock order for every hub
+        ]  # fmt: skip
+        self._raw("latest", build, rows)
+
+    def _telemetry_conflicts(self, items: list[Parsed]) -> int:
+        """Redelivered telemetry whose content is not what was stored under its (boot, seq)."""
+        if not items:
+            return 0
+        t = TelemetryPoint
+        keys = sorted({(i.agent, i.message.boot, i.message.seq) for i in items})  # type: ignore[attr-defined]
+        stored: dict[tuple[str, str, int], tuple[str, datetime, dict[str, float]]] = {}
+        for chunk in _chunks(keys):
+            query = select(t.agent, t.boot, t.seq, t.device, t.metric, t.value, t.ts).where(
+                tuple_(t.agent, t.boot, t.seq).in_(chunk)
+            )
+            for row in self.conn.execute(query):
+                body = stored.setdefault((row.agent, row.boot, row.seq), (row.device, row.ts, {}))
+                body[2][row.metric] = row.value
+        conflicts = 0
+        for item in items:
+            msg = item.message
+            assert isinstance(msg, Telemetry)
+            found = stored.get((item.agent, msg.boot, msg.seq))
+            if found is None or found != (msg.device, msg.ts, dict(msg.readings)):
+                conflicts += 1  # another content, or the seq of an event
+        return conflicts
 
     def events(self, items: list[Parsed]) -> tuple[int, int]:
+        """Store new events; return (stored, already stored or -1)."""
+        if not items:
+            return 0, 0
+        book = self.book
         rows: dict[tuple[str, str, int], dict[str, Any]] = {}
+        first: dict[tuple[str, str, int], Event] = {}
+        seqs: dict[tuple[str, str, int], list[int]] = {}
+        again: list[Parsed] = []
+        repeated = 0
         for item in items:
             msg = item.message
             assert isinstance(msg, Event)
-            rows[(item.agent, msg.boot, msg.seq)] = {
+            key = (item.agent, msg.boot, msg.seq)
+            seen = first.get(key)
+            if seen is not None or book.is_stored(item.agent, msg.boot, msg.seq):
+                repeated += 1
+                if seen is None:
+                    again.append(item)
+                elif _event_body(seen) != _event_body(msg):
+                    self.conflicts += 1
+                book.touched.add(item.agent)
+                continue
+            first[key] = msg
+            book.order(item.agent, msg.boot, msg.boot_no)
+            rows[key] = {
                 "agent": item.agent,
                 "boot": msg.boot,
                 "seq": msg.seq,
@@ -164,153 +338,94 @@ class BatchWriter:
                 "data": msg.data,
                 "ts": msg.ts,
             }
+            seqs.setdefault((item.agent, msg.boot, msg.boot_no), []).append(msg.seq)
         stored, dups = self._insert_once(EventRow, list(rows.values()))
-        return stored, -1 if dups < 0 else dups + len(items) - len(rows)
+        for (agent, boot, boot_no), numbers in seqs.items():
+            book.add_stored(agent, boot, boot_no, from_numbers(numbers))
+        self.conflicts += self._event_conflicts(again)
+        return stored, -1 if dups < 0 else dups + repeated
 
-    def statuses(self, items: list[Parsed]) -> None:
-        """Apply statuses in arrival order; an older status never overwrites a newer one.
-
-        Exception: an ``offline`` of the boot already stored always applies, because an
-        agent's last will is made when it connects, so its ``ts`` is older than the
-        ``online`` it published just after. ``last_status_at`` never moves backwards.
-        """
+    def _event_conflicts(self, items: list[Parsed]) -> int:
         if not items:
-            return
-        ts = bindparam("b_ts", type_=UtcDateTime())
-        newer = Room.last_status_at.is_(None) | (Room.last_status_at < ts)
-        stmt = (
-            update(Room)
-            .where(Room.site_id == bindparam("b_site"), Room.room_id == bindparam("b_room"))
-            .where(
-                newer | ((Room.boot == bindparam("b_boot")) & bindparam("b_offline", type_=Boolean))
-            )
-            .values(
-                online=bindparam("b_online"),
-                boot=bindparam("b_boot"),
-                keepalive=bindparam("b_keepalive"),
-                agent_version=bindparam("b_version"),
-                last_status_at=case((newer, ts), else_=Room.last_status_at),
-            )
-        )
-        rows = []
-        for item in items:
-            m = item.message
-            assert isinstance(m, Status)
-            rows.append(
-                {
-                    "b_site": item.topic.site,
-                    "b_room": item.topic.room,
-                    "b_online": m.state == "online",
-                    "b_offline": m.state == "offline",
-                    "b_ts": m.ts,
-                    "b_boot": m.boot,
-                    "b_keepalive": m.keepalive,
-                    "b_version": m.agent_version[:AGENT_VERSION_MAX],  # unbounded in the contract
-                }
-            )
-        for row in rows:  # one by one: each status decides against the one before it
-            self.conn.execute(stmt, row)
-
-    def states(self, items: list[Parsed]) -> None:
-        newest: dict[tuple[str, str, str], dict[str, Any]] = {}
+            return 0
+        e = EventRow
+        keys = sorted({(i.agent, i.message.boot, i.message.seq) for i in items})  # type: ignore[attr-defined]
+        stored: dict[tuple[str, str, int], tuple[Any, ...]] = {}
+        for chunk in _chunks(keys):
+            query = select(
+                e.agent, e.boot, e.seq, e.kind, e.severity, e.device, e.text, e.data, e.ts
+            ).where(tuple_(e.agent, e.boot, e.seq).in_(chunk))
+            for r in self.conn.execute(query):
+                body = (r.kind, r.severity, r.device, r.text, r.data, r.ts)
+                stored[(r.agent, r.boot, r.seq)] = body
+        conflicts = 0
         for item in items:
             msg = item.message
-            assert isinstance(msg, DeviceState)
-            key = (item.topic.site, item.topic.room, msg.device)
-            if key not in newest or newest[key]["updated_at"] <= msg.ts:
-                newest[key] = {
-                    "site": key[0],
-                    "room": key[1],
-                    "device": msg.device,
-                    "family": msg.family,
-                    "state": msg.state,
-                    "available": msg.available,
-                    "updated_at": msg.ts,
-                }
-        if not newest:
-            return
-        stmt = self.insert(DeviceStateRow)
-        self.conn.execute(
-            stmt.on_conflict_do_update(
-                index_elements=[DeviceStateRow.site, DeviceStateRow.room, DeviceStateRow.device],
-                set_={c: stmt.excluded[c] for c in ("family", "state", "available", "updated_at")},
-                where=DeviceStateRow.updated_at <= stmt.excluded.updated_at,
-            ),
-            [newest[k] for k in sorted(newest)],  # one lock order for every hub
-        )
+            assert isinstance(msg, Event)
+            if stored.get((item.agent, msg.boot, msg.seq)) != _event_body(msg):
+                conflicts += 1
+        return conflicts
 
-    def applied(self, items: list[Parsed]) -> None:
-        newest: dict[tuple[str, str], ConfigApplied] = {}
-        for item in items:
-            msg = item.message
-            assert isinstance(msg, ConfigApplied)
-            key = (item.topic.site, item.topic.room)
-            if key not in newest or newest[key].ts <= msg.ts:
-                newest[key] = msg
-        if newest:
-            stmt = (
-                update(Room)
-                .where(Room.site_id == bindparam("b_site"), Room.room_id == bindparam("b_room"))
-                .values(
-                    config_version_applied=bindparam("b_version"),
-                    config_applied_ok=bindparam("b_ok"),
-                    config_applied_text=bindparam("b_text"),
-                )
-            )
-            self.conn.execute(
-                stmt,
-                [
-                    {
-                        "b_site": s,
-                        "b_room": r,
-                        "b_version": m.version,
-                        "b_ok": m.ok,
-                        "b_text": m.text,
-                    }
-                    for (s, r), m in newest.items()
-                ],
-            )
+    # --- replies and dead letters ---------------------------------------------------------
 
     def replies(self, items: list[Parsed]) -> None:
+        """Record each reply on its command, if it came from the command's room and device."""
         if not items:
             return
         rows = []
         for item in items:
             msg = item.message
             assert isinstance(msg, CommandReply)
-            rows.append({"b_id": msg.id, "b_code": msg.code, "b_text": msg.text, "b_at": msg.ts})
+            rows.append(
+                {"b_id": msg.id, "b_site": item.topic.site, "b_room": item.topic.room,
+                 "b_device": msg.device, "b_code": msg.code, "b_text": msg.text,
+                 "b_at": self.now}
+            )  # fmt: skip
         stmt = (
             update(CommandLog)
-            .where(CommandLog.id == bindparam("b_id"), CommandLog.reply_code.is_(None))
+            .where(
+                CommandLog.id == bindparam("b_id"),
+                CommandLog.site == bindparam("b_site"),
+                CommandLog.room == bindparam("b_room"),
+                CommandLog.device == bindparam("b_device"),
+                CommandLog.reply_code.is_(None),
+            )
             .values(
                 reply_code=bindparam("b_code"),
                 reply_text=bindparam("b_text"),
-                reply_at=bindparam("b_at"),
+                reply_at=bindparam("b_at", type_=UtcDateTime()),
             )
         )
         self.conn.execute(stmt, rows)
 
-    def dead_letters(self, items: list[Rejected]) -> int:
+    def dead_letters(self, items: Sequence[Rejected]) -> int:
         if items:
-            self.conn.execute(insert(DeadLetter), [_dead_row(d) for d in items])
+            self.conn.execute(insert(DeadLetter), [dead_row(d) for d in items])
         return len(items)
 
 
-def _text(value: str) -> str:
-    """Text that every backend stores: PostgreSQL refuses NUL characters."""
-    return value.replace("\x00", "\ufffd")
+def _telemetry_body(msg: Telemetry) -> tuple[Any, ...]:
+    return (msg.device, msg.ts, dict(msg.readings))
 
 
-def _dead_row(item: Rejected) -> dict[str, Any]:
+def _event_body(msg: Event) -> tuple[Any, ...]:
+    return (msg.kind, msg.severity, msg.device, msg.text, msg.data, msg.ts)
+
+
+def _too_many(agent: str, limit: int) -> str:
+    return f"room {agent} would have more than {limit} distinct series"
+
+
+def dead_row(item: Rejected) -> dict[str, Any]:
     """A dead letter must always be storable, or the ingest would retry it forever."""
     return {
-        "topic": _text(item.topic),
+        "topic": safe_text(item.topic, 512),
         "payload": item.payload[:DEAD_LETTER_MAX_BYTES],
-        "size": len(item.payload),
-        "reason": item.reason,
-        "detail": _text(item.detail[:2000]),
+        "size": item.size if item.size is not None else len(item.payload),
+        "reason": item.reason[:32],
+        "detail": safe_text(item.detail, 2000),
         "received_at": item.received_at,
     }
 
 
-__all__ = ["BatchWriter", "InsertFactory"]
+__all__ = ["BatchWriter", "InsertFactory", "dead_row"]

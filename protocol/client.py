@@ -112,13 +112,15 @@ class AckedClient(aiomqtt.Client):
         *,
         retain: bool = False,
         timeout: float = 10.0,
+        properties: Properties | None = None,
     ) -> None:
         """Publish and wait for the broker's acknowledgement; raise if it did not accept.
 
         Only MQTT 5 can refuse: a 3.1.1 PUBACK has no reason code, so it always means success.
+        ``properties`` (MQTT 5 only) go with the PUBLISH, e.g. a message expiry interval.
         """
         fut: asyncio.Future[ReasonCode | None] = asyncio.get_running_loop().create_future()
-        info = self._client.publish(topic, payload, qos, retain)
+        info = self._client.publish(topic, payload, qos, retain, properties)
         if info.rc != paho.MQTT_ERR_SUCCESS:
             raise aiomqtt.MqttCodeError(info.rc, f"could not publish to {topic!r}")
         if info.is_published():

@@ -20,7 +20,7 @@ import aiomqtt
 
 from protocol.client import SOCKET_OPTIONS
 from smartclass.broker import Mosquitto, free_port
-from smartclass.loadgen import METRICS
+from smartclass.loadgen import METRICS, write_sites
 from smartclass.processes import smartclass_command, spawn, stop
 
 
@@ -84,6 +84,7 @@ def _hub_round(
     """Run the hub, let the load through it, and time until every point is stored."""
     db = work / f"hub-{root}.sqlite"
     port = free_port()
+    sites = write_sites(work / f"sites-{root}.yaml", agents)  # the hub takes registered rooms only
     hub = spawn(
         smartclass_command("--log-level", "WARNING", "hub", "--port", str(port)),
         env={
@@ -91,6 +92,7 @@ def _hub_round(
             "SMARTCLASS_HUB_TOPIC_ROOT": root,
             "SMARTCLASS_HUB_DATABASE_URL": f"sqlite:///{db}",
             "SMARTCLASS_HUB_HUB_ID": f"bench-{root}",
+            "SMARTCLASS_HUB_SITES_FILE": str(sites),
         },
         log_file=work / "hub.log",
     )

@@ -23,6 +23,7 @@ examples:
   smartclass broker credentials ...  broker passwords and per-room ACLs for a deployment
   smartclass bench ingest            measure the hub's ingest against a plain subscriber
   smartclass bench latency           request/reply latency against default socket settings
+  smartclass bench memory            the hub's memory under a fuzz of large, malformed messages
 """
 
 
@@ -128,6 +129,17 @@ def _parser() -> argparse.ArgumentParser:
         "socket settings and with the defaults (the baseline), in the same run.",
     )
     latency.add_argument("--rounds", type=int, default=200, help="round trips (default: 200)")
+    memory = bench_sub.add_parser(
+        "memory",
+        help="hub memory under a sustained fuzz of large and malformed messages",
+        description="Run a hub, send it rounds of large, malformed, forged and valid MQTT "
+        "messages and make large API queries; compare its RSS after a warm-up round with its "
+        "RSS at the end. Exits 1 if it grew 1.5 times or more.",
+    )
+    memory.add_argument("--rounds", type=int, default=10, help="rounds after the warm-up")
+    memory.add_argument(
+        "--messages", type=int, default=1200, help="messages per round (default: 1200)"
+    )
     return parser
 
 
@@ -174,6 +186,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from smartclass import broker_cli
 
         return broker_cli.run(args)
+    if args.command == "bench" and args.bench == "memory":
+        from smartclass.bench_memory import run_memory_bench
+
+        return run_memory_bench(rounds=args.rounds, per_round=args.messages)
     if args.command == "bench" and args.bench == "latency":
         from smartclass.bench_latency import run_latency_bench
 

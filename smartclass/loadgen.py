@@ -9,13 +9,28 @@ import threading
 import time
 import uuid
 from collections.abc import Sequence
+from pathlib import Path
 
 import paho.mqtt.client as paho
+import yaml
 from paho.mqtt.enums import CallbackAPIVersion
 
 from protocol import RoomTopics, Telemetry, encode
 
 METRICS = ("temperature_c", "humidity_pct", "co2_ppm", "light_lux")
+SITE = "bench"
+"""The site of every simulated room; rooms are ``room-000``, ``room-001``, …"""
+
+
+def room_ids(agents: int) -> list[str]:
+    return [f"room-{i:03d}" for i in range(agents)]
+
+
+def write_sites(path: Path, agents: int) -> Path:
+    """A sites file registering the simulated rooms, for a hub to take their messages."""
+    data = {"sites": [{"id": SITE, "name": "Load generator", "rooms": room_ids(agents)}]}
+    path.write_text(yaml.safe_dump(data), encoding="utf-8")
+    return path
 
 
 def payloads(site: str, room: str, count: int) -> tuple[str, list[bytes]]:
@@ -27,6 +42,7 @@ def payloads(site: str, room: str, count: int) -> tuple[str, list[bytes]]:
             Telemetry(
                 sender=sender,
                 boot=boot,
+                boot_no=1,
                 seq=seq,
                 device="env",
                 readings={m: 20.0 + (seq % 17) + i for i, m in enumerate(METRICS)},
@@ -76,7 +92,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--messages", type=int, default=20000, help="in all, across agents")
     args = parser.parse_args(argv)
     per_agent = max(1, args.messages // args.agents)
-    work = [payloads("bench", f"room-{i:03d}", per_agent) for i in range(args.agents)]
+    work = [payloads(SITE, room, per_agent) for room in room_ids(args.agents)]
     print("ready", flush=True)
     sys.stdin.readline()  # the caller starts the clock and says go
     start = time.perf_counter()

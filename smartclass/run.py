@@ -19,8 +19,10 @@ def run_hub(host: str, port: int, sites: Path | None) -> int:
     import uvicorn
 
     from hub.app import create_app
+    from hub.memory import keep_large_buffers_mapped
     from hub.settings import HubSettings
 
+    keep_large_buffers_mapped()
     overrides = {"sites_file": sites} if sites else {}
     settings = HubSettings(**overrides)  # type: ignore[arg-type]
     uvicorn.run(create_app(settings), host=host, port=port, log_level="info")

@@ -9,8 +9,10 @@ from fastapi import Depends, HTTPException, Path, Request, status
 
 from hub.commands import Commander
 from hub.ingest import Ingest
+from hub.pruning import Pruner
 from hub.settings import HubSettings
 from hub.store import Store
+from hub.supervisor import Supervisor
 
 ID_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,62}$"
 """Site, room and device ids, as in the MQTT contract."""
@@ -25,6 +27,9 @@ class HubState:
     commander: Commander
     ingest: Ingest | None
     """None when the app runs without MQTT (tests, API-only)."""
+    supervisor: Supervisor | None = None
+    """Keeps the ingest running (None without MQTT)."""
+    pruner: Pruner | None = None
 
 
 def get_hub(request: Request) -> HubState:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
@@ -66,6 +66,40 @@ class ConfigStatusPublic(BaseModel):
     """Settings of the version last pushed."""
 
 
+class BootPublic(_Out):
+    """One start of the room's agent and what of its telemetry and events the hub has."""
+
+    boot: str
+    boot_no: int
+    """The agent's count of its starts (0: not said, contract v1)."""
+    era: int
+    """Goes up when the agent's count restarted (a wiped disk): order is (era, boot_no)."""
+    first_seen: datetime
+    last_seen: datetime
+    highest: int
+    """Highest sequence number stored."""
+    end: int | None
+    """The boot's last sequence number as the agent reported it (None: not known yet)."""
+    missing: list[tuple[int, int]]
+    """Sequence numbers neither stored nor reported dropped, up to ``max(highest, end)``, as
+    inclusive ranges (the highest 64)."""
+    missing_count: int
+    dropped_count: int
+    """What the agent reports it dropped of this boot (its outbox bounds)."""
+
+
+class AgentHealthPublic(BaseModel):
+    """The agent's own newest account of itself (its ``health`` topic)."""
+
+    boot: str
+    received_at: datetime
+    outbox: dict[str, Any]
+    """Backlog, parked messages, age of the oldest, storage state."""
+    last_seq: int
+    clock_offset_s: float | None
+    """Hub clock minus agent clock, as the agent measured it."""
+
+
 class RoomDetailPublic(RoomPublic):
     boot: str | None
     keepalive: int | None
@@ -73,7 +107,19 @@ class RoomDetailPublic(RoomPublic):
     devices: list[DevicePublic]
     config: ConfigStatusPublic
     events: list[EventPublic]
-    """Most recent events, newest first."""
+    """Most recent events, newest stored first."""
+    clock_suspect: bool = False
+    """The room sent a time far from the hub's clock within the last hour."""
+    clock_suspects: int = 0
+    """How many of its messages had such a time."""
+    clock_skew_s: float | None = None
+    """The last such skew, seconds (positive: the agent's clock is ahead)."""
+    clock_suspect_at: datetime | None = None
+    clock_offset_s: float | None = None
+    """Hub clock minus agent clock as the agent reports it (its Health)."""
+    boots: list[BootPublic] = Field(default_factory=list)
+    """The agent's most recent boots (at most 8), newest first."""
+    agent_health: AgentHealthPublic | None = None
 
 
 class TelemetryPointPublic(_Out):
@@ -177,18 +223,57 @@ class IngestCountersPublic(_Out):
     last_batch_ms: float
     write_errors: int
     connects: int
+    conflicts: int = 0
+    """Duplicates by (agent, boot, seq) whose content differs from what is stored."""
+    dead_letters_lost: int = 0
+    """Dead letters the database refused too (logged and dropped)."""
+    clock_suspects: int = 0
+    """Messages whose time was far from the hub's clock."""
+    acks_sent: int = 0
+    acks_failed: int = 0
+    last_write_error: str | None = None
+
+
+class LossTotalsPublic(BaseModel):
+    """Over every boot of every agent the hub knows."""
+
+    boots: int
+    boots_missing: int
+    """Boots with something missing."""
+    missing: int
+    """Sequence numbers neither stored nor reported dropped."""
+    dropped: int
+    """What agents report they dropped."""
 
 
 class HealthPublic(BaseModel):
     hub_id: str
+    ok: bool
+    """No problems."""
+    problems: list[str]
+    """What is wrong now: ingest not running, MQTT not connected, database errors, restarts."""
+    ingest_running: bool
     mqtt_connected: bool
     ingest_pending: int
     """Messages received and not yet stored."""
+    ingest_restarts: int = 0
     commands_waiting: int
+    forged_replies: int = 0
+    """Replies with a waiting command's id from another room or device (ignored)."""
+    acks_pending: int = 0
     counters: IngestCountersPublic | None
     """Since this hub process started; None when running without MQTT."""
     dead_letters_stored: dict[str, int]
     """Dead letters in the database, per reason."""
+    dead_letters_pruned: int = 0
+    losses: LossTotalsPublic | None = None
+    clock_suspect_rooms: int = 0
+    """Rooms that sent a time far from the hub's clock within the last hour."""
+
+
+class HealthzPublic(BaseModel):
+    status: Literal["ok", "unhealthy"]
+    problems: list[str] = Field(default_factory=list)
 
 
 class DeadLetterPublic(_Out):
@@ -204,6 +289,8 @@ class DeadLetterPublic(_Out):
 
 
 __all__ = [
+    "AgentHealthPublic",
+    "BootPublic",
     "CommandCreate",
     "CommandResultPublic",
     "ConfigPushedPublic",
@@ -213,9 +300,11 @@ __all__ = [
     "ErrorPublic",
     "EventPublic",
     "HealthPublic",
+    "HealthzPublic",
     "IngestCountersPublic",
     "PARAMS_MAX_BYTES",
     "PARAMS_MAX_DEPTH",
+    "LossTotalsPublic",
     "ReadingPublic",
     "RoomDetailPublic",
     "RoomPublic",

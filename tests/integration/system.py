@@ -7,8 +7,9 @@ import contextlib
 import signal
 import sqlite3
 import subprocess
+import tempfile
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Protocol
@@ -34,6 +35,8 @@ REPO = Path(__file__).resolve().parents[2]
 SIM_ROOM = REPO / "firmware_configs" / "rooms" / "sim-room.yaml"
 QUIET_SUNDAY = datetime.fromisoformat("2025-10-12T12:00:00+07:00")
 """A Sunday noon: the sample room's timetable does nothing all day."""
+ROOMS: tuple[tuple[str, str], ...] = (("thcs-nguyen-chi-thanh", "6a1"),)
+"""The rooms a test hub registers unless told otherwise (the hub refuses any other)."""
 
 
 async def eventually(
@@ -189,32 +192,67 @@ async def running(
             await task
 
 
+def write_sites(path: Path, rooms: Iterable[tuple[str, str]]) -> Path:
+    """A sites file registering ``rooms`` ((site, room) pairs) for a hub."""
+    sites: dict[str, list[str]] = {}
+    for site, room in rooms:
+        sites.setdefault(site, []).append(room)
+    data = {"sites": [{"id": s, "name": s, "rooms": r} for s, r in sites.items()]}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(yaml.safe_dump(data), encoding="utf-8")
+    return path
+
+
 @contextlib.asynccontextmanager
-async def running_hub(settings: HubSettings) -> AsyncIterator[httpx.AsyncClient]:
+async def running_hub(
+    settings: HubSettings, rooms: Iterable[tuple[str, str]] = ROOMS
+) -> AsyncIterator[httpx.AsyncClient]:
     """The hub app in this process with its lifespan, and an HTTP client on it, once its
-    MQTT link is up (for tests that need no separate hub process)."""
-    app = create_app(settings)
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://hub") as http:
+    MQTT link is up (for tests that need no separate hub process). ``rooms`` are registered
+    from a sites file before the hub connects, unless ``settings`` names a sites file."""
+    with tempfile.TemporaryDirectory(prefix="smartclass-sites-") as tmp:
+        if settings.sites_file is None:
+            sites = write_sites(Path(tmp) / "sites.yaml", rooms)
+            settings = settings.model_copy(update={"sites_file": sites})
+        app = create_app(settings)
+        async with app.router.lifespan_context(app):
+            transport = httpx.ASGITransport(app=app)
+            async with httpx.AsyncClient(transport=transport, base_url="http://hub") as http:
 
-            async def connected() -> bool:
-                return bool((await http.get("/api/v1/health")).json()["mqtt_connected"])
+                async def connected() -> bool:
+                    return bool((await http.get("/api/v1/health")).json()["mqtt_connected"])
 
-            await eventually(connected, 10, "the hub to connect")
-            yield http
+                await eventually(connected, 10, "the hub to connect")
+                yield http
 
 
 class HubProcess:
-    """``smartclass hub`` as a child process with its own database and port."""
+    """``smartclass hub`` as a child process with its own database and port.
 
-    def __init__(self, broker: Broker, root: str, work: Path, hub_id: str = "hub-test") -> None:
+    It registers ``rooms`` (a sites file in ``work``); ``database_url`` defaults to a SQLite
+    file in ``work``; ``env`` adds ``SMARTCLASS_HUB_*`` settings (a share group, say).
+    """
+
+    def __init__(
+        self,
+        broker: Broker,
+        root: str,
+        work: Path,
+        hub_id: str = "hub-test",
+        *,
+        rooms: Iterable[tuple[str, str]] = ROOMS,
+        database_url: str | None = None,
+        env: Mapping[str, str] | None = None,
+    ) -> None:
         self.broker = broker
         self.root = root
         self.work = work
         self.port = free_port()
         self.db = work / "hub.sqlite"
+        self.database_url = database_url or f"sqlite:///{self.db}"
         self.hub_id = hub_id
+        self.rooms = tuple(rooms)
+        self.env = dict(env or {})
         self.proc: subprocess.Popen[bytes] | None = None
         self.url = f"http://127.0.0.1:{self.port}"
 
@@ -225,6 +263,7 @@ class HubProcess:
             assert isinstance(self.broker, Mosquitto)
             user, password = self.broker.hub(self.root, self.hub_id)
             login = {"SMARTCLASS_HUB_MQTT_USERNAME": user, "SMARTCLASS_HUB_MQTT_PASSWORD": password}
+        sites = write_sites(self.work / "sites.yaml", self.rooms)
         self.proc = spawn(
             smartclass_command("hub", "--port", str(self.port)),
             env={
@@ -232,8 +271,10 @@ class HubProcess:
                 "SMARTCLASS_HUB_MQTT_HOST": self.broker.host,
                 "SMARTCLASS_HUB_MQTT_PORT": str(self.broker.port),
                 "SMARTCLASS_HUB_TOPIC_ROOT": self.root,
-                "SMARTCLASS_HUB_DATABASE_URL": f"sqlite:///{self.db}",
+                "SMARTCLASS_HUB_DATABASE_URL": self.database_url,
                 "SMARTCLASS_HUB_HUB_ID": self.hub_id,
+                "SMARTCLASS_HUB_SITES_FILE": str(sites),
+                **self.env,
             },
             log_file=self.work / "hub.log",
         )
@@ -267,7 +308,8 @@ class HubProcess:
             await eventually(connected, timeout, "the hub to connect to the broker")
 
     def stored_seqs(self, agent: str) -> list[tuple[str, int, int]]:
-        """(boot, seq, copies) of every telemetry message and event stored for ``agent``."""
+        """(boot, seq, copies) of every telemetry message and event stored for ``agent``
+        (in the hub's own SQLite file)."""
         with sqlite3.connect(f"file:{self.db}?mode=ro", uri=True, timeout=5) as conn:
             rows = conn.execute(
                 "SELECT boot, seq, count(*) FROM ("
@@ -314,6 +356,7 @@ class AgentProcess:
 
 
 __all__ = [
+    "ROOMS",
     "AgentProcess",
     "HubProcess",
     "login",
@@ -322,5 +365,7 @@ __all__ = [
     "eventually",
     "make_agent",
     "running",
+    "running_hub",
     "write_room",
+    "write_sites",
 ]

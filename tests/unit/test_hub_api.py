@@ -17,7 +17,19 @@ with warnings.catch_warnings():
 from hub.app import create_app
 from hub.settings import HubSettings
 from hub.store import Store
-from tests.unit.hub_helpers import ROOM, SITE, at, event, item, state, status, telemetry
+from protocol import utcnow
+from tests.unit.hub_helpers import (
+    NOW,
+    ROOM,
+    SITE,
+    at,
+    event,
+    health,
+    item,
+    state,
+    status,
+    telemetry,
+)
 
 API = "/api/v1"
 
@@ -55,19 +67,44 @@ def test_health_without_mqtt(client: TestClient) -> None:
     assert body["mqtt_connected"] is False
     assert body["counters"] is None
     assert body["dead_letters_stored"] == {}
+    assert (body["ok"], body["problems"], body["ingest_running"]) == (True, [], False)
+    assert body["losses"] == {"boots": 0, "boots_missing": 0, "missing": 0, "dropped": 0}
+    r = client.get("/healthz")
+    assert (r.status_code, r.json()) == (200, {"status": "ok"})
 
 
-def test_rooms_from_the_registry_and_from_mqtt(client: TestClient) -> None:
+def test_healthz_is_documented_with_every_status(client: TestClient) -> None:
+    spec = client.get("/openapi.json").json()
+    responses = spec["paths"]["/healthz"]["get"]["responses"]
+    assert set(responses) == {"200", "503"}
+    assert "problems" in str(responses["503"])
+
+
+def test_healthz_answers_503_with_the_problems(
+    client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def down() -> None:
+        raise OSError("connection refused")
+
+    monkeypatch.setattr(store_of(client), "ping", down)
+    r = client.get("/healthz")
+    assert r.status_code == 503
+    assert r.json() == {
+        "status": "unhealthy", "problems": ["database unreachable: connection refused"]
+    }  # fmt: skip
+
+
+def test_rooms_from_the_registry_only(client: TestClient) -> None:
     store_of(client).write_batch(
-        [status("online", ts=5), telemetry(1, ts=10, co2_ppm=612), telemetry(1, room="9a1", ts=3)]
+        [status("online", ts=5), telemetry(1, ts=10, co2_ppm=612), telemetry(1, room="9a1", ts=3)],
+        now=NOW,
     )
     rooms = {(r["site"], r["room"]): r for r in client.get(f"{API}/rooms").json()}
-    assert set(rooms) == {(SITE, ROOM), (SITE, "6a2"), (SITE, "9a1")}
+    assert set(rooms) == {(SITE, ROOM), (SITE, "6a2")}  # 9a1 is not in this registry
     mine = rooms[(SITE, ROOM)]
     assert (mine["name"], mine["online"]) == ("Lớp 6A1", True)
     assert mine["readings"]["co2_ppm"]["value"] == 612
-    assert mine["last_seen"] == "2025-03-03T01:00:10Z"
-    assert rooms[(SITE, "9a1")]["name"] == "9a1"  # announced itself, not in the registry
+    assert mine["last_seen"] == "2025-03-03T01:00:30Z"  # the hub's clock
 
 
 def test_room_detail(client: TestClient) -> None:
@@ -85,6 +122,26 @@ def test_room_detail(client: TestClient) -> None:
     }  # fmt: skip
     assert [e["kind"] for e in body["events"]] == ["help"]
     assert set(body["readings"]) == {"co2_ppm", "temperature_c"}
+    [boot] = body["boots"]
+    assert (boot["boot"], boot["highest"], boot["missing"], boot["missing_count"]) == (
+        "b1", 2, [], 0
+    )  # fmt: skip
+    assert (body["clock_suspect"], body["clock_suspects"], body["clock_offset_s"]) == (
+        False, 0, None
+    )  # fmt: skip
+
+
+def test_room_detail_shows_the_agents_clock_and_health(client: TestClient) -> None:
+    store_of(client).write_batch(
+        [telemetry(1, ts=4000), health(clock_offset_s=-1.5, last_seq=3)], now=NOW
+    )
+    body = client.get(f"{API}/rooms/{SITE}/{ROOM}").json()
+    assert body["clock_suspect_at"] is not None
+    assert (body["clock_suspects"], body["clock_skew_s"]) == (1, 3970.0)
+    assert body["clock_offset_s"] == -1.5
+    assert body["agent_health"]["last_seq"] == 3
+    assert body["agent_health"]["outbox"]["backlog"] == 0
+    assert body["boots"][0]["end"] == 3
 
 
 def test_unknown_room_and_bad_ids(client: TestClient) -> None:
@@ -139,7 +196,10 @@ def test_command_body_and_room_are_checked_first(client: TestClient) -> None:
 
 
 def test_dead_letters_listed_with_reasons(client: TestClient) -> None:
-    store_of(client).write_batch([item("sc/a/b/telemetry", b"\xff{not json"), item("x/y", b"{}")])
+    telemetry_topic = f"sc/{SITE}/{ROOM}/telemetry"
+    now = utcnow()  # not a test time: the hub prunes dead letters older than a week
+    letters = [item(telemetry_topic, b"\xff{not json", now=now), item("x/y", b"{}", now=now)]
+    store_of(client).write_batch(letters)
     letters = client.get(f"{API}/dead-letters").json()
     assert {d["reason"] for d in letters} == {"bad_json", "bad_topic"}
     assert any(d["payload_preview"].endswith("{not json") for d in letters)

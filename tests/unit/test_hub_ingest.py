@@ -1,4 +1,5 @@
-"""Hub ingest without a broker: parsing to dead letters, batching, acks only after commit."""
+"""Hub ingest without a broker: reading to dead letters, batching, acks only after commit, and
+nothing received or refused by the database stopping it."""
 
 from __future__ import annotations
 
@@ -10,13 +11,13 @@ from typing import Any
 import pytest
 from sqlalchemy.exc import IntegrityError, OperationalError
 
-from hub.db import create_schema, make_engine
+from hub import parsing
 from hub.ingest import Ingest
-from hub.parsing import Parsed, Rejected, classify
+from hub.parsing import Ignored, Parsed, Rejected
 from hub.settings import HubSettings
 from hub.store import Store
-from protocol import CommandReply, RoomTopics, encode
-from tests.unit.hub_helpers import AGENT, ROOM, SITE, event, telemetry
+from protocol import CommandReply, HubStatus, RoomTopics, encode, hub_status_topic
+from tests.unit.hub_helpers import AGENT, CLASSIFY, ROOM, SITE, event, make_store, telemetry
 
 TOPICS = RoomTopics(SITE, ROOM, "sc")
 
@@ -48,23 +49,25 @@ async def until(check: Callable[[], bool], within_s: float = 5.0) -> None:
 
 @pytest.fixture
 def store(database_url: str) -> Iterator[Store]:
-    engine = make_engine(database_url)
-    create_schema(engine)
-    yield Store(engine)
-    engine.dispose()
+    store = make_store(database_url)
+    yield store
+    store.engine.dispose()
 
 
 @pytest.fixture
 async def ingest(store: Store) -> AsyncIterator[Ingest]:
-    replies: list[CommandReply] = []
-    settings = HubSettings(database_url="sqlite://", ingest_batch_max=3, ingest_flush_ms=5)
+    replies: list[tuple[CommandReply, str, str]] = []
+    settings = HubSettings(
+        database_url="sqlite://", ingest_batch_max=3, ingest_flush_ms=5, hub_id="hub-test"
+    )
 
-    def on_reply(reply: CommandReply) -> bool:
-        replies.append(reply)
+    def on_reply(reply: CommandReply, site: str, room: str) -> bool:
+        replies.append((reply, site, room))
         return True
 
     ing = Ingest(settings, store, on_reply=on_reply)
     ing.replies = replies  # type: ignore[attr-defined]
+    ing.batches.retry_min_s = 0.001
     yield ing
     await ing.stop()
 
@@ -74,8 +77,15 @@ def feed(ingest: Ingest, client: Any, items: Sequence[tuple[str, bytes]]) -> Non
         ingest.receive(client, topic, payload, mid, 1)
 
 
-def tm(seq: int) -> tuple[str, bytes]:
-    return TOPICS.telemetry, encode(telemetry(seq).message)
+def tm(seq: int, **kw: Any) -> tuple[str, bytes]:
+    return TOPICS.telemetry, encode(telemetry(seq, **kw).message)
+
+
+def reason_of(topic: str, payload: bytes) -> str:
+    result = CLASSIFY(topic, payload)
+    assert isinstance(result, Rejected), result
+    assert result.detail
+    return result.reason
 
 
 @pytest.mark.parametrize(
@@ -83,15 +93,18 @@ def tm(seq: int) -> tuple[str, bytes]:
     [
         ("sc/a/b/nonsense", b"{}", "bad_topic"),
         ("other/a/b/telemetry", b"{}", "bad_topic"),
-        ("sc/a/b/cmd/x", b"{}", "unexpected_kind"),
-        ("sc/a/b/telemetry", b"\xff\xfe", "bad_json"),
-        ("sc/a/b/telemetry", b'{"v": 99, "sender": "x"}', "bad_version"),
-        ("sc/a/b/telemetry", b'{"v": 1, "sender": "x"}', "bad_schema"),
-        ("sc/a/b/state/lights", encode(event(1).message), "bad_schema"),
+        (f"sc/{SITE}/{ROOM}/cmd/x", b"{}", "unexpected_kind"),
+        (f"sc/{SITE}/{ROOM}/config", b"{}", "unexpected_kind"),
+        (f"sc/{SITE}/{ROOM}/telemetry", b"\xff\xfe", "bad_json"),
+        (f"sc/{SITE}/{ROOM}/telemetry", b'{"v": 99, "sender": "x"}', "bad_version"),
+        (f"sc/{SITE}/{ROOM}/telemetry", b'{"v": 1, "sender": "x"}', "bad_schema"),
+        (f"sc/{SITE}/{ROOM}/state/lights", encode(event(1).message), "bad_schema"),
+        ("sc/a/b/telemetry", encode(telemetry(1).message), "unknown_room"),
+        (f"sc/{SITE}/nope/status", b"not even json", "unknown_room"),
     ],
 )
 def test_malformed_messages_become_dead_letters(topic: str, payload: bytes, reason: str) -> None:
-    result = classify(topic, payload, "sc")
+    result = CLASSIFY(topic, payload)
     assert isinstance(result, Rejected)
     assert (result.reason, result.topic, result.payload) == (reason, topic, payload)
     assert result.detail
@@ -100,14 +113,80 @@ def test_malformed_messages_become_dead_letters(topic: str, payload: bytes, reas
 def test_state_for_another_device_than_its_topic_is_refused() -> None:
     from tests.unit.hub_helpers import state
 
-    msg = state("lights").message
-    result = classify(TOPICS.state("projector"), encode(msg), "sc")
+    assert reason_of(TOPICS.state("projector"), encode(state("lights").message)) == "mismatch"
+
+
+@pytest.mark.parametrize(
+    "kind", ["telemetry", "status", "reply", "event", "health", "config/applied", "state/env"]
+)
+def test_the_sender_must_be_the_rooms_own_agent(kind: str) -> None:
+    """Every kind only an agent writes: a message of another room's sender is refused."""
+    source = telemetry(1, room="6a2").message
+    other = f"sc/{SITE}/{ROOM}/{kind}"
+    if kind == "telemetry":
+        payload = encode(source)
+    else:
+        model = parsing.MODELS[parsing.parse_topic(other).kind]
+        fields: dict[str, Any] = {
+            "status": {"state": "online", "boot": "b"},
+            "reply": {"id": "c1", "device": "env", "code": "ok"},
+            "event": {"boot": "b", "seq": 1, "kind": "help"},
+            "health": {"boot": "b", "started_at": source.ts},
+            "config/applied": {"boot": "b", "version": 1},
+            "state/env": {"boot": "b", "device": "env", "family": "environment", "state": {}},
+        }[kind]
+        payload = encode(model(sender=source.sender, **fields))
+    assert reason_of(other, payload) == "sender_mismatch"
+
+
+def test_a_payload_over_the_limit_is_refused_without_being_parsed(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    def must_not_parse(*_: Any) -> Any:
+        raise AssertionError("parsed")
+
+    monkeypatch.setattr(parsing, "decode", must_not_parse)
+    big = b'{"x": "' + b"a" * (parsing.MAX_PAYLOAD_BYTES + 1) + b'"}'
+    result = CLASSIFY(TOPICS.telemetry, big)
     assert isinstance(result, Rejected)
-    assert result.reason == "mismatch"
+    assert (result.reason, result.size, len(result.payload)) == ("too_large", len(big), 4096)
+
+
+@pytest.mark.parametrize(
+    "error", [OverflowError("date value out of range"), RecursionError(), KeyError("x")]
+)
+def test_any_exception_while_reading_is_a_dead_letter(
+    monkeypatch: pytest.MonkeyPatch, error: Exception
+) -> None:
+    def explode(*_: Any) -> Any:
+        raise error
+
+    topic, payload = tm(1)
+    monkeypatch.setattr(parsing, "decode", explode)
+    result = CLASSIFY(topic, payload)
+    assert isinstance(result, Rejected)
+    assert result.reason == "bad_payload"
+    assert type(error).__name__ in result.detail
+
+
+def test_a_time_that_overflows_on_conversion_is_refused_by_the_schema() -> None:
+    payload = encode(telemetry(1).message).replace(
+        b'"ts":"2025-03-03T01:00:00Z"', b'"ts":"9999-12-31T23:59:59-01:00"'
+    )
+    assert b"9999" in payload
+    assert reason_of(TOPICS.telemetry, payload) == "bad_schema"
+
+
+def test_other_hubs_and_their_replies_are_read_past() -> None:
+    status = HubStatus(sender="hub/other", state="online", boot="x")
+    assert isinstance(CLASSIFY(hub_status_topic("sc", "other"), encode(status)), Ignored)
+    reply = CommandReply(sender=f"edge/{AGENT}", id="c1", device="lights", code="ok")
+    assert isinstance(CLASSIFY(TOPICS.reply_to("other"), encode(reply)), Ignored)
+    assert isinstance(CLASSIFY(TOPICS.reply_to("hub-test"), encode(reply)), Parsed)
 
 
 def test_valid_message_parsed_with_its_agent() -> None:
-    result = classify(*tm(1), "sc")
+    result = CLASSIFY(*tm(1))
     assert isinstance(result, Parsed)
     assert result.agent == AGENT
 
@@ -122,6 +201,7 @@ async def test_acks_come_after_the_batch_is_committed(ingest: Ingest, store: Sto
     assert client.acks == [(1, 1), (2, 1), (3, 1)]
     assert client.stored_at_ack == [4, 4, 4]
     assert ingest.stats.dead_letters_by_reason == {"bad_json": 1}
+    assert ingest.acks.pending == 1  # the end-to-end ack for the agent
 
 
 async def test_messages_of_an_old_connection_are_stored_not_acked(
@@ -138,10 +218,25 @@ async def test_messages_of_an_old_connection_are_stored_not_acked(
 
 async def test_replies_are_routed_at_once_and_logged(ingest: Ingest) -> None:
     reply = CommandReply(sender=f"edge/{AGENT}", id="c1", device="lights", code="ok")
-    ingest.receive(None, TOPICS.reply, encode(reply), 1, 1)
-    assert [r.id for r in ingest.replies] == ["c1"]  # type: ignore[attr-defined]
+    ingest.receive(None, TOPICS.reply_to("hub-test"), encode(reply), 1, 1)
+    assert [(r.id, s, m) for r, s, m in ingest.replies] == [("c1", SITE, ROOM)]  # type: ignore[attr-defined]
     assert ingest.stats.replies == 1
     await ingest.flush(ingest._pending)  # no command logged with that id: nothing to update
+
+
+async def test_receive_never_raises_and_the_message_is_still_acknowledged(
+    ingest: Ingest, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken_route(*_: Any) -> None:
+        raise RuntimeError("a bug while routing a reply")
+
+    monkeypatch.setattr(ingest, "_route_reply", broken_route)
+    client = FakeClient(lambda: 0)
+    ingest._client = client  # type: ignore[assignment]
+    reply = CommandReply(sender=f"edge/{AGENT}", id="c1", device="lights", code="ok")
+    ingest.receive(client, TOPICS.reply, encode(reply), 7, 1)  # type: ignore[arg-type]
+    await ingest.flush(ingest._pending)
+    assert client.acks == [(7, 1)]
 
 
 async def test_flush_loop_cuts_batches_at_the_maximum(ingest: Ingest, store: Store) -> None:
@@ -157,33 +252,43 @@ async def test_flush_loop_cuts_batches_at_the_maximum(ingest: Ingest, store: Sto
         task.cancel()
 
 
-async def test_database_errors_are_retried_then_stored(
+async def test_database_errors_are_retried_without_acknowledging(
     ingest: Ingest, store: Store, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     real = store.write_batch
     calls = 0
+    client = FakeClient(lambda: stored_points(store))
+    ingest._client = client  # type: ignore[assignment]
 
     def flaky(items: Sequence[Parsed | Rejected]) -> Any:
         nonlocal calls
         calls += 1
-        if calls == 1:
+        if calls <= 2:
             raise OperationalError("INSERT", {}, Exception("database is locked"))
         return real(items)
 
     monkeypatch.setattr(store, "write_batch", flaky)
-    feed(ingest, None, [tm(1)])
+    feed(ingest, client, [tm(1)])
     await ingest.flush(ingest._pending)
-    assert (calls, ingest.stats.write_errors, stored_points(store)) == (2, 1, 2)
+    assert (calls, ingest.stats.write_errors, stored_points(store)) == (3, 2, 2)
+    assert client.stored_at_ack == [2]  # acknowledged once stored, not before
+    assert ingest.stats.db_failing is False
+    assert "database is locked" in (ingest.stats.last_write_error or "")
 
 
+@pytest.mark.parametrize(
+    "error",
+    [IntegrityError("INSERT", {}, Exception("constraint failed")), ValueError("a bug of ours")],
+    ids=["integrity", "any-exception"],
+)
 async def test_a_message_the_database_refuses_becomes_a_dead_letter(
-    ingest: Ingest, store: Store, monkeypatch: pytest.MonkeyPatch
+    ingest: Ingest, store: Store, monkeypatch: pytest.MonkeyPatch, error: Exception
 ) -> None:
     real = store.write_batch
 
     def picky(items: Sequence[Parsed | Rejected]) -> Any:
         if any(isinstance(i, Parsed) and getattr(i.message, "seq", 0) == 2 for i in items):
-            raise IntegrityError("INSERT", {}, Exception("constraint failed"))
+            raise error
         return real(items)
 
     monkeypatch.setattr(store, "write_batch", picky)
@@ -191,3 +296,36 @@ async def test_a_message_the_database_refuses_becomes_a_dead_letter(
     result = await ingest.flush(ingest._pending)
     assert (result.points, result.dead_letters) == (4, 1)
     assert [d.reason for d in store.dead_letters()] == ["store_error"]
+    assert ingest.stats.dead_letters_by_reason == {"store_error": 1}
+
+
+async def test_a_dead_letter_the_database_refuses_too_is_dropped_and_counted(
+    ingest: Ingest, store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real = store.write_batch
+    calls: list[int] = []
+
+    def refuses_dead_letters(items: Sequence[Parsed | Rejected]) -> Any:
+        calls.append(len(items))
+        if any(isinstance(i, Rejected) for i in items):
+            raise ValueError("cannot store that either")
+        return real(items)
+
+    monkeypatch.setattr(store, "write_batch", refuses_dead_letters)
+    client = FakeClient(lambda: 0)
+    ingest._client = client  # type: ignore[assignment]
+    feed(ingest, client, [tm(1), (TOPICS.telemetry, b"junk")])
+    result = await ingest.flush(ingest._pending)
+    assert result.points == 2
+    assert ingest.stats.dead_letters_lost == 1
+    assert client.acks == [(1, 1), (2, 1)]  # never retried forever
+    assert calls == [2, 1, 1]
+
+
+async def test_a_large_payload_is_read_at_once_and_not_kept(ingest: Ingest) -> None:
+    big = b"x" * 100_000
+    ingest.receive(None, TOPICS.telemetry, big, 1, 1)
+    [queued] = ingest._pending
+    assert queued.payload == b""
+    assert isinstance(queued.parsed, Rejected)
+    assert len(queued.parsed.payload) <= 4096

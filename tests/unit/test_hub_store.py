@@ -9,12 +9,13 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from hub.db import AGENT_VERSION_MAX, create_schema, make_engine
+from hub.db import AGENT_VERSION_MAX, DEAD_LETTER_MAX_BYTES, create_schema, make_engine
 from hub.parsing import Rejected
 from hub.store import SiteSpec, Store
 from protocol import Event, RoomSettings, RoomTopics
 from tests.unit.hub_helpers import (
     AGENT,
+    NOW,
     ROOM,
     ROOT,
     SITE,
@@ -22,6 +23,7 @@ from tests.unit.hub_helpers import (
     at,
     event,
     item,
+    make_store,
     parsed,
     state,
     status,
@@ -32,10 +34,9 @@ from tests.unit.hub_helpers import (
 @pytest.fixture
 def store(database_url: str) -> Iterator[Store]:
     """A store on each backend: SQLite (ids ``[sqlite]``) and PostgreSQL (``[postgresql]``)."""
-    engine = make_engine(database_url)
-    create_schema(engine)
-    yield Store(engine)
-    engine.dispose()
+    store = make_store(database_url)
+    yield store
+    store.engine.dispose()
 
 
 def count(store: Store, table: str) -> int:
@@ -71,38 +72,40 @@ def test_duplicates_inside_one_batch_are_stored_once(store: Store) -> None:
 
 def test_uniqueness_is_per_agent_boot_and_seq(store: Store) -> None:
     store.write_batch([telemetry(1), telemetry(1, boot="b2"), telemetry(1, room="6a2")])
-    store.write_batch([event(1), event(1, boot="b2")])
+    store.write_batch([event(2), event(2, boot="b2")])
     assert count(store, "telemetry") == 6
     assert count(store, "events") == 2
 
 
-def test_telemetry_creates_unknown_rooms_and_latest_readings(store: Store) -> None:
-    store.write_batch([telemetry(1, ts=10, co2_ppm=500), telemetry(2, ts=5, co2_ppm=450)])
-    [room] = store.list_rooms()
-    assert (room.site, room.room, room.name, room.online) == (SITE, ROOM, ROOM, False)
-    assert room.readings["co2_ppm"].value == 500
-    assert room.readings["co2_ppm"].ts == at(10)
-    assert room.last_seen == at(10)
+def test_telemetry_and_events_share_one_sequence(store: Store) -> None:
+    store.write_batch([telemetry(1)])
+    result = store.write_batch([event(1)])  # seq 1 of boot b1 is a telemetry message
+    assert (result.events, result.duplicates, result.conflicts) == (0, 1, 1)
+    assert count(store, "events") == 0
 
 
-def test_an_older_status_never_overwrites_a_newer(store: Store) -> None:
-    store.write_batch([status("online", ts=10)])
-    store.write_batch([status("offline", boot="b0", ts=5)])  # a late retained status of an old boot
+def test_latest_reading_is_the_newest_by_seq_not_by_time(store: Store) -> None:
+    store.write_batch([telemetry(1, ts=10, co2_ppm=500), telemetry(2, ts=5, co2_ppm=450)], now=NOW)
     room = store.get_room(SITE, ROOM)
     assert room is not None
-    assert (room.online, room.boot, room.last_status_at) == (True, "b1", at(10))
+    assert room.readings["co2_ppm"].value == 450  # seq 2, although stamped earlier
+    assert room.readings["co2_ppm"].ts == at(5)
+    assert room.last_seen == NOW  # the hub's clock, not the sender's
 
 
-def test_the_last_will_of_the_current_boot_applies_although_it_is_older(store: Store) -> None:
+def test_the_writer_never_creates_a_room(store: Store) -> None:
+    store.write_batch([telemetry(1, room="6a2")])
+    assert count(store, "rooms") == 3  # the registry's
+
+
+def test_statuses_of_contract_v1_apply_in_order_of_arrival(store: Store) -> None:
     store.write_batch([status("online", ts=10)])
-    store.write_batch([status("offline", ts=9)])  # the will was made at connect time
+    store.write_batch([status("offline", boot="b0", ts=5)])  # boot_no 0: nothing to order by
     room = store.get_room(SITE, ROOM)
     assert room is not None
-    assert (room.online, room.last_status_at) == (False, at(10))
-    store.write_batch([status("online", ts=10)])  # a redelivered old online does not revive it
-    assert store.get_room(SITE, ROOM).online is False  # type: ignore[union-attr]
-    store.write_batch([status("online", ts=20)])
-    assert store.get_room(SITE, ROOM).online is True  # type: ignore[union-attr]
+    assert (room.online, room.boot, room.last_status_at) == (False, "b0", room.last_status_at)
+    assert room.last_status_at is not None
+    assert room.last_status_at > at(10)
 
 
 def test_statuses_in_one_batch_apply_in_order(store: Store) -> None:
@@ -111,24 +114,29 @@ def test_statuses_in_one_batch_apply_in_order(store: Store) -> None:
     )
     room = store.get_room(SITE, ROOM)
     assert room is not None
-    assert (room.online, room.boot) == (False, "b2")
+    assert (room.online, room.boot) == (True, "b1")
 
 
-def test_device_state_keeps_the_newest(store: Store) -> None:
-    store.write_batch([state("lights", ts=5, on=True), state("lights", ts=1, on=False)])
-    store.write_batch([state("lights", ts=2, on=False)])
+def test_device_state_keeps_the_newest_by_its_counter(store: Store) -> None:
+    store.write_batch(
+        [state("lights", ts=1, boot_no=1, n=5, on=True), state("lights", ts=5, boot_no=1, n=1)]
+    )
+    store.write_batch([state("lights", ts=9, boot_no=1, n=2, on=False)])
     [device] = store.devices(SITE, ROOM)
-    assert (device.device, device.state, device.updated_at) == ("lights", {"on": True}, at(5))
+    assert (device.device, device.state, device.updated_at) == ("lights", {"on": True}, at(1))
+    store.write_batch([state("lights", ts=0, boot_no=1, n=6, on=False)])
+    assert store.devices(SITE, ROOM)[0].state == {"on": False}
 
 
 def test_dead_letters_are_kept_with_their_reason(store: Store) -> None:
     big = b"{" + b"x" * 100_000
-    result = store.write_batch([item("sc/a/b/telemetry", big), item("nope", b"{}")])
+    topic = RoomTopics(SITE, ROOM, ROOT).telemetry
+    result = store.write_batch([item(topic, big), item("nope", b"{}")])
     assert result.dead_letters == 2
     letters = store.dead_letters()
     assert {d.reason for d in letters} == {"bad_json", "bad_topic"}
     kept = next(d for d in letters if d.reason == "bad_json")
-    assert (kept.size, len(kept.payload)) == (len(big), 64 * 1024)
+    assert (kept.size, len(kept.payload)) == (len(big), DEAD_LETTER_MAX_BYTES)
     assert store.dead_letter_counts() == {"bad_json": 1, "bad_topic": 1}
 
 
@@ -144,8 +152,7 @@ def test_registry_upsert_names_rooms_and_keeps_their_state(store: Store) -> None
 
 
 def test_config_versions_pushed_and_applied(store: Store) -> None:
-    assert store.next_config_version(SITE, ROOM, RoomSettings()) is None  # unknown room
-    store.write_batch([status("online")])
+    assert store.next_config_version(SITE, "nope", RoomSettings()) is None  # unknown room
     assert store.next_config_version(SITE, ROOM, RoomSettings()) == 1
     assert store.next_config_version(SITE, ROOM, RoomSettings(telemetry_interval_s=2)) == 2
     store.write_batch([applied(2)])
@@ -199,14 +206,15 @@ def test_times_come_back_in_utc_whatever_the_server_zone(store: Store) -> None:
     room = store.get_room(SITE, ROOM)
     assert room is not None
     times = [
-        room.last_status_at,
         room.readings["co2_ppm"].ts,
         store.telemetry(SITE, ROOM, "co2_ppm", at(0), at(10))[0].ts,
         store.recent_events(SITE, ROOM)[0].ts,
         store.devices(SITE, ROOM)[0].updated_at,
         store.dead_letters()[0].received_at,
     ]
-    assert times[:5] == [at(1), at(2), at(2), at(3), at(4)]
+    assert times[:4] == [at(2), at(2), at(3), at(4)]
+    assert room.last_status_at is not None
+    assert room.last_status_at.tzinfo is UTC
     assert all(t is not None and t.tzinfo is UTC for t in times), times
 
 
@@ -236,4 +244,23 @@ def test_a_dead_letter_with_nul_characters_is_still_stored(store: Store) -> None
 def test_a_postgresql_url_without_a_driver_means_psycopg() -> None:
     engine = make_engine("postgresql://hub@127.0.0.1:1/hub")  # nothing is connected
     assert (engine.dialect.name, engine.dialect.driver) == ("postgresql", "psycopg")
+    engine.dispose()
+
+
+def test_a_database_of_an_older_hub_gets_the_new_columns(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'old.sqlite'}"
+    engine = make_engine(url)
+    with engine.begin() as conn:
+        conn.exec_driver_sql(
+            "CREATE TABLE latest_readings (agent VARCHAR(127) NOT NULL, device VARCHAR(63)"
+            " NOT NULL, metric VARCHAR(63) NOT NULL, value FLOAT NOT NULL, ts DATETIME NOT NULL,"
+            " PRIMARY KEY (agent, device, metric))"
+        )
+        conn.exec_driver_sql(
+            "INSERT INTO latest_readings VALUES ('a/b', 'env', 'co2_ppm', 1, '2025-01-01')"
+        )
+    create_schema(engine)
+    with engine.connect() as conn:
+        row = conn.exec_driver_sql("SELECT value, era, boot_no, seq FROM latest_readings").one()
+    assert tuple(row) == (1.0, 0, 0, 0)
     engine.dispose()

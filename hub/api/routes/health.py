@@ -1,27 +1,94 @@
-"""Health of the hub: MQTT link, ingest counters, dead letters."""
+"""Health of the hub: ``/api/v1/health`` in detail, ``/healthz`` for probes."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from datetime import timedelta
 
-from hub.api.deps import HubDep
-from hub.api.models import HealthPublic, IngestCountersPublic
+from fastapi import APIRouter, status
+from fastapi.responses import JSONResponse
+
+from hub.api.deps import HubDep, HubState
+from hub.api.models import (
+    HealthPublic,
+    HealthzPublic,
+    IngestCountersPublic,
+    LossTotalsPublic,
+)
+from hub.health import problems
+from protocol import utcnow
+from protocol.bounds import safe_text
 
 router = APIRouter(tags=["health"])
+healthz_router = APIRouter(tags=["health"])
+
+CLOCK_WINDOW = timedelta(hours=1)
+
+
+def _problems(hub: HubState, database_error: str | None) -> list[str]:
+    return problems(hub.ingest, hub.supervisor, database_error=database_error)
 
 
 @router.get("/health")
 def health(hub: HubDep) -> HealthPublic:
-    """Always 200 while the process serves; read ``mqtt_connected`` for the link."""
+    """Always 200 while the process serves: read ``ok`` and ``problems`` (or use ``/healthz``)."""
     ingest = hub.ingest
+    store = hub.store
+    database_error = None
+    dead: dict[str, int] = {}
+    losses = None
+    clock_rooms = 0
+    try:
+        dead = store.dead_letter_counts()
+        totals = store.loss_totals()
+        losses = LossTotalsPublic.model_validate(totals, from_attributes=True)
+        clock_rooms = store.clock_suspect_rooms(utcnow() - CLOCK_WINDOW)
+    except Exception as exc:  # health reports the database, it must not fail on it
+        database_error = safe_text(exc, 300)
+    found = _problems(hub, database_error)
+    supervisor = hub.supervisor
     return HealthPublic(
         hub_id=hub.settings.hub_id,
+        ok=not found,
+        problems=found,
+        ingest_running=bool(supervisor and supervisor.running),
         mqtt_connected=bool(ingest and ingest.connected),
         ingest_pending=ingest.pending if ingest else 0,
+        ingest_restarts=supervisor.restarts if supervisor else 0,
         commands_waiting=hub.commander.waiting,
+        forged_replies=hub.commander.forged_replies,
+        acks_pending=ingest.acks.pending if ingest else 0,
         counters=IngestCountersPublic.model_validate(ingest.stats) if ingest else None,
-        dead_letters_stored=hub.store.dead_letter_counts(),
+        dead_letters_stored=dead,
+        dead_letters_pruned=hub.pruner.pruned if hub.pruner else 0,
+        losses=losses,
+        clock_suspect_rooms=clock_rooms,
     )
 
 
-__all__ = ["router"]
+@healthz_router.get(
+    "/healthz",
+    response_model=HealthzPublic,
+    responses={
+        status.HTTP_200_OK: {"description": "The hub is well: ingest running, MQTT connected."},
+        status.HTTP_503_SERVICE_UNAVAILABLE: {
+            "model": HealthzPublic,
+            "description": "Something is wrong; ``problems`` says what (ingest not running, "
+            "MQTT not connected, database errors, a recent restart of the ingest).",
+        },
+    },
+)
+def healthz(hub: HubDep) -> JSONResponse:
+    """For load balancers and service managers; no authentication, no detail beyond problems."""
+    database_error = None
+    try:
+        hub.store.ping()
+    except Exception as exc:  # the probe reports the database, it must not fail on it
+        database_error = safe_text(exc, 300)
+    found = _problems(hub, database_error)
+    if found:
+        body = HealthzPublic(status="unhealthy", problems=found)
+        return JSONResponse(body.model_dump(), status_code=status.HTTP_503_SERVICE_UNAVAILABLE)
+    return JSONResponse(HealthzPublic(status="ok").model_dump(exclude={"problems"}))
+
+
+__all__ = ["healthz_router", "router"]

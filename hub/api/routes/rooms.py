@@ -10,6 +10,7 @@ from fastapi.exceptions import RequestValidationError
 from pydantic import AfterValidator
 
 from hub.api.deps import CommanderDep, KnownRoom, StoreDep
+from hub.api.details import room_extras
 from hub.api.models import (
     ConfigPushedPublic,
     ConfigStatusPublic,
@@ -84,6 +85,7 @@ def get_room(
             settings=view.config_settings,
         ),
         events=[EventPublic.model_validate(e) for e in store.recent_events(site, room, events)],
+        **room_extras(store, view),
     )
 
 
