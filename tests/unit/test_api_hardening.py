@@ -40,7 +40,13 @@ class Agent:
         return True
 
     async def publish(
-        self, topic: str, payload: bytes, *, retain: bool, ack_timeout_s: float
+        self,
+        topic: str,
+        payload: bytes,
+        *,
+        retain: bool,
+        ack_timeout_s: float,
+        expiry_s: float | None = None,
     ) -> None:
         command = decode(Command, payload)
         self.published.append(command)
@@ -53,7 +59,7 @@ class Agent:
                 text="" if self.code == "ok" else "from the device",
                 state={"on": True} if self.code == "ok" else None,
             )
-            self.commander.resolve(reply)
+            self.commander.resolve(reply, SITE, ROOM)
 
 
 @pytest.fixture
@@ -275,6 +281,7 @@ def test_every_operation_documents_its_errors(app: FastAPI) -> None:
     rooms = f"{API}/rooms/{{site}}/{{room}}"
     expected = {
         (f"{API}/health", "get"): {200, 413},
+        ("/healthz", "get"): {200, 413, 503},
         (f"{API}/rooms", "get"): {200, 413},
         (rooms, "get"): {200, 404, 413, 422},
         (f"{rooms}/telemetry", "get"): {200, 404, 413, 422},

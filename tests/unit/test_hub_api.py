@@ -76,7 +76,7 @@ def test_health_without_mqtt(client: TestClient) -> None:
 def test_healthz_is_documented_with_every_status(client: TestClient) -> None:
     spec = client.get("/openapi.json").json()
     responses = spec["paths"]["/healthz"]["get"]["responses"]
-    assert set(responses) == {"200", "503"}
+    assert set(responses) == {"200", "413", "503"}
     assert "problems" in str(responses["503"])
 
 

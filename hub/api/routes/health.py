@@ -14,12 +14,13 @@ from hub.api.models import (
     IngestCountersPublic,
     LossTotalsPublic,
 )
+from hub.api.responses import BODY_TOO_LARGE
 from hub.health import problems
 from protocol import utcnow
 from protocol.bounds import safe_text
 
 router = APIRouter(tags=["health"])
-healthz_router = APIRouter(tags=["health"])
+healthz_router = APIRouter(tags=["health"], responses=BODY_TOO_LARGE)
 
 CLOCK_WINDOW = timedelta(hours=1)
 
