@@ -12,7 +12,6 @@ after the broker's own MQTT 5 message expiry. Every reply goes to the hub that a
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import re
 from collections import OrderedDict, defaultdict
@@ -22,6 +21,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import aiomqtt
+from pydantic_core import from_json
 
 from devices.base import Device
 from edge.clock_offset import ClockOffset
@@ -61,6 +61,8 @@ SEEN_MAX = 512
 """Recent command ids remembered, so a redelivered command is answered and not run again."""
 REPUBLISH_MIN_S = 10.0
 """Least time between two re-sends of everything for a hub that comes back."""
+MAX_PAYLOAD_BYTES = 64 * 1024
+"""Longest payload read; a command, a config or an acknowledgement is far shorter."""
 SETTLE_S = 2.0
 """Messages in this long after a connect may have waited at the broker: no clock samples."""
 
@@ -144,6 +146,9 @@ class Inbox:
             payload = message.payload
             if not isinstance(payload, bytes | bytearray | str):
                 self.drop(topic, "payload is not bytes")
+                return
+            if len(payload) > MAX_PAYLOAD_BYTES:
+                self.drop(topic, f"payload of {len(payload)} bytes, over {MAX_PAYLOAD_BYTES}")
                 return
             if topic.startswith(self.hub_prefix):
                 await self._on_hub_status(message, payload)
@@ -325,8 +330,8 @@ class Inbox:
 def _version_of(payload: Payload) -> int:
     """The ``version`` of a config payload that failed validation, if it can be read; else 0."""
     try:
-        value = json.loads(payload).get("version")
-    except (ValueError, AttributeError, RecursionError):
+        value = from_json(payload).get("version")
+    except (ValueError, AttributeError):
         return 0
     return value if isinstance(value, int) and 0 <= value <= 2**31 - 1 else 0
 
@@ -334,8 +339,8 @@ def _version_of(payload: Payload) -> int:
 def _readable_ids(payload: Payload) -> tuple[str | None, str | None]:
     """The ``id`` and ``reply_to`` of a command that failed validation, where they are valid."""
     try:
-        body = json.loads(payload)
-    except (ValueError, RecursionError):
+        body = from_json(payload)
+    except ValueError:
         return None, None
     if not isinstance(body, dict):
         return None, None

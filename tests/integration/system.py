@@ -80,6 +80,32 @@ def mqtt_client(broker: Broker, root: str, name: str = "tester", **kwargs: Any) 
     return aiomqtt.Client(broker.host, broker.port, **login(broker, root, name), **kwargs)
 
 
+def agent_client(
+    broker: Broker,
+    root: str,
+    site: str = "thcs-nguyen-chi-thanh",
+    room: str = "6a1",
+    **kwargs: Any,
+) -> aiomqtt.Client:
+    """A client that speaks for one room's agent, with that agent's own credential."""
+    kwargs.setdefault("protocol", aiomqtt.ProtocolVersion.V5)
+    login: dict[str, Any] = {}
+    if getattr(broker, "secured", False):
+        assert isinstance(broker, Mosquitto)
+        user, password = broker.agent(root, site, room)
+        login = {"username": user, "password": password}
+    return aiomqtt.Client(broker.host, broker.port, **login, **kwargs)
+
+
+def hub_login(broker: Broker, root: str, hub_id: str) -> dict[str, Any]:
+    """``HubSettings`` fields with the hub's own credential (nothing on an open broker)."""
+    if not getattr(broker, "secured", False):
+        return {}
+    assert isinstance(broker, Mosquitto)
+    user, password = broker.hub(root, hub_id)
+    return {"mqtt_username": user, "mqtt_password": password}
+
+
 def persistent_subscriber(broker: Broker, name: str, root: str | None = None) -> aiomqtt.Client:
     """A client with a persistent MQTT 5 session named ``name``: what it subscribed to is
     queued by the broker while it is away (and across a clean broker restart)."""
@@ -359,6 +385,8 @@ __all__ = [
     "ROOMS",
     "AgentProcess",
     "HubProcess",
+    "agent_client",
+    "hub_login",
     "login",
     "mqtt_client",
     "persistent_subscriber",

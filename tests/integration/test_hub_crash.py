@@ -5,12 +5,11 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
-import aiomqtt
 import pytest
 
 from protocol import RoomTopics, Telemetry, encode
 from smartclass.broker import Mosquitto
-from tests.integration.system import HubProcess, eventually
+from tests.integration.system import HubProcess, agent_client, eventually
 
 pytestmark = pytest.mark.integration
 
@@ -20,7 +19,7 @@ COUNT = 3000
 
 async def publish_all(broker: Mosquitto, root: str, started: asyncio.Event) -> None:
     topics = RoomTopics(SITE, ROOM, root)
-    async with aiomqtt.Client(broker.host, broker.port, identifier=f"edge-{root}") as edge:
+    async with agent_client(broker, root) as edge:
         for seq in range(1, COUNT + 1):
             msg = Telemetry(
                 sender=f"edge/{SITE}/{ROOM}", boot="b1", seq=seq, device="env",

@@ -29,7 +29,14 @@ from protocol import (
     encode,
 )
 from smartclass.broker import Mosquitto
-from tests.integration.system import eventually, persistent_subscriber, running_hub
+from tests.integration.system import (
+    agent_client,
+    eventually,
+    hub_login,
+    mqtt_client,
+    persistent_subscriber,
+    running_hub,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -46,6 +53,7 @@ def settings(broker: Mosquitto, topic_root: str, tmp_path: Path) -> HubSettings:
         mqtt_port=broker.port,
         topic_root=topic_root,
         hub_id=f"hub-{topic_root}",
+        **hub_login(broker, topic_root, f"hub-{topic_root}"),
         database_url=f"sqlite:///{tmp_path / 'hub.sqlite'}",
         ingest_flush_ms=5,
         reconnect_min_s=0.1,
@@ -55,9 +63,13 @@ def settings(broker: Mosquitto, topic_root: str, tmp_path: Path) -> HubSettings:
 
 
 def agent(broker: Mosquitto, name: str) -> aiomqtt.Client:
-    return aiomqtt.Client(
-        broker.host, broker.port, identifier=name, protocol=aiomqtt.ProtocolVersion.V5
-    )
+    """``edge-{root}``: the room's agent, with its own credential. ``{who}-{root}``: a client
+    that may write anywhere under the root, as a broken ACL or a stolen operator password
+    would allow (the hub must hold without the broker's help)."""
+    who, root = name.split("-", 1)
+    if who == "edge":
+        return agent_client(broker, root)
+    return mqtt_client(broker, root, who)
 
 
 def telemetry(seq: int, co2: float = 500.0, **extra: Any) -> bytes:
@@ -322,7 +334,7 @@ async def test_the_broker_drops_a_command_that_expired_before_delivery(
 ) -> None:
     topics = RoomTopics(SITE, ROOM, topic_root)
     name = f"edge-{topic_root}"
-    async with persistent_subscriber(broker, name) as edge:
+    async with persistent_subscriber(broker, name, topic_root) as edge:
         await edge.subscribe(topics.commands, qos=1)
     # the agent is away: its session queues what comes for it
     async with running_hub(settings) as http:
@@ -330,7 +342,7 @@ async def test_the_broker_drops_a_command_that_expired_before_delivery(
         r = await http.post(url, json={"action": "on", "timeout_s": 0.5})
         assert r.status_code == 504
     await asyncio.sleep(2.2)  # the expiry (1 s, whole seconds) must pass: that is the test
-    async with persistent_subscriber(broker, name) as edge:
+    async with persistent_subscriber(broker, name, topic_root) as edge:
         await edge.subscribe(topics.commands, qos=1)
         probe = Command(sender="hub/probe", id="probe", device="lights", action="on",
                         issuer="test", expires=YEAR_2100)  # fmt: skip

@@ -26,7 +26,7 @@ from protocol import (
     hub_status_topic,
 )
 from smartclass.broker import Mosquitto
-from tests.integration.system import eventually, running_hub
+from tests.integration.system import agent_client, eventually, hub_login, running_hub
 
 pytestmark = pytest.mark.integration
 
@@ -40,6 +40,7 @@ def settings(broker: Mosquitto, topic_root: str, tmp_path: Path) -> HubSettings:
         mqtt_port=broker.port,
         topic_root=topic_root,
         hub_id=f"hub-{topic_root}",
+        **hub_login(broker, topic_root, f"hub-{topic_root}"),
         database_url=f"sqlite:///{tmp_path / 'hub.sqlite'}",
         ingest_flush_ms=5,
         reconnect_min_s=0.1,
@@ -47,7 +48,7 @@ def settings(broker: Mosquitto, topic_root: str, tmp_path: Path) -> HubSettings:
 
 
 def agent(broker: Mosquitto, root: str) -> aiomqtt.Client:
-    return aiomqtt.Client(broker.host, broker.port, identifier=f"edge-{root}")
+    return agent_client(broker, root)
 
 
 def telemetry(seq: int, co2: float) -> bytes:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import aiomqtt
 import pytest
 from sqlalchemy import func, select
 
@@ -12,7 +11,7 @@ from hub.db import TelemetryPoint, make_engine
 from hub.settings import HubSettings
 from protocol import RoomTopics, Status, Telemetry, encode
 from smartclass.broker import Mosquitto
-from tests.integration.system import eventually, running_hub
+from tests.integration.system import agent_client, eventually, hub_login, running_hub
 
 pytestmark = [pytest.mark.integration, pytest.mark.postgresql]
 
@@ -43,12 +42,13 @@ async def test_telemetry_is_stored_once_in_postgresql_and_listed(
         mqtt_port=broker.port,
         topic_root=topic_root,
         hub_id=f"hub-{topic_root}",
+        **hub_login(broker, topic_root, f"hub-{topic_root}"),
         database_url=postgres_url,
         ingest_flush_ms=5,
         reconnect_min_s=0.1,
     )
     topics = RoomTopics(SITE, ROOM, topic_root)
-    edge = aiomqtt.Client(broker.host, broker.port, identifier=f"edge-{topic_root}")
+    edge = agent_client(broker, topic_root)
     async with running_hub(settings) as http, edge:
         status = Status(sender=f"edge/{SITE}/{ROOM}", state="online", boot="b1", keepalive=5)
         await edge.publish(topics.status, encode(status), qos=1, retain=True)

@@ -13,7 +13,7 @@ from sqlalchemy import text
 from hub.db import make_engine
 from protocol import Command, CommandReply, RoomTopics, Telemetry, decode, encode
 from smartclass.broker import Mosquitto
-from tests.integration.system import HubProcess, eventually
+from tests.integration.system import HubProcess, agent_client, eventually
 
 pytestmark = [pytest.mark.integration, pytest.mark.postgresql]
 
@@ -65,10 +65,7 @@ async def test_two_hubs_share_the_ingest_store_each_message_once_and_get_their_o
             hub.start()
         for hub in hubs:
             await hub.wait_connected()
-        async with aiomqtt.Client(
-            broker.host, broker.port, identifier=f"edge-{topic_root}",
-            protocol=aiomqtt.ProtocolVersion.V5,
-        ) as edge:  # fmt: skip
+        async with agent_client(broker, topic_root) as edge:
             for seq in range(1, COUNT + 1):
                 msg = Telemetry(sender=SENDER, boot="b1", boot_no=1, seq=seq, device="env",
                                 readings={"co2_ppm": float(seq)})  # fmt: skip

@@ -9,7 +9,6 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import aiomqtt
 import pytest
 
 from devices.projector.config import PjlinkProjectorConfig
@@ -20,6 +19,7 @@ from tests.integration.system import (
     HubProcess,
     eventually,
     make_agent,
+    mqtt_client,
     persistent_subscriber,
     running,
     write_room,
@@ -300,7 +300,7 @@ async def test_an_agent_started_with_the_broker_down_drains_its_outbox_in_order(
 ) -> None:
     topics = RoomTopics(SITE, ROOM, topic_root)
     # A persistent watcher session, so the broker queues the drained stream for it.
-    async with persistent_subscriber(own_broker, f"watcher-{topic_root}") as watcher:
+    async with persistent_subscriber(own_broker, f"watcher-{topic_root}", topic_root) as watcher:
         await watcher.subscribe(topics.telemetry, qos=1)
     own_broker.stop()  # a clean stop: Mosquitto saves the watcher's session
 
@@ -314,7 +314,7 @@ async def test_an_agent_started_with_the_broker_down_drains_its_outbox_in_order(
         drained = agent.last_seq
 
     seqs: list[int] = []
-    async with persistent_subscriber(own_broker, f"watcher-{topic_root}") as watcher:
+    async with persistent_subscriber(own_broker, f"watcher-{topic_root}", topic_root) as watcher:
         async with asyncio.timeout(15):
             async for message in watcher.messages:
                 seqs.append(decode(Telemetry, message.payload).seq)  # type: ignore[arg-type]
@@ -329,7 +329,7 @@ async def test_malformed_payloads_are_counted_and_kept_and_nothing_stops(
 ) -> None:
     topics = RoomTopics(SITE, ROOM, topic_root)
     agent, _ = make_agent(broker, topic_root, tmp_path / "edge", interval=0.2)
-    async with running(agent), aiomqtt.Client(broker.host, broker.port) as rogue:
+    async with running(agent), mqtt_client(broker, topic_root, "rogue") as rogue:
         await rogue.publish(topics.telemetry, b"{not json", qos=1)
         await rogue.publish(topics.event, b'{"v": 1, "sender": "x"}', qos=1)
         await rogue.publish(topics.status, b'{"v": 42, "state": "online"}', qos=1)
