@@ -36,6 +36,8 @@ SEND_BATCH = 500
 PUBLISH_TIMEOUT_S = 10.0
 RESEND_AFTER_S = 30.0
 """How long a sent message may wait for the hub's acknowledgement before it is sent again."""
+RESEND_MAX_S = 600.0
+"""The wait doubles with each resend that brings no acknowledgement, up to this."""
 
 
 class OutboxSender:
@@ -75,6 +77,8 @@ class OutboxSender:
         self._link_since = 0.0
         self.resends = 0
         """How many times unacknowledged messages were sent again."""
+        self._resend_wait = resend_after_s
+        """Grows while resends bring no acknowledgement (a hub that will not store them)."""
         self.acked = 0
         """Rows forgotten because the hub stored them."""
 
@@ -98,8 +102,12 @@ class OutboxSender:
 
     async def on_ack(self, ack: StoredAck) -> None:
         """The hub's acknowledgement: forget every message it covers."""
+        forgotten = 0
         for boot, ranges in ack.boots.items():
-            self.acked += await self.storage.delete_acked(boot, [(lo, hi) for lo, hi in ranges])
+            forgotten += await self.storage.delete_acked(boot, [(lo, hi) for lo, hi in ranges])
+        if forgotten:
+            self.acked += forgotten
+            self._resend_wait = self.resend_after_s  # the hub stores again
         self.notify()
 
     async def run(self) -> None:
@@ -157,7 +165,7 @@ class OutboxSender:
         if first is None or first > self.cursor or not self._sent:
             return
         since = max(self._sent[0][1], self._hub_since, self._link_since)
-        if self._clock() - since < self.resend_after_s:
+        if self._clock() - since < self._resend_wait:
             return
         logger.warning(
             "%s: the hub has not stored messages sent %.0f s ago; sending again from row %d",
@@ -166,6 +174,8 @@ class OutboxSender:
         self.resends += 1
         self.cursor = first - 1
         self._sent.clear()
+        # if this brings no acknowledgement either, wait twice as long before the next one
+        self._resend_wait = min(self._resend_wait * 2, RESEND_MAX_S)
 
     async def _send_batch(self, client: AckedClient, rows: list[OutboxMessage]) -> None:
         window = asyncio.Semaphore(self.window)

@@ -22,6 +22,7 @@ ROOMS = ("6a1", "6a2")
 
 
 async def _all_stored(hub: HubProcess, agents: list[Agent]) -> bool:
+    hub.close()
     for agent in agents:
         rows = await asyncio.to_thread(hub.stored_seqs, f"{SITE}/{agent.room.room}")
         if len(rows) < agent.last_seq:
@@ -30,9 +31,14 @@ async def _all_stored(hub: HubProcess, agents: list[Agent]) -> bool:
 
 
 async def test_a_broker_killed_while_rooms_publish_loses_nothing(
-    own_broker: Mosquitto, topic_root: str, tmp_path: Path, own_hub: HubProcess
+    own_broker: Mosquitto, topic_root: str, tmp_path: Path
 ) -> None:
-    hub = own_hub
+    hub = HubProcess(
+        own_broker, topic_root, tmp_path / "hub", hub_id=f"hub-{topic_root}",
+        rooms=[(SITE, room) for room in ROOMS],
+    )  # fmt: skip
+    hub.start()
+    await hub.wait_connected()
     agents = [
         make_agent(
             own_broker, topic_root, tmp_path / room, interval=0.02, room=room,
@@ -57,6 +63,7 @@ async def test_a_broker_killed_while_rooms_publish_loses_nothing(
             print(f"crash {crash + 1}: agents at {[a.last_seq for a in agents]}")
         await hub.wait_connected()
         await eventually(lambda: _all_stored(hub, agents), 60, "every message stored")
+    hub.close()
     for agent in agents:
         rows = await asyncio.to_thread(hub.stored_seqs, f"{SITE}/{agent.room.room}")
         mine = [(seq, n) for boot, seq, n in rows if boot == agent.boot]
