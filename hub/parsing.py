@@ -188,10 +188,14 @@ class Classifier:
                 parsed = parse_topic(topic, self.root)
             except TopicError as exc:
                 raise _Reject("bad_topic", str(exc)) from None
-            if len(self._topics) >= TOPICS_CACHED:
-                self._topics.clear()
-            self._topics[topic] = parsed
-        if (parsed.site, parsed.room) not in self.roster:
+            known = (parsed.site, parsed.room) in self.roster
+            if known:  # only registered rooms' topics: unknown ones must not fill the cache
+                if len(self._topics) >= TOPICS_CACHED:
+                    self._topics.clear()
+                self._topics[topic] = parsed
+        else:
+            known = (parsed.site, parsed.room) in self.roster  # the registry may have changed
+        if not known:
             raise _Reject("unknown_room", f"room {parsed.site}/{parsed.room} is not registered")
         if parsed.hub is not None and parsed.hub != self.hub_id:
             return Ignored(topic)
