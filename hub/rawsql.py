@@ -1,7 +1,7 @@
 """Statements compiled once per dialect and run with values already in the driver's form.
 
 On the ingest's hot path SQLAlchemy's per-row, per-column bind processing cost more than the
-SQL itself; these helpers convert a value once (a time, a JSON document) and hand the rows
+SQL itself; these functions convert a value once (a time, a JSON document) and hand the rows
 to the driver as they are.
 """
 
