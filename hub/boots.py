@@ -8,6 +8,7 @@ and writes back what changed, with the acknowledgement each agent is owed.
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -15,10 +16,11 @@ from typing import Any
 
 from sqlalchemy import Connection, bindparam, delete, insert, select, tuple_, update
 
-from hub import ranges
+from hub import ranges, rawsql
 from hub.db import Boot
 from hub.ordering import BootOrder, era_of_new_boot
 from hub.ranges import Ranges
+from hub.rawsql import json_binder, time_binder
 from protocol.messages import BOOTS_MAX, RANGES_MAX, BootLosses
 
 STORED_RANGES_MAX = 1024
@@ -103,16 +105,51 @@ def newest_first(records: Iterable[BootRecord]) -> list[BootRecord]:
     return sorted(records, key=lambda r: (r.era, r.boot_no, r.last_seen), reverse=True)
 
 
+class BootCache:
+    """The boots of recently seen agents, kept between batches by a hub that is its
+    database's only writer (SQLite); emptied whenever a transaction fails."""
+
+    def __init__(self, agents_max: int = 4096) -> None:
+        self.agents_max = agents_max
+        self._agents: OrderedDict[str, dict[str, BootRecord]] = OrderedDict()
+
+    def get(self, agent: str) -> dict[str, BootRecord] | None:
+        boots = self._agents.get(agent)
+        if boots is not None:
+            self._agents.move_to_end(agent)
+        return boots
+
+    def put(self, agent: str, boots: dict[str, BootRecord]) -> None:
+        self._agents[agent] = boots
+        while len(self._agents) > self.agents_max:
+            self._agents.popitem(last=False)
+
+    def clear(self) -> None:
+        self._agents.clear()
+
+
 class BootBook:
     """The boots of some agents within one transaction (their rooms' rows locked first)."""
 
-    def __init__(self, conn: Connection, agents: Iterable[str], now: datetime) -> None:
+    def __init__(
+        self,
+        conn: Connection,
+        agents: Iterable[str],
+        now: datetime,
+        cache: BootCache | None = None,
+    ) -> None:
         self.conn = conn
         self.now = now
         self._by_agent: dict[str, dict[str, BootRecord]] = {}
-        wanted = sorted(set(agents))
-        for agent in wanted:
-            self._by_agent[agent] = {}
+        wanted: list[str] = []
+        for agent in sorted(set(agents)):
+            cached = cache.get(agent) if cache is not None else None
+            if cached is None:
+                wanted.append(agent)
+                cached = {}
+                if cache is not None:
+                    cache.put(agent, cached)
+            self._by_agent[agent] = cached
         if wanted:
             rows = conn.execute(select(Boot).where(Boot.agent.in_(wanted)))
             for row in rows:
@@ -149,7 +186,9 @@ class BootBook:
     def is_stored(self, agent: str, boot: str, seq: int) -> bool:
         """Known to be stored already (a redelivery); False when not known."""
         record = self.get(agent, boot)
-        return record is not None and ranges.covers(record.stored, seq)
+        if record is None or not record.stored or seq > record.stored[-1][1]:
+            return False  # the usual case: a new message above everything stored
+        return ranges.covers(record.stored, seq)
 
     def add_stored(self, agent: str, boot: str, boot_no: int, seqs: Ranges) -> None:
         record = self._record(agent, boot, boot_no)
@@ -214,14 +253,29 @@ class BootBook:
         if inserts:
             self.conn.execute(insert(Boot), inserts)
         if updates:
-            stmt = (
-                update(Boot)
-                .where(Boot.agent == bindparam("b_agent"), Boot.boot == bindparam("b_boot"))
-                .values({k: bindparam(k) for k in updates[0] if not k.startswith("b_")})
+            to_json = json_binder(self.conn.dialect)
+            to_time = time_binder(self.conn.dialect)
+            for row in updates:
+                row["last_seen"] = to_time(row["last_seen"])
+                for name in ("stored", "dropped", "missing"):
+                    row[name] = to_json(row[name])
+            rawsql.run(
+                self.conn,
+                "boots",
+                lambda: (
+                    update(Boot)
+                    .where(Boot.agent == bindparam("b_agent"), Boot.boot == bindparam("b_boot"))
+                    .values({k: bindparam(k) for k in updates[0] if not k.startswith("b_")})
+                ),
+                updates,
             )
-            self.conn.execute(stmt, updates)
         if doomed:
             self.conn.execute(delete(Boot).where(tuple_(Boot.agent, Boot.boot).in_(doomed)))
+            for agent, boot in doomed:
+                del self._by_agent[agent][boot]
+        for boots in self._by_agent.values():
+            for record in boots.values():
+                record.new = record.dirty = False
         return {agent: self.ack_of(agent) for agent in sorted(self.touched)}
 
     def ack_of(self, agent: str) -> AckBoots:
@@ -237,10 +291,8 @@ class BootBook:
 
 
 def _row(r: BootRecord) -> dict[str, Any]:
+    """A new boot's row, or what may have changed of a known one (never its order)."""
     values: dict[str, Any] = {
-        "boot_no": r.boot_no,
-        "era": r.era,
-        "first_seen": r.first_seen,
         "last_seen": r.last_seen,
         "stored": [list(x) for x in r.stored],
         "stored_floor": r.stored_floor,
@@ -252,12 +304,14 @@ def _row(r: BootRecord) -> dict[str, Any]:
         "missing_count": r.missing_count,
     }
     if r.new:
-        return {"agent": r.agent, "boot": r.boot, **values}
+        order = {"boot_no": r.boot_no, "era": r.era, "first_seen": r.first_seen}
+        return {"agent": r.agent, "boot": r.boot, **order, **values}
     return {"b_agent": r.agent, "b_boot": r.boot, **values}
 
 
 __all__ = [
     "BOOTS_KEPT",
+    "BootCache",
     "DROPPED_RANGES_MAX",
     "MISSING_RANGES_MAX",
     "STORED_RANGES_MAX",

@@ -79,8 +79,6 @@ class Ingest:
         )
         self.on_batch: Callable[[BatchResult], None] | None = None
         """Called after each committed batch (the dead-letter pruner counts them)."""
-        self.overload_dropped = 0
-        """QoS 0 messages dropped because the queue was full (QoS 1 is bounded by the broker)."""
 
     @property
     def connected(self) -> bool:
@@ -189,7 +187,7 @@ class Ingest:
         item = Received(client, mid, qos, topic, payload, retain)
         try:
             if qos == 0 and len(self._pending) >= self._pending_max:
-                self.overload_dropped += 1
+                self.stats.overload_dropped += 1
                 return
             if len(payload) > INLINE_BYTES or _is_reply(topic):
                 item.parsed = self.classify(topic, payload, retained=retain)

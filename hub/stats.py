@@ -37,6 +37,9 @@ class IngestStats:
     db_failing: bool = False
     """The last attempt to write failed and is being retried."""
     connects: int = 0
+    overload_dropped: int = 0
+    """QoS 0 messages dropped because the queue was full (QoS 1 is bounded by the broker's
+    in-flight window, since the hub acknowledges only what it stored)."""
     acks_sent: int = 0
     acks_failed: int = 0
 

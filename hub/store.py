@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import Engine, delete, insert, select, tuple_, update
 from sqlalchemy.dialects import postgresql, sqlite
 
-from hub.boots import AckBoots
+from hub.boots import AckBoots, BootCache
 from hub.db import CommandLog, DeadLetter, DeviceStateRow, LatestReading, Room, Site
 from hub.ordered_writes import Families, OrderedWriter
 from hub.parsing import Parsed, Rejected
@@ -91,6 +91,9 @@ class Store(Queries):
         self.device_budget: Budget[str] = Budget(DEVICES_MAX, self._known_devices)
         """Distinct devices with a state per room."""
         self._seen: dict[tuple[str, str], float] = {}
+        self._boots = None if self._pg else BootCache()
+        """On SQLite the hub is the file's only writer: its agents' boots are kept in memory
+        between batches (on PostgreSQL they are read under the rooms' locks each time)."""
 
     def _insert(self, table: Any) -> sqlite.Insert | postgresql.Insert:
         return postgresql.insert(table) if self._pg else sqlite.insert(table)
@@ -161,9 +164,29 @@ class Store(Queries):
             else:
                 parsed.append(item)
                 by_type.setdefault(type(item.message), []).append(item)
+        try:
+            return self._write(parsed, dead, by_type, now, result)
+        except BaseException:
+            if self._boots is not None:
+                self._boots.clear()  # what the failed transaction changed in them is undone
+            raise
+
+    def _write(
+        self,
+        parsed: list[Parsed],
+        dead: list[Rejected],
+        by_type: dict[type, list[Parsed]],
+        now: datetime,
+        result: BatchResult,
+    ) -> BatchResult:
         with self.engine.begin() as conn:
             w = BatchWriter(
-                conn, self._insert, now=now, readings=self.reading_budget, seen=self._seen
+                conn,
+                self._insert,
+                now=now,
+                readings=self.reading_budget,
+                seen=self._seen,
+                boots=self._boots,
             )
             w.lock_rooms(parsed)
             result.points, dup_points = w.telemetry(by_type.get(Telemetry, []))

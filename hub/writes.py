@@ -11,7 +11,8 @@ from typing import Any
 from sqlalchemy import Connection, bindparam, insert, select, tuple_, update
 from sqlalchemy.dialects import postgresql, sqlite
 
-from hub.boots import BootBook
+from hub import rawsql
+from hub.boots import BootBook, BootCache
 from hub.db import (
     DEAD_LETTER_MAX_BYTES,
     CommandLog,
@@ -22,8 +23,10 @@ from hub.db import (
     TelemetryPoint,
     UtcDateTime,
 )
+from hub.ordering import BootOrder
 from hub.parsing import Parsed, Rejected, rejected
 from hub.ranges import from_numbers
+from hub.rawsql import time_binder
 from hub.series import Budget
 from protocol import CommandReply, Event, Health, Ordered, Telemetry, encode
 from protocol.bounds import safe_text
@@ -35,21 +38,13 @@ InsertFactory = Callable[[Any], sqlite.Insert | postgresql.Insert]
 _TELEMETRY_COLUMNS = ("agent", "boot", "seq", "device", "metric", "value", "ts")
 _COMPILED: dict[tuple[str, str, tuple[str, ...]], Any] = {}
 """Compiled hot-path inserts, per dialect, table and columns."""
-_TS_BINDERS: dict[str, Callable[[Any], Any]] = {}
-_STATEMENTS: dict[tuple[str, str], Any] = {}
-"""Compiled statements of ``BatchWriter._raw``, per dialect and name."""
 SEEN_EVERY_S = 1.0
 """On SQLite a room's ``last_seen_at`` is written at most this often."""
 _KEYS_PER_QUERY = 300
 
 
 def _ts_binder(dialect: Any) -> Callable[[Any], Any]:
-    """The function turning a UTC datetime into the driver's value for a UtcDateTime column."""
-    binder = _TS_BINDERS.get(dialect.name)
-    if binder is None:
-        processor = UtcDateTime().dialect_impl(dialect).bind_processor(dialect)
-        binder = _TS_BINDERS[dialect.name] = processor or (lambda value: value)
-    return binder
+    return time_binder(dialect)
 
 
 def _chunks(keys: Sequence[Any]) -> Iterable[Sequence[Any]]:
@@ -68,6 +63,7 @@ class BatchWriter:
         now: datetime,
         readings: Budget[tuple[str, str]],
         seen: dict[tuple[str, str], float] | None = None,
+        boots: BootCache | None = None,
     ) -> None:
         self.conn = conn
         self.insert = insert_factory
@@ -76,6 +72,7 @@ class BatchWriter:
         self._seen = {} if seen is None else seen
         """When each room's ``last_seen_at`` was last written (``time.monotonic``)."""
         self._tick = time.monotonic()
+        self._boots = boots
         self.book = BootBook(conn, (), now)
         self.rejected: list[Rejected] = []
         """Messages found wrong while writing (kept as dead letters in the same transaction)."""
@@ -139,31 +136,20 @@ class BatchWriter:
                     for (s, r), n in sorted(suspects.items())
                 ],
             )
-        self.book = BootBook(self.conn, (f"{s}/{r}" for s, r in rooms), self.now)
+        self.book = BootBook(self.conn, (f"{s}/{r}" for s, r in rooms), self.now, self._boots)
+        placed: set[tuple[str, str]] = set()
         for p in items:  # eras are decided in order of arrival, whatever the kind
             msg = p.message
-            if isinstance(msg, Sequenced | Ordered):
-                previous = msg.previous_boot if isinstance(msg, Health) else None
-                self.book.register(p.agent, msg.boot, msg.boot_no, previous)
+            if isinstance(msg, Health):
+                self.book.register(p.agent, msg.boot, msg.boot_no, msg.previous_boot)
+            elif isinstance(msg, Sequenced | Ordered) and (p.agent, msg.boot) not in placed:
+                placed.add((p.agent, msg.boot))
+                self.book.register(p.agent, msg.boot, msg.boot_no)
 
     # --- telemetry and events -------------------------------------------------------------
 
     def _raw(self, key: str, build: Callable[[], Any], rows: list[dict[str, Any]]) -> int:
-        """Run a statement for rows already in the driver's own values, compiled once per
-        dialect (``key`` names it): SQLAlchemy's per-row bind processing is skipped."""
-        if not rows:
-            return 0
-        dialect = self.conn.dialect
-        compiled = _STATEMENTS.get((dialect.name, key))
-        if compiled is None:
-            compiled = build().compile(dialect=dialect, column_keys=list(rows[0]))
-            _STATEMENTS[(dialect.name, key)] = compiled
-        params: list[Any] = rows
-        if compiled.positional:
-            names = compiled.positiontup or ()
-            params = [tuple(row[n] for n in names) for row in rows]
-        result = self.conn.exec_driver_sql(compiled.string, params, {"preserve_rowcount": True})
-        return int(result.rowcount or 0)
+        return rawsql.run(self.conn, key, build, rows)
 
     def _insert_once(self, table: Any, rows: list[dict[str, Any]]) -> tuple[int, int]:
         """Insert rows, skipping those already stored; return (inserted, duplicates or -1)."""
@@ -219,6 +205,9 @@ class BatchWriter:
         seqs: dict[tuple[str, str, int], list[int]] = {}
         again: list[Parsed] = []
         repeated = 0
+        admitted: set[tuple[str, ...]] = set()
+        """(agent, device, metrics…) already within the room's bound in this batch."""
+        orders: dict[tuple[str, str], BootOrder] = {}
         bind_ts = _ts_binder(self.conn.dialect)
         self.readings.prepare(p.agent for p in items)
         for item in items:
@@ -235,11 +224,16 @@ class BatchWriter:
                     self.conflicts += 1
                 book.touched.add(agent)
                 continue
-            if not self.readings.admit(agent, [(msg.device, m) for m in msg.readings]):
-                self.reject(item, "too_many_series", _too_many(agent, self.readings.limit))
-                continue
+            shape = (agent, msg.device, *msg.readings)
+            if shape not in admitted:
+                if not self.readings.admit(agent, [(msg.device, m) for m in msg.readings]):
+                    self.reject(item, "too_many_series", _too_many(agent, self.readings.limit))
+                    continue
+                admitted.add(shape)
             first[key] = msg
-            order = book.order(agent, msg.boot, msg.boot_no)
+            order = orders.get((agent, msg.boot))
+            if order is None:
+                order = orders[(agent, msg.boot)] = book.order(agent, msg.boot, msg.boot_no)
             rank = (order.era, order.boot_no, msg.seq)
             ts = bind_ts(msg.ts)
             for metric, value in msg.readings.items():

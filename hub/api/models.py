@@ -231,6 +231,8 @@ class IngestCountersPublic(_Out):
     """Messages whose time was far from the hub's clock."""
     acks_sent: int = 0
     acks_failed: int = 0
+    overload_dropped: int = 0
+    """QoS 0 messages dropped because the ingest's queue was full."""
     last_write_error: str | None = None
 
 

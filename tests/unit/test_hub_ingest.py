@@ -13,7 +13,8 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 
 from hub import parsing
 from hub.ingest import Ingest
-from hub.parsing import Ignored, Parsed, Rejected
+from hub.parsing import Classifier, Ignored, Parsed, Rejected
+from hub.roster import Roster
 from hub.settings import HubSettings
 from hub.store import Store
 from protocol import CommandReply, HubStatus, RoomTopics, encode, hub_status_topic
@@ -329,3 +330,17 @@ async def test_a_large_payload_is_read_at_once_and_not_kept(ingest: Ingest) -> N
     assert queued.payload == b""
     assert isinstance(queued.parsed, Rejected)
     assert len(queued.parsed.payload) <= 4096
+
+
+def test_topics_of_unknown_rooms_are_never_kept_and_the_registry_decides_each_time() -> None:
+    roster = Roster([(SITE, ROOM)])
+    classify = Classifier("sc", roster)
+    payload = encode(telemetry(1).message)
+    for i in range(50):
+        assert isinstance(classify(f"sc/rogue/r{i}/telemetry", payload), Rejected)
+    assert isinstance(classify(TOPICS.telemetry, payload), Parsed)
+    assert list(classify._topics) == [TOPICS.telemetry]
+    roster.replace([])  # the room left the registry
+    result = classify(TOPICS.telemetry, payload)
+    assert isinstance(result, Rejected)
+    assert result.reason == "unknown_room"
