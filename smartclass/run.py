@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import faulthandler
 import logging
 import os
 import signal
@@ -23,6 +24,7 @@ def run_hub(host: str, port: int, sites: Path | None) -> int:
     from hub.settings import HubSettings
 
     keep_large_buffers_mapped()
+    faulthandler.register(signal.SIGUSR1)  # `kill -USR1 PID`: every thread's stack, to stderr
     overrides = {"sites_file": sites} if sites else {}
     settings = HubSettings(**overrides)  # type: ignore[arg-type]
     uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
