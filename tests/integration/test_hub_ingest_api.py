@@ -26,7 +26,13 @@ from protocol import (
     hub_status_topic,
 )
 from smartclass.broker import Mosquitto
-from tests.integration.system import agent_client, eventually, hub_login, running_hub
+from tests.integration.system import (
+    agent_client,
+    eventually,
+    hub_login,
+    mqtt_client,
+    running_hub,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -173,7 +179,7 @@ async def test_messages_sent_while_the_hub_is_away_are_stored_after_it_returns(
     broker: Mosquitto, topic_root: str, settings: HubSettings
 ) -> None:
     topics = RoomTopics(SITE, ROOM, topic_root)
-    async with agent(broker, topic_root) as watcher:
+    async with mqtt_client(broker, topic_root, "watcher") as watcher:
         await watcher.subscribe(hub_status_topic(topic_root, settings.hub_id), qos=1)
         async with running_hub(settings):
             pass  # the session exists now; the hub stops cleanly and says offline
@@ -184,7 +190,7 @@ async def test_messages_sent_while_the_hub_is_away_are_stored_after_it_returns(
                 states.append(decode(HubStatus, message.payload).state)
                 if states[-1] == "offline":
                     break
-        async with agent(broker, f"{topic_root}-b") as edge:
+        async with agent(broker, topic_root) as edge:
             await edge.publish(topics.telemetry, telemetry(1, 777.0), qos=1)
         async with running_hub(settings) as http:
 
