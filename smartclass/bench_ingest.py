@@ -19,18 +19,37 @@ from pathlib import Path
 import aiomqtt
 
 from protocol.client import SOCKET_OPTIONS
+from smartclass.acl import Grant
 from smartclass.broker import Mosquitto, free_port
-from smartclass.loadgen import METRICS, write_sites
+from smartclass.credentials import Deployment, ExtraUser, RoomSpec, hub_username
+from smartclass.loadgen import METRICS, SITE, room_ids, write_sites
 from smartclass.processes import smartclass_command, spawn, stop
+
+
+def secure(broker: Mosquitto, root: str, agents: int) -> None:
+    """Credentials and ACLs for one round, as in production: one per simulated room, one for
+    the hub, and a read-only user for the plain subscriber."""
+    if broker.deployment(root).hubs:
+        return
+    broker.set_deployment(
+        Deployment(
+            root,
+            rooms=tuple(RoomSpec(SITE, room) for room in room_ids(agents)),
+            hubs=(f"bench-{root}",),
+            extra_users=(ExtraUser(f"plain-{root}", (Grant.read(f"{root}/#"),)),),
+        )
+    )
 
 
 class Loadgen:
     """The load generator process, started and waiting for ``go``."""
 
     def __init__(self, broker: Mosquitto, root: str, agents: int, messages: int) -> None:
+        secure(broker, root, agents)
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "smartclass.loadgen", "--port", str(broker.port),
-             "--root", root, "--agents", str(agents), "--messages", str(messages)],
+             "--root", root, "--agents", str(agents), "--messages", str(messages),
+             *(["--credentials", str(broker.store.env_dir)] if broker.store else [])],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
         )  # fmt: skip
         assert self.proc.stdout is not None
@@ -65,9 +84,11 @@ async def _plain_subscriber(
 ) -> tuple[float, float]:
     """Receive the stream with a bare aiomqtt subscriber; return (seconds, publisher seconds)."""
     received = 0
+    user, password = broker.credential(f"plain-{root}")
     async with aiomqtt.Client(
-        broker.host, broker.port, socket_options=SOCKET_OPTIONS, protocol=protocol
-    ) as client:
+        broker.host, broker.port, socket_options=SOCKET_OPTIONS, protocol=protocol,
+        username=user, password=password,
+    ) as client:  # fmt: skip
         await client.subscribe(f"{root}/+/+/telemetry", qos=1)
         start = load.go()
         async for _ in client.messages:
@@ -85,9 +106,13 @@ def _hub_round(
     db = work / f"hub-{root}.sqlite"
     port = free_port()
     sites = write_sites(work / f"sites-{root}.yaml", agents)  # the hub takes registered rooms only
+    secure(broker, root, agents)
+    user, password = broker.credential(hub_username(root, f"bench-{root}"))
     hub = spawn(
         smartclass_command("--log-level", "WARNING", "hub", "--port", str(port)),
         env={
+            "SMARTCLASS_HUB_MQTT_USERNAME": user,
+            "SMARTCLASS_HUB_MQTT_PASSWORD": password,
             "SMARTCLASS_HUB_MQTT_PORT": str(broker.port),
             "SMARTCLASS_HUB_TOPIC_ROOT": root,
             "SMARTCLASS_HUB_DATABASE_URL": f"sqlite:///{db}",
@@ -139,7 +164,7 @@ def run_ingest_bench(agents: int, messages: int, repeat: int) -> int:
     rates: dict[str, list[float]] = {name: [] for name in [*PLAIN, "hub"]}
     with (
         tempfile.TemporaryDirectory(prefix="smartclass-bench-") as tmp,
-        Mosquitto(data_dir=Path(tmp) / "broker") as broker,
+        Mosquitto(data_dir=Path(tmp) / "broker", auth=[]) as broker,
     ):
         for i in range(repeat):
             for name, protocol in PLAIN.items():

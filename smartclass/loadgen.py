@@ -53,10 +53,30 @@ def payloads(site: str, room: str, count: int) -> tuple[str, list[bytes]]:
     return RoomTopics(site, room).telemetry, out
 
 
-def publish_all(host: str, port: int, topic: str, messages: list[bytes], root: str) -> None:
+def credential(directory: Path, root: str, room: str) -> tuple[str, str]:
+    """A simulated room's broker username and password, from its env file in ``directory``."""
+    username = f"edge-{root}-{SITE}-{room}"
+    values = dict(
+        line.split("=", 1)
+        for line in (directory / f"{username}.env").read_text().splitlines()
+        if "=" in line
+    )
+    return username, values["SMARTCLASS_EDGE_MQTT_PASSWORD"]
+
+
+def publish_all(
+    host: str,
+    port: int,
+    topic: str,
+    messages: list[bytes],
+    root: str,
+    login: tuple[str, str] | None = None,
+) -> None:
     """Publish the messages at QoS 1 from one client and wait for every acknowledgement."""
     topic = topic.replace("sc/", f"{root}/", 1)
     client = paho.Client(CallbackAPIVersion.VERSION2, protocol=paho.MQTTv5)
+    if login is not None:
+        client.username_pw_set(*login)
     client.max_inflight_messages_set(1000)
     done = threading.Event()
     acked = 0
@@ -90,15 +110,23 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--root", default="sc")
     parser.add_argument("--agents", type=int, default=20)
     parser.add_argument("--messages", type=int, default=20000, help="in all, across agents")
+    parser.add_argument(
+        "--credentials", type=Path, help="folder of the rooms' credential files (secured broker)"
+    )
     args = parser.parse_args(argv)
     per_agent = max(1, args.messages // args.agents)
-    work = [payloads(SITE, room, per_agent) for room in room_ids(args.agents)]
+    rooms = room_ids(args.agents)
+    work = [payloads(SITE, room, per_agent) for room in rooms]
+    logins = [
+        credential(args.credentials, args.root, room) if args.credentials else None
+        for room in rooms
+    ]
     print("ready", flush=True)
     sys.stdin.readline()  # the caller starts the clock and says go
     start = time.perf_counter()
     threads = [
-        threading.Thread(target=publish_all, args=(args.host, args.port, t, m, args.root))
-        for t, m in work
+        threading.Thread(target=publish_all, args=(args.host, args.port, t, m, args.root, login))
+        for (t, m), login in zip(work, logins, strict=True)
     ]
     for t in threads:
         t.start()

@@ -13,10 +13,14 @@ from tests.integration.system import HubProcess
 
 @pytest.fixture
 async def own_hub(
-    own_broker: Mosquitto, topic_root: str, tmp_path: Path
+    own_broker: Mosquitto, topic_root: str, tmp_path: Path, database_url: str
 ) -> AsyncIterator[HubProcess]:
-    """A hub process on the test's own broker, connected, stopped afterwards."""
-    process = HubProcess(own_broker, topic_root, tmp_path / "hub", hub_id=f"hub-{topic_root}")
+    """A hub process on the test's own broker, connected, stopped afterwards; the test runs
+    on SQLite and on PostgreSQL."""
+    process = HubProcess(
+        own_broker, topic_root, tmp_path / "hub", hub_id=f"hub-{topic_root}",
+        database_url=database_url,
+    )  # fmt: skip
     process.start()
     try:
         await process.wait_connected()

@@ -18,6 +18,7 @@ import aiomqtt
 import httpx
 import yaml
 from gpiozero.pins.mock import MockFactory, MockPWMPin
+from sqlalchemy import text
 
 from devices.projector.config import SimProjectorConfig
 from devices.registry import AnyDeviceConfig
@@ -26,6 +27,7 @@ from edge.clock import Clock, FakeClock
 from edge.config import load_room_config
 from edge.settings import EdgeSettings
 from hub.app import create_app
+from hub.db import make_engine
 from hub.settings import HubSettings
 from protocol.client import session_properties
 from smartclass.broker import Mosquitto, free_port
@@ -335,16 +337,27 @@ class HubProcess:
 
     def stored_seqs(self, agent: str) -> list[tuple[str, int, int]]:
         """(boot, seq, copies) of every telemetry message and event stored for ``agent``
-        (in the hub's own SQLite file)."""
-        with sqlite3.connect(f"file:{self.db}?mode=ro", uri=True, timeout=5) as conn:
-            rows = conn.execute(
-                "SELECT boot, seq, count(*) FROM ("
-                " SELECT boot, seq FROM telemetry WHERE agent = ? GROUP BY boot, seq"
-                " UNION ALL SELECT boot, seq FROM events WHERE agent = ?"
-                ") GROUP BY boot, seq ORDER BY boot, seq",
-                (agent, agent),
-            ).fetchall()
+        (in the hub's database: its SQLite file or PostgreSQL)."""
+        if self.database_url.startswith("sqlite"):
+            with sqlite3.connect(f"file:{self.db}?mode=ro", uri=True, timeout=5) as conn:
+                rows = conn.execute(STORED_SEQS.replace(":agent", "?"), (agent, agent)).fetchall()
+        else:
+            engine = make_engine(self.database_url)
+            try:
+                with engine.connect() as conn:
+                    rows = conn.execute(text(STORED_SEQS), {"agent": agent}).all()  # type: ignore[assignment]
+            finally:
+                engine.dispose()
         return [(str(b), int(s), int(n)) for b, s, n in rows]
+
+
+STORED_SEQS = (
+    "SELECT boot, seq, count(*) FROM ("
+    " SELECT boot, seq FROM telemetry WHERE agent = :agent GROUP BY boot, seq"
+    " UNION ALL SELECT boot, seq FROM events WHERE agent = :agent"
+    ") AS stored GROUP BY boot, seq ORDER BY boot, seq"
+)
+"""Every (boot, seq) stored for an agent and how many times."""
 
 
 class AgentProcess:

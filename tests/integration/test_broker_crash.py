@@ -32,11 +32,11 @@ async def _all_stored(hub: HubProcess, agents: list[Agent], targets: list[int]) 
 
 
 async def test_a_broker_killed_while_rooms_publish_loses_nothing(
-    own_broker: Mosquitto, topic_root: str, tmp_path: Path
+    own_broker: Mosquitto, topic_root: str, tmp_path: Path, database_url: str
 ) -> None:
     hub = HubProcess(
         own_broker, topic_root, tmp_path / "hub", hub_id=f"hub-{topic_root}",
-        rooms=[(SITE, room) for room in ROOMS],
+        rooms=[(SITE, room) for room in ROOMS], database_url=database_url,
     )  # fmt: skip
     hub.start()
     agents = [

@@ -26,7 +26,8 @@ def stored(url: str) -> list[tuple[int, int]]:
     """(seq, copies) of every telemetry message stored."""
     engine = make_engine(url)
     try:
-        with engine.connect() as conn:
+        # one snapshot for both queries: the hubs go on writing meanwhile
+        with engine.connect().execution_options(isolation_level="REPEATABLE READ") as conn:
             rows = conn.execute(
                 text(
                     "SELECT seq, count(*) FROM (SELECT DISTINCT boot, seq, metric FROM telemetry)"

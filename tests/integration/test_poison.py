@@ -112,10 +112,12 @@ async def _hub_works(hub: HubProcess, agent_seq: int) -> bool:
 
 @pytest.mark.parametrize("retain", [False, True], ids=["live", "retained"])
 async def test_poison_on_every_topic_stops_nothing(
-    own_broker: Mosquitto, topic_root: str, tmp_path: Path, retain: bool
+    own_broker: Mosquitto, topic_root: str, tmp_path: Path, retain: bool, database_url: str
 ) -> None:
     hub_id = f"hub-{topic_root}"
-    hub = HubProcess(own_broker, topic_root, tmp_path / "hub", hub_id=hub_id)
+    hub = HubProcess(
+        own_broker, topic_root, tmp_path / "hub", hub_id=hub_id, database_url=database_url
+    )
     hub.start()
     agent, factory = make_agent(own_broker, topic_root, tmp_path / "edge", interval=0.2)
     try:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 from pathlib import Path
 
+import pytest
 from gpiozero import DigitalOutputDevice
 from gpiozero.pins.mock import MockFactory, MockPWMPin
 
@@ -54,3 +55,30 @@ async def test_a_device_that_cannot_open_is_unavailable_and_the_room_goes_on(
     finally:
         agent.close()
         squatter.close()
+
+
+async def test_a_clock_far_from_the_hubs_raises_an_alert_and_its_end_another(
+    tmp_path: Path,
+) -> None:
+    agent = Agent(
+        load_room_config(SAMPLE),
+        EdgeSettings(data_dir=tmp_path),
+        pin_factory=MockFactory(pin_class=MockPWMPin),
+    )
+    try:
+        now = utcnow()
+        for _ in range(5):  # the hub's clock is two minutes ahead of ours
+            agent.clock_offset.add(now + timedelta(seconds=120), now)
+        agent._check_clock()
+        agent._check_clock()  # raised once, not at every check
+        assert (await agent.health()).clock_offset_s == pytest.approx(120)
+        for _ in range(15):
+            agent.clock_offset.add(now, now)
+        agent._check_clock()
+        await agent.storage.flush()
+        events = [decode(Event, row.payload) for row in agent.outbox.peek(100)]
+        kinds = [(e.kind, e.severity) for e in events if e.kind.startswith("clock")]
+        assert kinds == [("clock_skew", "warning"), ("clock_ok", "info")]
+        assert events[0].data["offset_s"] == pytest.approx(120)
+    finally:
+        agent.close()
