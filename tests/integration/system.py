@@ -18,7 +18,7 @@ import aiomqtt
 import httpx
 import yaml
 from gpiozero.pins.mock import MockFactory, MockPWMPin
-from sqlalchemy import text
+from sqlalchemy import make_url, text
 
 from devices.projector.config import SimProjectorConfig
 from devices.registry import AnyDeviceConfig
@@ -338,8 +338,9 @@ class HubProcess:
     def stored_seqs(self, agent: str) -> list[tuple[str, int, int]]:
         """(boot, seq, copies) of every telemetry message and event stored for ``agent``
         (in the hub's database: its SQLite file or PostgreSQL)."""
-        if self.database_url.startswith("sqlite"):
-            with sqlite3.connect(f"file:{self.db}?mode=ro", uri=True, timeout=5) as conn:
+        url = make_url(self.database_url)
+        if url.get_backend_name() == "sqlite":
+            with sqlite3.connect(f"file:{url.database}?mode=ro", uri=True, timeout=5) as conn:
                 rows = conn.execute(STORED_SEQS.replace(":agent", "?"), (agent, agent)).fetchall()
         else:
             engine = make_engine(self.database_url)
