@@ -20,6 +20,8 @@ NODELAY: tuple[int, int, int] = (socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
 SOCKET_OPTIONS: tuple[tuple[int, int, int], ...] = (NODELAY,)
 
+DISCONNECT_TIMEOUT_S = 5.0
+"""Longest a disconnect waits for the broker before the socket is simply closed."""
 UNSUPPORTED_PROTOCOL_VERSION = 0x84
 """MQTT 5 CONNACK reason code; paho also reports a 3.1.1 broker's return code 1 as this."""
 
@@ -67,6 +69,21 @@ class AckedClient(aiomqtt.Client):
             msg = f"no answer to CONNECT within {self.timeout} s"
             raise NoConnack(msg) from exc
 
+    async def __aexit__(self, *exc_info: Any) -> None:
+        """Disconnect; never wait more than DISCONNECT_TIMEOUT_S for the broker to agree."""
+        try:
+            async with asyncio.timeout(DISCONNECT_TIMEOUT_S):
+                await super().__aexit__(*exc_info)
+        except TimeoutError:
+            logger.warning(
+                "no clean disconnect within %s s; closing the socket", DISCONNECT_TIMEOUT_S
+            )
+            if not self._disconnected.done():
+                self._disconnected.set_result(None)
+            if self._lock.locked():
+                self._lock.release()
+            self._client._sock_close()
+
     def _on_publish(
         self,
         client: paho.Client,
@@ -97,6 +114,12 @@ class AckedClient(aiomqtt.Client):
         if self._lock.locked() and not self._connected.done():  # aiomqtt would wait out its timeout
             msg = f"the connection closed before any CONNACK ({reason_code})"
             self._connected.set_exception(NoConnack(msg))
+        if self._connected.cancelled():
+            # a task cancelled while waiting on it (a stop during a connect): aiomqtt's own
+            # handler would raise reading it and never mark the client disconnected, and its
+            # __aexit__ would wait for that forever
+            self._connected = asyncio.get_running_loop().create_future()
+            self._connected.set_result(None)
         super()._on_disconnect(client, userdata, flags, reason_code, properties)
         # aiomqtt stores an unexpected disconnection as the future's exception; whoever owns
         # the connection learns of it through the message iterator or a failed call, so mark

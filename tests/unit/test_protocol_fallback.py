@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 
 import aiomqtt
@@ -85,3 +86,19 @@ def test_after_an_explicit_refusal_mqtt311_stays_past_the_probe_time() -> None:
     fallback.connected()
     clock.advance(10_000)
     assert fallback.session_args(60)["protocol"] is V311
+
+
+async def test_a_disconnect_after_a_cancelled_connect_wait_still_marks_the_client_down() -> None:
+    # a stop during a connect cancels aiomqtt's connected future; its disconnect handler
+    # then raised instead of marking the client disconnected, and a clean exit hung forever
+    from paho.mqtt.client import DisconnectFlags
+
+    from protocol.client import AckedClient
+
+    client = AckedClient("127.0.0.1", 1)
+    client._connected.set_result(None)
+    client._connected = asyncio.get_running_loop().create_future()
+    client._connected.cancel()
+    reason = ReasonCode(PacketTypes.DISCONNECT, aName="Normal disconnection")
+    client._on_disconnect(client._client, None, DisconnectFlags(False), reason, None)
+    assert client._disconnected.done()
