@@ -108,6 +108,24 @@ def hub_login(broker: Broker, root: str, hub_id: str) -> dict[str, Any]:
     return {"mqtt_username": user, "mqtt_password": password}
 
 
+def hub_settings(broker: Broker, root: str, database_url: str, **overrides: Any) -> HubSettings:
+    """Settings of an in-process test hub: the test's broker and root, its own credential,
+    quick batches and reconnects."""
+    hub_id = overrides.pop("hub_id", f"hub-{root}")
+    fields: dict[str, Any] = {
+        "mqtt_host": broker.host,
+        "mqtt_port": broker.port,
+        "topic_root": root,
+        "hub_id": hub_id,
+        "database_url": database_url,
+        "ingest_flush_ms": 5,
+        "reconnect_min_s": 0.1,
+        **hub_login(broker, root, hub_id),
+        **overrides,
+    }
+    return HubSettings(**fields)
+
+
 def persistent_subscriber(broker: Broker, name: str, root: str | None = None) -> aiomqtt.Client:
     """A client with a persistent MQTT 5 session named ``name``: what it subscribed to is
     queued by the broker while it is away (and across a clean broker restart)."""
@@ -401,6 +419,7 @@ __all__ = [
     "HubProcess",
     "agent_client",
     "hub_login",
+    "hub_settings",
     "login",
     "mqtt_client",
     "persistent_subscriber",

@@ -32,7 +32,7 @@ from smartclass.broker import Mosquitto
 from tests.integration.system import (
     agent_client,
     eventually,
-    hub_login,
+    hub_settings,
     mqtt_client,
     persistent_subscriber,
     running_hub,
@@ -48,15 +48,10 @@ YEAR_2100 = datetime(2100, 1, 1, tzinfo=UTC)
 
 @pytest.fixture
 def settings(broker: Mosquitto, topic_root: str, tmp_path: Path) -> HubSettings:
-    return HubSettings(
-        mqtt_host=broker.host,
-        mqtt_port=broker.port,
-        topic_root=topic_root,
-        hub_id=f"hub-{topic_root}",
-        **hub_login(broker, topic_root, f"hub-{topic_root}"),
-        database_url=f"sqlite:///{tmp_path / 'hub.sqlite'}",
-        ingest_flush_ms=5,
-        reconnect_min_s=0.1,
+    return hub_settings(
+        broker,
+        topic_root,
+        f"sqlite:///{tmp_path / 'hub.sqlite'}",
         restart_min_s=0.05,
         ack_interval_ms=50,
     )

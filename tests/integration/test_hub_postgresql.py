@@ -8,10 +8,9 @@ import pytest
 from sqlalchemy import func, select
 
 from hub.db import TelemetryPoint, make_engine
-from hub.settings import HubSettings
 from protocol import RoomTopics, Status, Telemetry, encode
 from smartclass.broker import Mosquitto
-from tests.integration.system import agent_client, eventually, hub_login, running_hub
+from tests.integration.system import agent_client, eventually, hub_settings, running_hub
 
 pytestmark = [pytest.mark.integration, pytest.mark.postgresql]
 
@@ -37,16 +36,7 @@ def stored_points(url: str) -> int:
 async def test_telemetry_is_stored_once_in_postgresql_and_listed(
     broker: Mosquitto, topic_root: str, postgres_url: str
 ) -> None:
-    settings = HubSettings(
-        mqtt_host=broker.host,
-        mqtt_port=broker.port,
-        topic_root=topic_root,
-        hub_id=f"hub-{topic_root}",
-        **hub_login(broker, topic_root, f"hub-{topic_root}"),
-        database_url=postgres_url,
-        ingest_flush_ms=5,
-        reconnect_min_s=0.1,
-    )
+    settings = hub_settings(broker, topic_root, postgres_url)
     topics = RoomTopics(SITE, ROOM, topic_root)
     edge = agent_client(broker, topic_root)
     async with running_hub(settings) as http, edge:
