@@ -17,6 +17,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from hub.boots import AckBoots
 from hub.stats import IngestStats
 from protocol import RoomTopics, StoredAck, encode
+from protocol.aio import wait_within
 
 logger = logging.getLogger(__name__)
 
@@ -110,7 +111,7 @@ class AckPublisher:
                     await self._wake.wait()
                 else:
                     with contextlib.suppress(TimeoutError):
-                        await asyncio.wait_for(self._wake.wait(), wait)
+                        await wait_within(self._wake.wait(), wait)
         finally:
             for task in list(self._tasks):
                 task.cancel()

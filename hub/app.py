@@ -24,6 +24,7 @@ from hub.registry import load_sites
 from hub.settings import HubSettings
 from hub.store import Store
 from hub.supervisor import Supervisor
+from protocol.aio import wait_within
 
 logger = logging.getLogger(__name__)
 
@@ -77,7 +78,7 @@ def create_app(settings: HubSettings | None = None, *, connect_mqtt: bool = True
                 pruner.stop()
                 for t in tasks:
                     try:
-                        await asyncio.wait_for(t, 30)
+                        await wait_within(t, 30)
                     except (TimeoutError, asyncio.CancelledError):
                         logger.warning("hub %s: %s did not stop in time", settings.hub_id, t)
         finally:

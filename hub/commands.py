@@ -13,6 +13,7 @@ from typing import Any, Protocol
 from hub.errors import CommandTimeout, NotConnected, UnknownRoom
 from hub.store import Store
 from protocol import Command, CommandReply, RoomConfig, RoomSettings, RoomTopics, encode, utcnow
+from protocol.aio import wait_within
 
 logger = logging.getLogger(__name__)
 
@@ -121,7 +122,7 @@ class Commander:
                 topic, encode(command), retain=False, ack_timeout_s=timeout, expiry_s=timeout
             )
             remaining = max(deadline - time.monotonic(), 0.0)
-            return await asyncio.wait_for(future, remaining)
+            return await wait_within(future, remaining)
         except TimeoutError:
             msg = f"no reply from {site}/{room} device {device!r} within {timeout:g} s"
             raise CommandTimeout(msg) from None

@@ -25,6 +25,7 @@ from hub.settings import HubSettings
 from hub.stats import IngestStats
 from hub.store import BatchResult, Store
 from protocol import CommandReply, HubStatus, encode, hub_status_topic, hub_subscriptions
+from protocol.aio import wait_within
 from protocol.client import AckedClient, ProtocolFallback, topics_of
 
 logger = logging.getLogger(__name__)
@@ -32,6 +33,9 @@ logger = logging.getLogger(__name__)
 INLINE_BYTES = 8 * 1024
 """Payloads larger than this are read at once, so the queue never holds their bytes."""
 
+BatchObserver = Callable[[Sequence[Parsed]], None]
+"""Given the valid messages of each batch once committed (QoS 1 redeliveries included), on
+the event loop: it must return at once (queue any slow work, e.g. a webhook or InfluxDB)."""
 OnReply = Callable[[CommandReply, str, str], bool]
 """Hand a reply from (site, room) to the command waiting for it; False if none is."""
 
@@ -79,6 +83,8 @@ class Ingest:
         )
         self.on_batch: Callable[[BatchResult], None] | None = None
         """Called after each committed batch (the dead-letter pruner counts them)."""
+        self.observers: list[BatchObserver] = []
+        """Each is given the messages of every committed batch (see ``BatchObserver``)."""
 
     @property
     def connected(self) -> bool:
@@ -223,7 +229,7 @@ class Ingest:
             remaining = self._first_at + flush_s - time.monotonic()
             if len(self._pending) < batch_max and remaining > 0:
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._full.wait(), remaining)
+                    await wait_within(self._full.wait(), remaining)
             batch = self._pending[:batch_max]
             del self._pending[:batch_max]
             if not self._pending:
@@ -252,8 +258,20 @@ class Ingest:
         self.acks.submit(result.acks)
         if self.on_batch is not None:
             self.on_batch(result)
+        self._observe(batch)
         self.stats.last_batch_ms = (time.perf_counter() - started) * 1000
         return result
+
+    def _observe(self, batch: Sequence[Received]) -> None:
+        if not self.observers:
+            return
+        stored = [r.parsed for r in batch if isinstance(r.parsed, Parsed)]
+        for observer in self.observers:
+            try:
+                observer(stored)
+            except Exception:  # an observer's bug never stops ingest
+                self.stats.observer_errors += 1
+                logger.exception("hub %s: batch observer %r failed", self.settings.hub_id, observer)
 
     def _count(self, result: BatchResult, batch: Sequence[Received]) -> None:
         st = self.stats
@@ -330,4 +348,4 @@ def _is_reply(topic: str) -> bool:
     return len(parts) >= 4 and parts[3] == "reply"
 
 
-__all__ = ["INLINE_BYTES", "Ingest", "IngestStats", "OnReply", "Received"]
+__all__ = ["BatchObserver", "INLINE_BYTES", "Ingest", "IngestStats", "OnReply", "Received"]

@@ -9,6 +9,7 @@ from datetime import timedelta
 
 from hub.store import BatchResult, Store
 from protocol import utcnow
+from protocol.aio import wait_within
 
 logger = logging.getLogger(__name__)
 
@@ -60,7 +61,7 @@ class Pruner:
             if self._stopping:
                 return
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), self.interval_s)
+                await wait_within(self._wake.wait(), self.interval_s)
 
 
 __all__ = ["Pruner"]

@@ -23,6 +23,8 @@ class IngestStats:
     dead_letters_by_reason: dict[str, int] = field(default_factory=dict)
     dead_letters_lost: int = 0
     """Dead letters the database refused too: logged and dropped, never retried forever."""
+    observer_errors: int = 0
+    """Batch observers (alerts, rollups, exporters) that raised; ingest went on."""
     clock_suspects: int = 0
     """Messages whose time was far from the hub's clock."""
     replies: int = 0

@@ -4,16 +4,19 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import socket
 import time
-from collections.abc import Callable, Iterable
-from typing import Any, Self
+from collections.abc import Awaitable, Callable, Iterable
+from typing import Any, Self, TypeVar
 
 import aiomqtt
 import paho.mqtt.client as paho
 from aiomqtt.exceptions import MqttConnectError
 from paho.mqtt.properties import Properties
 from paho.mqtt.reasoncodes import ReasonCode
+
+from protocol.aio import wait_within
 
 NODELAY: tuple[int, int, int] = (socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 """Nagle's algorithm against delayed acks costs ~90 ms per request/reply on loopback."""
@@ -26,6 +29,7 @@ UNSUPPORTED_PROTOCOL_VERSION = 0x84
 """MQTT 5 CONNACK reason code; paho also reports a 3.1.1 broker's return code 1 as this."""
 
 logger = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 class PublishRefused(aiomqtt.MqttError):
@@ -68,6 +72,17 @@ class AckedClient(aiomqtt.Client):
                 raise
             msg = f"no answer to CONNECT within {self.timeout} s"
             raise NoConnack(msg) from exc
+
+    async def _wait_for(self, fut: Awaitable[T], timeout: float | None) -> T:
+        """aiomqtt's wait (subscribe, publish, connect) without ``asyncio.wait_for``, which on
+        Python 3.11 swallows a cancellation that meets the broker's answer (``protocol.aio``)."""
+        if timeout is None:
+            timeout = self.timeout
+        try:
+            return await wait_within(fut, None if timeout == math.inf else timeout)
+        except TimeoutError:
+            msg = "Operation timed out"
+            raise aiomqtt.MqttError(msg) from None
 
     async def __aexit__(self, *exc_info: Any) -> None:
         """Disconnect; never wait more than DISCONNECT_TIMEOUT_S for the broker to agree."""
@@ -150,7 +165,7 @@ class AckedClient(aiomqtt.Client):
             return
         self._acks[info.mid] = fut
         try:
-            reason = await asyncio.wait_for(fut, timeout)
+            reason = await wait_within(fut, timeout)
         except TimeoutError:
             msg = f"no acknowledgement for {topic!r} within {timeout} s"
             raise aiomqtt.MqttError(msg) from None

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import aiomqtt
 
+from protocol.aio import wait_within
 from protocol.client import SOCKET_OPTIONS
 from smartclass.broker import Mosquitto
 
@@ -38,7 +39,7 @@ async def _round_trips(broker: Mosquitto, rounds: int, *, nodelay: bool) -> list
         for i in range(rounds):
             start = time.perf_counter()
             await requester.publish("bench/req", str(i).encode(), qos=1)
-            await asyncio.wait_for(replies.get(), 10)
+            await wait_within(replies.get(), 10)
             times.append((time.perf_counter() - start) * 1000)
         for task in tasks:
             task.cancel()

@@ -14,6 +14,7 @@ from typing import Any, Protocol
 from devices.base import Action, Clock, Device, DeviceError, DeviceTimeout, DeviceUnavailable
 from devices.noise.config import PyAudioNoiseConfig
 from devices.noise.meter import LevelMeter
+from protocol.aio import wait_within
 
 logger = logging.getLogger(__name__)
 
@@ -130,7 +131,7 @@ class MicrophoneNoiseSensor(Device):
 
     async def _wait_fresh(self, timeout: float) -> None:
         try:
-            await asyncio.wait_for(self._fresh.wait(), timeout)
+            await wait_within(self._fresh.wait(), timeout)
         except TimeoutError as exc:
             msg = f"noise {self.id!r}: no level from the microphone within {timeout:g} s"
             raise DeviceTimeout(msg) from exc

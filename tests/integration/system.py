@@ -29,6 +29,7 @@ from edge.settings import EdgeSettings
 from hub.app import create_app
 from hub.db import make_engine
 from hub.settings import HubSettings
+from protocol.aio import wait_within
 from protocol.client import session_properties
 from smartclass.broker import Mosquitto, free_port
 from smartclass.processes import smartclass_command, spawn, stop
@@ -230,7 +231,7 @@ async def running(
     task = asyncio.create_task(agent.run())
     try:
         if wait_connected:
-            await asyncio.wait_for(agent.connected.wait(), 10)
+            await wait_within(agent.connected.wait(), 10)
         yield task
     finally:
         task.cancel()

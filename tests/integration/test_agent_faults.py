@@ -14,6 +14,7 @@ from pydantic import SecretStr
 from edge.agent import Agent
 from edge.clock import FakeClock
 from protocol import Health, Status, Telemetry, decode
+from protocol.aio import wait_within
 from smartclass.acl import Grant
 from smartclass.broker import Mosquitto
 from tests.integration.system import QUIET_SUNDAY, make_agent, mqtt_client, running
@@ -86,7 +87,7 @@ async def test_a_stop_while_connecting_leaves_the_room_offline(
     agent.publisher.flush = stuck  # type: ignore[method-assign]
     async with mqtt_client(broker, topic_root, "watch") as watch:
         task = asyncio.create_task(agent.run())
-        await asyncio.wait_for(entered.wait(), 10)  # online published; the rest under way
+        await wait_within(entered.wait(), 10)  # online published; the rest under way
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await task

@@ -21,6 +21,7 @@ from edge.automation import Automation
 from edge.clock import FakeClock
 from edge.config import load_room_config
 from edge.rules import RulesConfig
+from protocol.aio import wait_within
 from protocol.messages import Event, Telemetry, decode
 from smartclass.broker import Mosquitto
 from tests.integration.system import (
@@ -132,7 +133,7 @@ class Room:
 
     async def settle(self) -> None:
         """Wait until the automation has taken in what it was handed."""
-        await asyncio.wait_for(self.automation.idle.wait(), 5)
+        await wait_within(self.automation.idle.wait(), 5)
 
     def schedule(self) -> list[tuple[str, str, str, dict[str, Any]]]:
         """(local time, device, action, params) of each timetable action recorded."""
@@ -355,7 +356,7 @@ async def test_a_school_day_on_the_agent_online_and_with_the_broker_down(
             assert not agent.connected.is_set()
             assert await agent.unsent() >= 8  # the schedule events (and telemetry) wait there
             own_broker.start()
-        await asyncio.wait_for(agent.connected.wait(), 10)
+        await wait_within(agent.connected.wait(), 10)
 
         async def all_sent() -> bool:
             return await agent.unsent() == 0

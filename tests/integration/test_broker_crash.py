@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from edge.agent import Agent
+from protocol.aio import wait_within
 from smartclass.broker import Mosquitto
 from tests.integration.system import HubProcess, eventually, make_agent, running
 
@@ -61,7 +62,7 @@ async def test_a_broker_killed_while_rooms_publish_loses_nothing(
             own_broker.kill()  # mid-stream: whatever it had not saved is gone
             own_broker.start()
             for agent in agents:
-                await asyncio.wait_for(agent.connected.wait(), 20)
+                await wait_within(agent.connected.wait(), 20)
             print(f"crash {crash + 1}: agents at {[a.last_seq for a in agents]}")
         await hub.wait_connected()
         targets = [agent.last_seq for agent in agents]

@@ -11,6 +11,7 @@ import pytest
 
 from devices.base import Sensor
 from edge.inbox import EXPIRY_TOLERANCE_S
+from protocol.aio import wait_within
 from protocol.messages import (
     Command,
     CommandReply,
@@ -173,7 +174,7 @@ async def test_outbox_replays_in_order_after_the_broker_comes_back(
             await agent.sample()
         assert await agent.unsent() == 3 * per_sample
         own_broker.start()
-        await asyncio.wait_for(agent.connected.wait(), WAIT_S)
+        await wait_within(agent.connected.wait(), WAIT_S)
 
         async def all_sent() -> bool:
             return await agent.unsent() == 0

@@ -16,6 +16,7 @@ import pytest
 
 from devices.occupancy.sim import SimOccupancy
 from edge.agent import Agent
+from protocol.aio import wait_within
 from smartclass.broker import Mosquitto
 from tests.faultproxy import FaultProxy
 from tests.integration.system import HubProcess, eventually, make_agent, running
@@ -71,16 +72,16 @@ async def _faults(proxy: FaultProxy, agent: Agent) -> None:
         proxy.stall()  # both ways, sockets open: the publishes in flight hang
         await asyncio.sleep(stall_s)  # how long the fault lasts (the scenario itself)
         proxy.resume()
-        await asyncio.wait_for(agent.connected.wait(), 15)
+        await wait_within(agent.connected.wait(), 15)
         proxy.reset()  # both sockets reset at once
-        await asyncio.wait_for(agent.connected.wait(), 15)
+        await wait_within(agent.connected.wait(), 15)
         proxy.slow(latency_s=0.05, bytes_per_s=20_000)
         await asyncio.sleep(1.5)
         proxy.pass_through()
         proxy.flap(0.4, fault="reset")
         await asyncio.sleep(3)
         proxy.pass_through()
-        await asyncio.wait_for(agent.connected.wait(), 15)
+        await wait_within(agent.connected.wait(), 15)
         proxy.blackhole_new()  # new connections are taken and never answered
         proxy.reset()
         await asyncio.sleep(3)

@@ -14,6 +14,7 @@ from pathlib import Path
 import aiomqtt
 import pytest
 
+from protocol.aio import wait_within
 from protocol.client import (
     UNSUPPORTED_PROTOCOL_VERSION,
     AckedClient,
@@ -184,7 +185,7 @@ async def test_agent_falls_back_to_311_and_serves_the_room(
     async with plain_client(amqtt) as hub:
         await hub.subscribe(f"{topics.base}/#", qos=1)
         async with running(agent, wait_connected=False):
-            await asyncio.wait_for(agent.connected.wait(), WAIT_S)
+            await wait_within(agent.connected.wait(), WAIT_S)
             assert agent.link.protocol.version is aiomqtt.ProtocolVersion.V311
 
             # retained status, read by a subscriber that comes after it

@@ -23,6 +23,7 @@ from devices.projector.config import PjlinkProjectorConfig, SimProjectorConfig
 from devices.projector.driver import PjlinkProjector, ProjectorBusy
 from devices.projector.pjlink import PowerState, connect
 from devices.projector.sim import SimProjector, serve
+from protocol.aio import wait_within
 
 WARMUP_S = 30.0
 COOLDOWN_S = 60.0
@@ -444,7 +445,7 @@ async def test_the_end_of_a_warm_up_is_reported_by_the_poll_at_once(make_rig: Ri
     poll = asyncio.create_task(rig.device.run())
     try:
         clock.now += WARMUP_S  # the warm-up ends between two polls; nothing else is asked
-        await asyncio.wait_for(changed.wait(), 5)
+        await wait_within(changed.wait(), 5)
         assert (await rig.device.state())["power"] == "on"
     finally:
         poll.cancel()

@@ -13,6 +13,7 @@ import pytest
 
 from devices.projector.config import PjlinkProjectorConfig
 from protocol import RoomSettings, RoomTopics, Telemetry, decode, encode
+from protocol.aio import wait_within
 from smartclass.broker import Mosquitto, free_port
 from tests.integration.system import (
     AgentProcess,
@@ -261,7 +262,7 @@ async def test_broker_restarted_twice_while_an_agent_publishes_stores_every_poin
                     lambda s=seq: _true(agent.last_seq >= s + 5), 10, "telemetry while down"
                 )
                 own_broker.start()
-                await asyncio.wait_for(agent.connected.wait(), 15)
+                await wait_within(agent.connected.wait(), 15)
                 print(f"restart {restart + 1}: outbox held {len(agent.outbox)} messages")
             seq = agent.last_seq
             await eventually(lambda: _true(agent.last_seq >= seq + 10), 10, "more telemetry")
@@ -314,7 +315,7 @@ async def test_an_agent_started_with_the_broker_down_drains_its_outbox_in_order(
         await eventually(lambda: _true(len(agent.outbox) >= 20), 10, "the outbox to fill")
         assert not agent.connected.is_set()
         own_broker.start()
-        await asyncio.wait_for(agent.connected.wait(), 15)
+        await wait_within(agent.connected.wait(), 15)
         agent._apply_settings(RoomSettings(telemetry_interval_s=3600))  # no more samples
 
         async def sent() -> bool:  # no hub here: the rows stay, but the broker took them

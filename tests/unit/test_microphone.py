@@ -19,6 +19,7 @@ from devices.base import DeviceTimeout, DeviceUnavailable, Sensor
 from devices.noise.config import PyAudioNoiseConfig
 from devices.noise.meter import to_pcm, tone
 from devices.noise.microphone import MicrophoneNoiseSensor
+from protocol.aio import wait_within
 from tests.unit.audio_doubles import FakePyAudioModule, FakeStream, device, silence, tone_bytes
 
 REPO = Path(__file__).resolve().parents[2]
@@ -92,7 +93,7 @@ async def test_read_returns_the_latest_level_while_the_thread_waits_for_audio(
     module.stream.feed(tone_bytes(0.1, 1.0) + tone_bytes(0.1, 0.5))  # half a window more
     first = await mic.read()
     # Bounded by wait_for: a read that waited on the capture thread would time out.
-    assert await asyncio.wait_for(mic.read(), 1.0) == first
+    assert await wait_within(mic.read(), 1.0) == first
 
 
 async def test_a_level_older_than_interval_and_timeout_is_refused(
