@@ -22,9 +22,10 @@ from hub.api.responses import validation_error
 from hub.api.routes.health import healthz_router
 from hub.audit import Audit
 from hub.commands import Commander
-from hub.db import create_schema, make_engine
+from hub.db import make_engine
 from hub.ingest import Ingest
 from hub.login_limit import LoginLimiter
+from hub.migrate import upgrade
 from hub.pruning import Pruner
 from hub.registry import load_sites
 from hub.settings import HubSettings
@@ -45,7 +46,7 @@ def create_app(settings: HubSettings | None = None, *, connect_mqtt: bool = True
         engine = make_engine(settings.database_url)
         try:
             store = Store(engine, series_max=settings.room_series_max)
-            await asyncio.to_thread(create_schema, engine)  # Alembic migrations come later
+            await asyncio.to_thread(upgrade, engine)
             if settings.sites_file is not None:
                 registry = await asyncio.to_thread(load_sites, settings.sites_file)
                 await asyncio.to_thread(store.upsert_sites, registry.specs())

@@ -11,7 +11,6 @@ from sqlalchemy import (
     JSON,
     BigInteger,
     Boolean,
-    Connection,
     DateTime,
     Dialect,
     Engine,
@@ -25,9 +24,7 @@ from sqlalchemy import (
     UniqueConstraint,
     create_engine,
     event,
-    inspect,
     make_url,
-    text,
 )
 from sqlalchemy.engine import URL
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -67,7 +64,8 @@ class UtcDateTime(TypeDecorator[datetime]):
 
 
 class Base(DeclarativeBase):
-    """Declarative base of every hub table."""
+    """Declarative base of every hub table. A change to them needs a migration in
+    ``hub/migrations`` (docs/design.md, "Migrations"): a test compares the two."""
 
     type_annotation_map: ClassVar[dict[Any, Any]] = {
         datetime: UtcDateTime,
@@ -320,11 +318,6 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
     return engine
 
 
-SCHEMA_LOCK = 0x5C4B_0001
-"""PostgreSQL advisory lock taken while the schema is made: hubs starting together on one
-database would otherwise race on ``CREATE TABLE``."""
-
-
 def load_models() -> None:
     """Import every module that declares tables, so ``Base.metadata`` holds them all."""
     import hub.audit
@@ -332,35 +325,12 @@ def load_models() -> None:
 
 
 def create_schema(engine: Engine) -> None:
-    """Create the tables that do not exist yet and add the columns a table made by an older
-    hub lacks (Alembic migrations will take this over)."""
-    load_models()
-    with engine.begin() as conn:
-        if engine.dialect.name == "postgresql":
-            conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": SCHEMA_LOCK})
-        Base.metadata.create_all(conn)
-        _add_missing_columns(conn)
+    """Bring the database to the newest schema, the migrations' head (``hub.migrate``, which
+    also adopts a database made by a hub from before migrations): for the tools and tests
+    that make a database of their own; the hub does it at start."""
+    from hub.migrate import upgrade  # Alembic is loaded only where a schema is made
 
-
-def _add_missing_columns(conn: Connection) -> None:
-    """``ALTER TABLE … ADD COLUMN`` for each column of the models a table does not have; every
-    column added since the first schema is nullable or has a server default."""
-    inspector = inspect(conn)
-    dialect = conn.dialect
-    preparer = dialect.identifier_preparer
-    for table in Base.metadata.sorted_tables:
-        have = {c["name"] for c in inspector.get_columns(table.name)}
-        for column in table.columns:
-            if column.name in have:
-                continue
-            ddl = (
-                f"ALTER TABLE {preparer.format_table(table)} ADD COLUMN "
-                f"{preparer.format_column(column)} {column.type.compile(dialect)}"
-            )
-            default = column.server_default
-            if default is not None:
-                ddl += f" DEFAULT {default.arg}"  # type: ignore[attr-defined]
-            conn.execute(text(ddl))
+    upgrade(engine)
 
 
 __all__ = [
@@ -382,5 +352,6 @@ __all__ = [
     "TelemetryPoint",
     "UtcDateTime",
     "create_schema",
+    "load_models",
     "make_engine",
 ]

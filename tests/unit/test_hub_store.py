@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from hub.db import AGENT_VERSION_MAX, DEAD_LETTER_MAX_BYTES, create_schema, make_engine
+from hub.db import AGENT_VERSION_MAX, DEAD_LETTER_MAX_BYTES, make_engine
 from hub.parsing import Rejected
 from hub.store import SiteSpec, Store
 from protocol import Event, RoomSettings, RoomTopics
@@ -244,23 +244,4 @@ def test_a_dead_letter_with_nul_characters_is_still_stored(store: Store) -> None
 def test_a_postgresql_url_without_a_driver_means_psycopg() -> None:
     engine = make_engine("postgresql://hub@127.0.0.1:1/hub")  # nothing is connected
     assert (engine.dialect.name, engine.dialect.driver) == ("postgresql", "psycopg")
-    engine.dispose()
-
-
-def test_a_database_of_an_older_hub_gets_the_new_columns(tmp_path: Path) -> None:
-    url = f"sqlite:///{tmp_path / 'old.sqlite'}"
-    engine = make_engine(url)
-    with engine.begin() as conn:
-        conn.exec_driver_sql(
-            "CREATE TABLE latest_readings (agent VARCHAR(127) NOT NULL, device VARCHAR(63)"
-            " NOT NULL, metric VARCHAR(63) NOT NULL, value FLOAT NOT NULL, ts DATETIME NOT NULL,"
-            " PRIMARY KEY (agent, device, metric))"
-        )
-        conn.exec_driver_sql(
-            "INSERT INTO latest_readings VALUES ('a/b', 'env', 'co2_ppm', 1, '2025-01-01')"
-        )
-    create_schema(engine)
-    with engine.connect() as conn:
-        row = conn.exec_driver_sql("SELECT value, era, boot_no, seq FROM latest_readings").one()
-    assert tuple(row) == (1.0, 0, 0, 0)
     engine.dispose()

@@ -1,0 +1,1 @@
+"""Alembic migrations of the hub's database (see ``hub.migrate``, which runs them)."""

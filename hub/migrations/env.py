@@ -1,0 +1,28 @@
+"""Alembic's environment for the hub: ``hub.migrate`` hands it an open connection (inside the
+transaction that holds the migration lock), so there is no ``alembic.ini`` and no URL here."""
+
+from __future__ import annotations
+
+from alembic import context
+from sqlalchemy import Connection
+
+from hub.db import Base, load_models
+
+load_models()
+connection = context.config.attributes.get("connection")
+if not isinstance(connection, Connection):
+    msg = "the hub's migrations run through hub.migrate (smartclass hub migrate), with a connection"
+    raise RuntimeError(msg)  # offline (--sql) mode and a bare ``alembic`` command included
+
+context.configure(
+    connection=connection,
+    target_metadata=Base.metadata,
+    # Batch operations in every revision: SQLite can alter a table only by copying it, and a
+    # revision written against PostgreSQL must run on SQLite too (on PostgreSQL a batch is
+    # plain ALTER statements).
+    render_as_batch=True,
+    compare_type=True,
+    compare_server_default=True,
+)
+with context.begin_transaction():
+    context.run_migrations()

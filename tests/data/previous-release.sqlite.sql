@@ -1,0 +1,321 @@
+-- The hub database of smartclass ec89c7ee02e4 (scripts/previous_release_db.py)
+BEGIN TRANSACTION;
+CREATE TABLE agent_health (
+	site VARCHAR(63) NOT NULL, 
+	room VARCHAR(63) NOT NULL, 
+	boot VARCHAR(64) NOT NULL, 
+	era INTEGER NOT NULL, 
+	boot_no INTEGER NOT NULL, 
+	n INTEGER NOT NULL, 
+	report JSON NOT NULL, 
+	clock_offset_s FLOAT, 
+	received_at DATETIME NOT NULL, 
+	PRIMARY KEY (site, room)
+);
+INSERT INTO "agent_health" VALUES('thcs-nguyen-chi-thanh','6a1','b2',0,2,1,'{"ts": "2025-03-03T01:00:00Z", "boot": "b2", "boot_no": 2, "n": 1, "started_at": "2025-03-03T01:00:00Z", "last_seq": 4, "previous_boot": "b1", "previous_last_seq": 31, "outbox": {"backlog": 0, "parked": 0, "oldest_s": 0.0, "storage_ok": true, "storage_text": ""}, "losses": [], "clock_offset_s": null}',NULL,'2025-03-03 01:00:30.000000');
+CREATE TABLE api_tokens (
+	id INTEGER NOT NULL, 
+	user_id INTEGER NOT NULL, 
+	name VARCHAR(80) NOT NULL, 
+	digest VARCHAR(64) NOT NULL, 
+	created_at DATETIME NOT NULL, 
+	expires_at DATETIME, 
+	last_used_at DATETIME, 
+	revoked_at DATETIME, 
+	PRIMARY KEY (id), 
+	FOREIGN KEY(user_id) REFERENCES users (id) ON DELETE CASCADE, 
+	UNIQUE (digest)
+);
+INSERT INTO "api_tokens" VALUES(1,1,'bao-cao-dem','2822de7396920e9f1cc6887c579640dbe8063a55d4005e44649dcb846ea73e4c','2026-12-01 23:46:01.171775',NULL,NULL,NULL);
+CREATE TABLE audit_log (
+	id INTEGER NOT NULL, 
+	at DATETIME NOT NULL, 
+	actor VARCHAR(63) NOT NULL, 
+	role VARCHAR(16) NOT NULL, 
+	via VARCHAR(16) NOT NULL, 
+	address VARCHAR(64) NOT NULL, 
+	action VARCHAR(40) NOT NULL, 
+	site VARCHAR(63), 
+	room VARCHAR(63), 
+	device VARCHAR(63), 
+	outcome VARCHAR(40) NOT NULL, 
+	duration_ms FLOAT, 
+	detail JSON NOT NULL, 
+	PRIMARY KEY (id)
+);
+INSERT INTO "audit_log" VALUES(1,'2026-12-01 23:46:01.676067','thu','teacher','session','192.0.2.10','login',NULL,NULL,NULL,'ok',NULL,'{}');
+INSERT INTO "audit_log" VALUES(2,'2026-12-01 23:46:01.677049','thu','','','','login',NULL,NULL,NULL,'bad_password',NULL,'{}');
+INSERT INTO "audit_log" VALUES(3,'2026-12-01 23:46:01.677297','thu','teacher','session','','command','thcs-nguyen-chi-thanh','6a1','lights','ok',12.5,'{"action": "scene", "params": {"scene": "off"}}');
+CREATE TABLE boots (
+	agent VARCHAR(127) NOT NULL, 
+	boot VARCHAR(64) NOT NULL, 
+	boot_no INTEGER NOT NULL, 
+	era INTEGER NOT NULL, 
+	first_seen DATETIME NOT NULL, 
+	last_seen DATETIME NOT NULL, 
+	stored JSON NOT NULL, 
+	stored_floor BIGINT DEFAULT '0' NOT NULL, 
+	highest BIGINT DEFAULT '0' NOT NULL, 
+	dropped JSON NOT NULL, 
+	dropped_count BIGINT DEFAULT '0' NOT NULL, 
+	end_seq BIGINT, 
+	missing JSON NOT NULL, 
+	missing_count BIGINT DEFAULT '0' NOT NULL, 
+	PRIMARY KEY (agent, boot)
+);
+INSERT INTO "boots" VALUES('thcs-nguyen-chi-thanh/6a1','b1',1,0,'2025-03-03 01:00:30.000000','2025-03-03 01:00:30.000000','[[1, 6], [9, 31]]',0,31,'[[8, 8]]',1,31,'[[7, 7]]',1);
+INSERT INTO "boots" VALUES('thcs-nguyen-chi-thanh/6a1','b2',2,0,'2025-03-03 01:00:30.000000','2025-03-03 01:00:30.000000','[[1, 4]]',0,4,'[]',0,4,'[]',0);
+INSERT INTO "boots" VALUES('thcs-nguyen-chi-thanh/6a2','b1',0,0,'2025-03-03 01:00:30.000000','2025-03-03 01:00:30.000000','[[1, 5]]',0,5,'[]',0,NULL,'[]',0);
+CREATE TABLE commands (
+	id VARCHAR(64) NOT NULL, 
+	site VARCHAR(63) NOT NULL, 
+	room VARCHAR(63) NOT NULL, 
+	device VARCHAR(63) NOT NULL, 
+	action VARCHAR(63) NOT NULL, 
+	params JSON NOT NULL, 
+	issuer VARCHAR(200) NOT NULL, 
+	sent_at DATETIME NOT NULL, 
+	expires_at DATETIME NOT NULL, 
+	reply_code VARCHAR(32), 
+	reply_text TEXT, 
+	reply_at DATETIME, 
+	PRIMARY KEY (id)
+);
+INSERT INTO "commands" VALUES('cmd-0001','thcs-nguyen-chi-thanh','6a1','lights','scene','{"scene": "projection"}','giao-vien-lan','2025-03-03 01:00:50.000000','2025-03-03 01:01:00.000000','ok','đã chiếu','2025-03-03 01:00:30.000000');
+CREATE TABLE dead_letters (
+	id INTEGER NOT NULL, 
+	topic TEXT NOT NULL, 
+	payload BLOB NOT NULL, 
+	size INTEGER NOT NULL, 
+	reason VARCHAR(32) NOT NULL, 
+	detail TEXT NOT NULL, 
+	received_at DATETIME NOT NULL, 
+	PRIMARY KEY (id)
+);
+INSERT INTO "dead_letters" VALUES(1,'sc/thcs-nguyen-chi-thanh/6a1/telemetry',X'7B6E6F74206A736F6E',9,'bad_json','invalid Telemetry payload: (payload): Invalid JSON: key must be a string at line 1 column 2','2025-03-03 01:00:30.000000');
+INSERT INTO "dead_letters" VALUES(2,'sc/thcs-nguyen-chi-thanh/x9/telemetry',X'7B2276223A322C227473223A22323032352D30332D30335430313A30303A35305A222C2273656E646572223A226875622D74657374222C226964223A22636D642D30303031222C22646576696365223A226C6967687473222C22616374696F6E223A227363656E65222C22706172616D73223A7B227363656E65223A2270726F6A656374696F6E227D2C22697373756572223A226769616F2D7669656E2D6C616E222C2265787069726573223A22323032352D30332D30335430313A30313A30305A222C227265706C795F746F223A226875622D74657374227D',218,'unknown_room','room thcs-nguyen-chi-thanh/x9 is not registered','2025-03-03 01:00:30.000000');
+INSERT INTO "dead_letters" VALUES(3,'sc/thcs-nguyen-chi-thanh/6a1/event',X'00FF2062696E617279',9,'bad_json','invalid Event payload: (payload): Invalid JSON: expected value at line 1 column 1','2025-03-03 01:00:30.000000');
+CREATE TABLE device_state (
+	site VARCHAR(63) NOT NULL, 
+	room VARCHAR(63) NOT NULL, 
+	device VARCHAR(63) NOT NULL, 
+	family VARCHAR(63) NOT NULL, 
+	state JSON NOT NULL, 
+	available BOOLEAN NOT NULL, 
+	updated_at DATETIME NOT NULL, 
+	era INTEGER DEFAULT '0' NOT NULL, 
+	boot_no INTEGER DEFAULT '0' NOT NULL, 
+	n INTEGER DEFAULT '0' NOT NULL, 
+	PRIMARY KEY (site, room, device)
+);
+INSERT INTO "device_state" VALUES('thcs-nguyen-chi-thanh','6a1','lights','lights','{"scene": "lesson", "on": true}',1,'2025-03-03 01:00:00.000000',0,1,1);
+CREATE TABLE events (
+	id INTEGER NOT NULL, 
+	agent VARCHAR(127) NOT NULL, 
+	boot VARCHAR(64) NOT NULL, 
+	seq BIGINT NOT NULL, 
+	kind VARCHAR(63) NOT NULL, 
+	severity VARCHAR(16) NOT NULL, 
+	device VARCHAR(63), 
+	text TEXT NOT NULL, 
+	data JSON NOT NULL, 
+	ts DATETIME NOT NULL, 
+	PRIMARY KEY (id), 
+	CONSTRAINT uq_events_message UNIQUE (agent, boot, seq)
+);
+INSERT INTO "events" VALUES(1,'thcs-nguyen-chi-thanh/6a1','b1',31,'help','info',NULL,'Cô ơi, máy chiếu không lên','{}','2025-03-03 01:00:31.000000');
+INSERT INTO "events" VALUES(2,'thcs-nguyen-chi-thanh/6a1','b2',4,'stale_air','info',NULL,'CO2 cao','{}','2025-03-03 01:00:42.000000');
+CREATE TABLE latest_readings (
+	agent VARCHAR(127) NOT NULL, 
+	device VARCHAR(63) NOT NULL, 
+	metric VARCHAR(63) NOT NULL, 
+	value FLOAT NOT NULL, 
+	ts DATETIME NOT NULL, 
+	era INTEGER DEFAULT '0' NOT NULL, 
+	boot_no INTEGER DEFAULT '0' NOT NULL, 
+	seq BIGINT DEFAULT '0' NOT NULL, 
+	PRIMARY KEY (agent, device, metric)
+);
+INSERT INTO "latest_readings" VALUES('thcs-nguyen-chi-thanh/6a1','env','co2_ppm',403.0,'2025-03-04 01:00:00.000000',0,2,3);
+INSERT INTO "latest_readings" VALUES('thcs-nguyen-chi-thanh/6a1','env','temperature_c',25.0,'2025-03-04 01:00:00.000000',0,2,3);
+INSERT INTO "latest_readings" VALUES('thcs-nguyen-chi-thanh/6a1','air','co2_ppm',1250.5,'2025-03-03 01:00:41.000000',0,2,2);
+INSERT INTO "latest_readings" VALUES('thcs-nguyen-chi-thanh/6a2','env','co2_ppm',405.0,'2025-03-03 01:00:05.000000',0,0,5);
+INSERT INTO "latest_readings" VALUES('thcs-nguyen-chi-thanh/6a2','env','temperature_c',25.0,'2025-03-03 01:00:05.000000',0,0,5);
+CREATE TABLE rooms (
+	site_id VARCHAR(63) NOT NULL, 
+	room_id VARCHAR(63) NOT NULL, 
+	name VARCHAR(200) NOT NULL, 
+	online BOOLEAN NOT NULL, 
+	last_status_at DATETIME, 
+	boot VARCHAR(64), 
+	keepalive INTEGER, 
+	agent_version VARCHAR(64), 
+	families JSON, 
+	status_era INTEGER, 
+	status_boot_no INTEGER, 
+	status_conn INTEGER, 
+	status_rank INTEGER, 
+	last_seen_at DATETIME, 
+	clock_suspects INTEGER DEFAULT '0' NOT NULL, 
+	clock_skew_s FLOAT, 
+	clock_suspect_at DATETIME, 
+	config_version_pushed INTEGER NOT NULL, 
+	config_settings JSON, 
+	config_version_applied INTEGER, 
+	config_applied_ok BOOLEAN, 
+	config_applied_text TEXT, 
+	applied_era INTEGER, 
+	applied_boot_no INTEGER, 
+	applied_n INTEGER, 
+	PRIMARY KEY (site_id, room_id), 
+	FOREIGN KEY(site_id) REFERENCES sites (id) ON DELETE CASCADE
+);
+INSERT INTO "rooms" VALUES('thcs-nguyen-chi-thanh','6a1','6a1',1,'2025-03-03 01:00:30.000000','b2',5,'0.1.0','{"env": "environment", "lights": "lights"}',0,2,1,0,'2025-03-03 01:00:30.000000',1,86370.0,'2025-03-03 01:00:30.000000',1,'{"telemetry_interval_s": 5.0}',1,1,'',0,1,1);
+INSERT INTO "rooms" VALUES('thcs-nguyen-chi-thanh','6a2','6a2',0,NULL,NULL,NULL,NULL,NULL,NULL,NULL,NULL,NULL,'2025-03-03 01:00:30.000000',0,NULL,NULL,0,NULL,NULL,NULL,NULL,NULL,NULL,NULL);
+INSERT INTO "rooms" VALUES('thcs-nguyen-chi-thanh','9a1','9a1',0,NULL,NULL,NULL,NULL,NULL,NULL,NULL,NULL,NULL,NULL,0,NULL,NULL,0,NULL,NULL,NULL,NULL,NULL,NULL,NULL);
+INSERT INTO "rooms" VALUES('thpt-vo-truong-toan','10a1','10A1',0,NULL,NULL,NULL,NULL,NULL,NULL,NULL,NULL,NULL,NULL,0,NULL,NULL,0,NULL,NULL,NULL,NULL,NULL,NULL,NULL);
+CREATE TABLE sites (
+	id VARCHAR(63) NOT NULL, 
+	name VARCHAR(200) NOT NULL, 
+	PRIMARY KEY (id)
+);
+INSERT INTO "sites" VALUES('thcs-nguyen-chi-thanh','THCS Nguyễn Chí Thanh');
+INSERT INTO "sites" VALUES('thpt-vo-truong-toan','THPT Võ Trường Toản');
+CREATE TABLE telemetry (
+	id INTEGER NOT NULL, 
+	agent VARCHAR(127) NOT NULL, 
+	boot VARCHAR(64) NOT NULL, 
+	seq BIGINT NOT NULL, 
+	device VARCHAR(63) NOT NULL, 
+	metric VARCHAR(63) NOT NULL, 
+	value FLOAT NOT NULL, 
+	ts DATETIME NOT NULL, 
+	PRIMARY KEY (id), 
+	CONSTRAINT uq_telemetry_message_metric UNIQUE (agent, boot, seq, metric)
+);
+INSERT INTO "telemetry" VALUES(1,'thcs-nguyen-chi-thanh/6a1','b1',1,'env','co2_ppm',401.0,'2025-03-03 01:00:01.000000');
+INSERT INTO "telemetry" VALUES(2,'thcs-nguyen-chi-thanh/6a1','b1',1,'env','temperature_c',25.0,'2025-03-03 01:00:01.000000');
+INSERT INTO "telemetry" VALUES(3,'thcs-nguyen-chi-thanh/6a1','b1',2,'env','co2_ppm',402.0,'2025-03-03 01:00:02.000000');
+INSERT INTO "telemetry" VALUES(4,'thcs-nguyen-chi-thanh/6a1','b1',2,'env','temperature_c',25.0,'2025-03-03 01:00:02.000000');
+INSERT INTO "telemetry" VALUES(5,'thcs-nguyen-chi-thanh/6a1','b1',3,'env','co2_ppm',403.0,'2025-03-03 01:00:03.000000');
+INSERT INTO "telemetry" VALUES(6,'thcs-nguyen-chi-thanh/6a1','b1',3,'env','temperature_c',25.0,'2025-03-03 01:00:03.000000');
+INSERT INTO "telemetry" VALUES(7,'thcs-nguyen-chi-thanh/6a1','b1',4,'env','co2_ppm',404.0,'2025-03-03 01:00:04.000000');
+INSERT INTO "telemetry" VALUES(8,'thcs-nguyen-chi-thanh/6a1','b1',4,'env','temperature_c',25.0,'2025-03-03 01:00:04.000000');
+INSERT INTO "telemetry" VALUES(9,'thcs-nguyen-chi-thanh/6a1','b1',5,'env','co2_ppm',405.0,'2025-03-03 01:00:05.000000');
+INSERT INTO "telemetry" VALUES(10,'thcs-nguyen-chi-thanh/6a1','b1',5,'env','temperature_c',25.0,'2025-03-03 01:00:05.000000');
+INSERT INTO "telemetry" VALUES(11,'thcs-nguyen-chi-thanh/6a1','b1',6,'env','co2_ppm',406.0,'2025-03-03 01:00:06.000000');
+INSERT INTO "telemetry" VALUES(12,'thcs-nguyen-chi-thanh/6a1','b1',6,'env','temperature_c',25.0,'2025-03-03 01:00:06.000000');
+INSERT INTO "telemetry" VALUES(13,'thcs-nguyen-chi-thanh/6a1','b1',9,'env','co2_ppm',409.0,'2025-03-03 01:00:09.000000');
+INSERT INTO "telemetry" VALUES(14,'thcs-nguyen-chi-thanh/6a1','b1',9,'env','temperature_c',25.0,'2025-03-03 01:00:09.000000');
+INSERT INTO "telemetry" VALUES(15,'thcs-nguyen-chi-thanh/6a1','b1',10,'env','co2_ppm',410.0,'2025-03-03 01:00:10.000000');
+INSERT INTO "telemetry" VALUES(16,'thcs-nguyen-chi-thanh/6a1','b1',10,'env','temperature_c',25.0,'2025-03-03 01:00:10.000000');
+INSERT INTO "telemetry" VALUES(17,'thcs-nguyen-chi-thanh/6a1','b1',11,'env','co2_ppm',411.0,'2025-03-03 01:00:11.000000');
+INSERT INTO "telemetry" VALUES(18,'thcs-nguyen-chi-thanh/6a1','b1',11,'env','temperature_c',25.0,'2025-03-03 01:00:11.000000');
+INSERT INTO "telemetry" VALUES(19,'thcs-nguyen-chi-thanh/6a1','b1',12,'env','co2_ppm',412.0,'2025-03-03 01:00:12.000000');
+INSERT INTO "telemetry" VALUES(20,'thcs-nguyen-chi-thanh/6a1','b1',12,'env','temperature_c',25.0,'2025-03-03 01:00:12.000000');
+INSERT INTO "telemetry" VALUES(21,'thcs-nguyen-chi-thanh/6a1','b1',13,'env','co2_ppm',413.0,'2025-03-03 01:00:13.000000');
+INSERT INTO "telemetry" VALUES(22,'thcs-nguyen-chi-thanh/6a1','b1',13,'env','temperature_c',25.0,'2025-03-03 01:00:13.000000');
+INSERT INTO "telemetry" VALUES(23,'thcs-nguyen-chi-thanh/6a1','b1',14,'env','co2_ppm',414.0,'2025-03-03 01:00:14.000000');
+INSERT INTO "telemetry" VALUES(24,'thcs-nguyen-chi-thanh/6a1','b1',14,'env','temperature_c',25.0,'2025-03-03 01:00:14.000000');
+INSERT INTO "telemetry" VALUES(25,'thcs-nguyen-chi-thanh/6a1','b1',15,'env','co2_ppm',415.0,'2025-03-03 01:00:15.000000');
+INSERT INTO "telemetry" VALUES(26,'thcs-nguyen-chi-thanh/6a1','b1',15,'env','temperature_c',25.0,'2025-03-03 01:00:15.000000');
+INSERT INTO "telemetry" VALUES(27,'thcs-nguyen-chi-thanh/6a1','b1',16,'env','co2_ppm',416.0,'2025-03-03 01:00:16.000000');
+INSERT INTO "telemetry" VALUES(28,'thcs-nguyen-chi-thanh/6a1','b1',16,'env','temperature_c',25.0,'2025-03-03 01:00:16.000000');
+INSERT INTO "telemetry" VALUES(29,'thcs-nguyen-chi-thanh/6a1','b1',17,'env','co2_ppm',417.0,'2025-03-03 01:00:17.000000');
+INSERT INTO "telemetry" VALUES(30,'thcs-nguyen-chi-thanh/6a1','b1',17,'env','temperature_c',25.0,'2025-03-03 01:00:17.000000');
+INSERT INTO "telemetry" VALUES(31,'thcs-nguyen-chi-thanh/6a1','b1',18,'env','co2_ppm',418.0,'2025-03-03 01:00:18.000000');
+INSERT INTO "telemetry" VALUES(32,'thcs-nguyen-chi-thanh/6a1','b1',18,'env','temperature_c',25.0,'2025-03-03 01:00:18.000000');
+INSERT INTO "telemetry" VALUES(33,'thcs-nguyen-chi-thanh/6a1','b1',19,'env','co2_ppm',419.0,'2025-03-03 01:00:19.000000');
+INSERT INTO "telemetry" VALUES(34,'thcs-nguyen-chi-thanh/6a1','b1',19,'env','temperature_c',25.0,'2025-03-03 01:00:19.000000');
+INSERT INTO "telemetry" VALUES(35,'thcs-nguyen-chi-thanh/6a1','b1',20,'env','co2_ppm',420.0,'2025-03-03 01:00:20.000000');
+INSERT INTO "telemetry" VALUES(36,'thcs-nguyen-chi-thanh/6a1','b1',20,'env','temperature_c',25.0,'2025-03-03 01:00:20.000000');
+INSERT INTO "telemetry" VALUES(37,'thcs-nguyen-chi-thanh/6a1','b1',21,'env','co2_ppm',421.0,'2025-03-03 01:00:21.000000');
+INSERT INTO "telemetry" VALUES(38,'thcs-nguyen-chi-thanh/6a1','b1',21,'env','temperature_c',25.0,'2025-03-03 01:00:21.000000');
+INSERT INTO "telemetry" VALUES(39,'thcs-nguyen-chi-thanh/6a1','b1',22,'env','co2_ppm',422.0,'2025-03-03 01:00:22.000000');
+INSERT INTO "telemetry" VALUES(40,'thcs-nguyen-chi-thanh/6a1','b1',22,'env','temperature_c',25.0,'2025-03-03 01:00:22.000000');
+INSERT INTO "telemetry" VALUES(41,'thcs-nguyen-chi-thanh/6a1','b1',23,'env','co2_ppm',423.0,'2025-03-03 01:00:23.000000');
+INSERT INTO "telemetry" VALUES(42,'thcs-nguyen-chi-thanh/6a1','b1',23,'env','temperature_c',25.0,'2025-03-03 01:00:23.000000');
+INSERT INTO "telemetry" VALUES(43,'thcs-nguyen-chi-thanh/6a1','b1',24,'env','co2_ppm',424.0,'2025-03-03 01:00:24.000000');
+INSERT INTO "telemetry" VALUES(44,'thcs-nguyen-chi-thanh/6a1','b1',24,'env','temperature_c',25.0,'2025-03-03 01:00:24.000000');
+INSERT INTO "telemetry" VALUES(45,'thcs-nguyen-chi-thanh/6a1','b1',25,'env','co2_ppm',425.0,'2025-03-03 01:00:25.000000');
+INSERT INTO "telemetry" VALUES(46,'thcs-nguyen-chi-thanh/6a1','b1',25,'env','temperature_c',25.0,'2025-03-03 01:00:25.000000');
+INSERT INTO "telemetry" VALUES(47,'thcs-nguyen-chi-thanh/6a1','b1',26,'env','co2_ppm',426.0,'2025-03-03 01:00:26.000000');
+INSERT INTO "telemetry" VALUES(48,'thcs-nguyen-chi-thanh/6a1','b1',26,'env','temperature_c',25.0,'2025-03-03 01:00:26.000000');
+INSERT INTO "telemetry" VALUES(49,'thcs-nguyen-chi-thanh/6a1','b1',27,'env','co2_ppm',427.0,'2025-03-03 01:00:27.000000');
+INSERT INTO "telemetry" VALUES(50,'thcs-nguyen-chi-thanh/6a1','b1',27,'env','temperature_c',25.0,'2025-03-03 01:00:27.000000');
+INSERT INTO "telemetry" VALUES(51,'thcs-nguyen-chi-thanh/6a1','b1',28,'env','co2_ppm',428.0,'2025-03-03 01:00:28.000000');
+INSERT INTO "telemetry" VALUES(52,'thcs-nguyen-chi-thanh/6a1','b1',28,'env','temperature_c',25.0,'2025-03-03 01:00:28.000000');
+INSERT INTO "telemetry" VALUES(53,'thcs-nguyen-chi-thanh/6a1','b1',29,'env','co2_ppm',429.0,'2025-03-03 01:00:29.000000');
+INSERT INTO "telemetry" VALUES(54,'thcs-nguyen-chi-thanh/6a1','b1',29,'env','temperature_c',25.0,'2025-03-03 01:00:29.000000');
+INSERT INTO "telemetry" VALUES(55,'thcs-nguyen-chi-thanh/6a1','b1',30,'env','co2_ppm',430.0,'2025-03-03 01:00:30.000000');
+INSERT INTO "telemetry" VALUES(56,'thcs-nguyen-chi-thanh/6a1','b1',30,'env','temperature_c',25.0,'2025-03-03 01:00:30.000000');
+INSERT INTO "telemetry" VALUES(57,'thcs-nguyen-chi-thanh/6a1','b2',1,'env','co2_ppm',401.0,'2025-03-03 01:00:40.000000');
+INSERT INTO "telemetry" VALUES(58,'thcs-nguyen-chi-thanh/6a1','b2',1,'env','temperature_c',25.0,'2025-03-03 01:00:40.000000');
+INSERT INTO "telemetry" VALUES(59,'thcs-nguyen-chi-thanh/6a1','b2',2,'air','co2_ppm',1250.5,'2025-03-03 01:00:41.000000');
+INSERT INTO "telemetry" VALUES(60,'thcs-nguyen-chi-thanh/6a1','b2',3,'env','co2_ppm',403.0,'2025-03-04 01:00:00.000000');
+INSERT INTO "telemetry" VALUES(61,'thcs-nguyen-chi-thanh/6a1','b2',3,'env','temperature_c',25.0,'2025-03-04 01:00:00.000000');
+INSERT INTO "telemetry" VALUES(62,'thcs-nguyen-chi-thanh/6a2','b1',1,'env','co2_ppm',401.0,'2025-03-03 01:00:01.000000');
+INSERT INTO "telemetry" VALUES(63,'thcs-nguyen-chi-thanh/6a2','b1',1,'env','temperature_c',25.0,'2025-03-03 01:00:01.000000');
+INSERT INTO "telemetry" VALUES(64,'thcs-nguyen-chi-thanh/6a2','b1',2,'env','co2_ppm',402.0,'2025-03-03 01:00:02.000000');
+INSERT INTO "telemetry" VALUES(65,'thcs-nguyen-chi-thanh/6a2','b1',2,'env','temperature_c',25.0,'2025-03-03 01:00:02.000000');
+INSERT INTO "telemetry" VALUES(66,'thcs-nguyen-chi-thanh/6a2','b1',3,'env','co2_ppm',403.0,'2025-03-03 01:00:03.000000');
+INSERT INTO "telemetry" VALUES(67,'thcs-nguyen-chi-thanh/6a2','b1',3,'env','temperature_c',25.0,'2025-03-03 01:00:03.000000');
+INSERT INTO "telemetry" VALUES(68,'thcs-nguyen-chi-thanh/6a2','b1',4,'env','co2_ppm',404.0,'2025-03-03 01:00:04.000000');
+INSERT INTO "telemetry" VALUES(69,'thcs-nguyen-chi-thanh/6a2','b1',4,'env','temperature_c',25.0,'2025-03-03 01:00:04.000000');
+INSERT INTO "telemetry" VALUES(70,'thcs-nguyen-chi-thanh/6a2','b1',5,'env','co2_ppm',405.0,'2025-03-03 01:00:05.000000');
+INSERT INTO "telemetry" VALUES(71,'thcs-nguyen-chi-thanh/6a2','b1',5,'env','temperature_c',25.0,'2025-03-03 01:00:05.000000');
+CREATE TABLE user_rooms (
+	user_id INTEGER NOT NULL, 
+	site_id VARCHAR(63) NOT NULL, 
+	room_id VARCHAR(63) NOT NULL, 
+	PRIMARY KEY (user_id, site_id, room_id), 
+	FOREIGN KEY(user_id) REFERENCES users (id) ON DELETE CASCADE
+);
+INSERT INTO "user_rooms" VALUES(2,'thcs-nguyen-chi-thanh','6a1');
+CREATE TABLE user_sites (
+	user_id INTEGER NOT NULL, 
+	site_id VARCHAR(63) NOT NULL, 
+	PRIMARY KEY (user_id, site_id), 
+	FOREIGN KEY(user_id) REFERENCES users (id) ON DELETE CASCADE
+);
+INSERT INTO "user_sites" VALUES(1,'thcs-nguyen-chi-thanh');
+CREATE TABLE users (
+	id INTEGER NOT NULL, 
+	username VARCHAR(63) NOT NULL, 
+	display_name VARCHAR(200) NOT NULL, 
+	role VARCHAR(16) NOT NULL, 
+	password_hash VARCHAR(255) NOT NULL, 
+	disabled BOOLEAN NOT NULL, 
+	created_at DATETIME NOT NULL, 
+	password_changed_at DATETIME NOT NULL, 
+	last_login_at DATETIME, 
+	PRIMARY KEY (id), 
+	UNIQUE (username)
+);
+INSERT INTO "users" VALUES(1,'lan','Cô Lan','it','$argon2id$v=19$m=65536,t=3,p=4$Qo4u5fmFylWX8rqFSgkWwg$w+gbMdgsZWi6evy7ehWfAiX1ZfKXUoZS9gl3vAwReL8',0,'2026-12-01 23:46:00.501219','2026-12-01 23:46:00.501219',NULL);
+INSERT INTO "users" VALUES(2,'thu','','teacher','$argon2id$v=19$m=65536,t=3,p=4$7UmbLAEyk2T1dRW9yw3kXw$SqfAzwny2sj1d3TnUVY1bV4Kt/+fb2jYSBxZdVAFmuk',0,'2026-12-01 23:46:00.848050','2026-12-01 23:46:00.848050','2026-12-01 23:46:01.666416');
+CREATE TABLE web_sessions (
+	id INTEGER NOT NULL, 
+	user_id INTEGER NOT NULL, 
+	digest VARCHAR(64) NOT NULL, 
+	csrf VARCHAR(64) NOT NULL, 
+	created_at DATETIME NOT NULL, 
+	last_used_at DATETIME NOT NULL, 
+	expires_at DATETIME NOT NULL, 
+	address VARCHAR(64) NOT NULL, 
+	PRIMARY KEY (id), 
+	FOREIGN KEY(user_id) REFERENCES users (id) ON DELETE CASCADE, 
+	UNIQUE (digest)
+);
+INSERT INTO "web_sessions" VALUES(1,2,'28163b1c7baa5b68ed6210af3e03c9c548bf9b4942fc6543982e56a4e23e43bd','TlF5hfdc1wFqsrsAZv5MZOV-epGk8BTaVWdwyAcfd0s','2026-12-01 23:46:01.668966','2026-12-01 23:46:01.668966','2026-12-15 23:46:01.668966','192.0.2.10');
+CREATE INDEX ix_telemetry_agent_metric_ts ON telemetry (agent, metric, ts);
+CREATE INDEX ix_events_agent_ts ON events (agent, ts);
+CREATE INDEX ix_boots_agent ON boots (agent);
+CREATE INDEX ix_dead_letters_received_at ON dead_letters (received_at);
+CREATE INDEX ix_commands_room_sent_at ON commands (site, room, sent_at);
+CREATE INDEX ix_audit_at ON audit_log (at);
+CREATE INDEX ix_audit_actor_at ON audit_log (actor, at);
+CREATE INDEX ix_audit_site_room_at ON audit_log (site, room, at);
+CREATE INDEX ix_api_tokens_user_id ON api_tokens (user_id);
+CREATE INDEX ix_web_sessions_user_id ON web_sessions (user_id);
+COMMIT;

@@ -1,0 +1,269 @@
+"""Hub migrations: upgrade at start, the previous release's database adopted with all its
+data, the models and the migrations' head in agreement, one hub migrating at a time."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import (
+    Column,
+    DateTime,
+    Engine,
+    Float,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    inspect,
+    text,
+)
+
+from hub.db import Base, load_models, make_engine
+from hub.migrate import (
+    BASELINE,
+    MIGRATION_LOCK,
+    MigrationError,
+    Revisions,
+    alembic_config,
+    head,
+    revisions,
+    upgrade,
+)
+from hub.store import Store
+from tests.previous_release import AGENT, ROOM, ROWS, SITE, load_previous_release, snapshot
+from tests.unit.hub_helpers import event, telemetry
+
+HEAD = head()
+load_models()  # every table the models declare, whichever modules the tests imported
+
+
+@pytest.fixture
+def engine(database_url: str) -> Iterator[Engine]:
+    engine = make_engine(database_url)
+    yield engine
+    engine.dispose()
+
+
+def differences(engine: Engine, metadata: MetaData = Base.metadata) -> list[Any]:
+    """What autogenerate would put in a new revision: the models against the database."""
+    with engine.connect() as conn:
+        context = MigrationContext.configure(
+            conn, opts={"compare_type": True, "compare_server_default": True}
+        )
+        return list(compare_metadata(context, metadata))
+
+
+def extra_revision(folder: Path, body: str, *, down: str = HEAD, rev: str = "e0e0e0e0e0e0") -> str:
+    """A revision of the test's own after ``down``, in ``folder`` (an extra version location)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / f"{rev}_test.py").write_text(
+        f"from alembic import op\nimport sqlalchemy as sa\n\nrevision = {rev!r}\n"
+        f"down_revision = {down!r}\nbranch_labels = None\ndepends_on = None\n\n"
+        f"def upgrade():\n{body}\n\ndef downgrade():\n    pass\n",
+        encoding="utf-8",
+    )
+    return str(folder)
+
+
+def test_an_empty_database_is_upgraded_to_the_head_once(engine: Engine) -> None:
+    assert revisions(engine) == Revisions(None, HEAD)
+    assert upgrade(engine) == Revisions(None, HEAD)
+    assert revisions(engine) == Revisions(HEAD, HEAD)
+    assert upgrade(engine) == Revisions(HEAD, HEAD)  # nothing to do the second time
+    assert not revisions(engine).pending
+
+
+def test_the_models_and_the_migrations_head_agree(engine: Engine) -> None:
+    """Fails when a model changes without a migration: add one (docs/design.md)."""
+    upgrade(engine)
+    assert differences(engine) == []
+
+
+def test_the_comparison_sees_a_table_and_a_column_without_a_migration(engine: Engine) -> None:
+    upgrade(engine)
+    models = MetaData()
+    for table in Base.metadata.sorted_tables:
+        table.to_metadata(models)
+    Table("hourly_rollups", models, Column("id", Integer, primary_key=True))
+    models.tables["rooms"].append_column(Column("floor", Integer))
+    found = differences(engine, models)
+    [(op, table)] = [d for d in found if d[0] == "add_table"]
+    assert (op, table.name) == ("add_table", "hourly_rollups")
+    [(op, _schema, name, column)] = [d for d in found if d[0] != "add_table"]
+    assert (op, name, column.name) == ("add_column", "rooms", "floor")
+    assert len(found) == 2
+
+
+def test_the_previous_release_is_stamped_and_keeps_all_its_data(
+    engine: Engine, database_url: str
+) -> None:
+    load_previous_release(database_url)
+    before = snapshot(engine)
+    assert {table: len(rows) for table, rows in before.items()} == ROWS
+
+    assert upgrade(engine) == Revisions(None, HEAD, legacy=True)
+    assert revisions(engine) == Revisions(HEAD, HEAD)
+    assert snapshot(engine) == before
+    assert differences(engine) == []  # the baseline is exactly what that release made
+
+    store = Store(engine)
+    store.load_roster()
+    assert (SITE, ROOM) in store.roster
+    [b2, b1] = store.boots(SITE, ROOM)
+    assert (b1.boot, b1.missing, b1.dropped_count, b2.boot) == ("b1", [(7, 7)], 1, "b2")
+    room = store.get_room(SITE, ROOM)
+    assert room is not None
+    assert (room.online, room.boot, room.clock_suspects, room.config_version_applied) == (
+        True, "b2", 1, 1
+    )  # fmt: skip
+    assert (room.readings["co2_ppm"].device, room.readings["co2_ppm"].value) == ("env", 403.0)
+    # stored before the upgrade: a duplicate now; the next seqs are new and close the gap
+    batch = [telemetry(1, boot="b1", boot_no=1), telemetry(7, boot="b1", boot_no=1),
+             event(32, boot="b1", boot_no=1)]  # fmt: skip
+    result = store.write_batch(batch)
+    assert (result.points, result.events, result.duplicates) == (2, 1, 2)
+    assert store.boots(SITE, ROOM)[1].missing == []
+    assert [e.seq for e in store.recent_events(SITE, ROOM)] == [32, 4, 31]
+
+
+def test_a_database_of_an_older_hub_gets_the_baseline_columns(engine: Engine) -> None:
+    old = MetaData()
+    readings = Table(
+        "latest_readings", old,
+        Column("agent", String(127), primary_key=True),
+        Column("device", String(63), primary_key=True),
+        Column("metric", String(63), primary_key=True),
+        Column("value", Float, nullable=False),
+        Column("ts", DateTime(timezone=True), nullable=False),
+    )  # fmt: skip
+    when = datetime(2025, 1, 1, tzinfo=UTC)
+    with engine.begin() as conn:
+        old.create_all(conn)
+        conn.execute(readings.insert(), {"agent": AGENT, "device": "env", "metric": "co2_ppm",
+                                          "value": 1.0, "ts": when})  # fmt: skip
+    assert upgrade(engine) == Revisions(None, HEAD, legacy=True)
+    with engine.connect() as conn:
+        row = conn.execute(text("SELECT value, era, boot_no, seq FROM latest_readings")).one()
+    assert tuple(row) == (1.0, 0, 0, 0)
+    assert differences(engine) == []
+
+
+def test_a_revision_this_hub_does_not_know_is_refused(engine: Engine) -> None:
+    upgrade(engine)
+    with engine.begin() as conn:
+        conn.execute(text("UPDATE alembic_version SET version_num = 'f00dfeedf00d'"))
+    assert revisions(engine) == Revisions("f00dfeedf00d", HEAD, known=False)
+    with pytest.raises(MigrationError, match="f00dfeedf00d, which this hub does not know"):
+        upgrade(engine)
+
+
+def test_a_failed_migration_leaves_the_database_as_it_was(engine: Engine, tmp_path: Path) -> None:
+    upgrade(engine)
+    body = (
+        "    op.create_table('scratch', sa.Column('id', sa.Integer, primary_key=True))\n"
+        "    with op.batch_alter_table('rooms') as batch:\n"
+        "        batch.add_column(sa.Column('floor', sa.Integer))\n"
+        "    op.execute(\"UPDATE sites SET name = 'changed'\")\n"
+        "    raise RuntimeError('a migration that fails half-way')"
+    )
+    config = alembic_config(extra_versions=[extra_revision(tmp_path / "versions", body)])
+    before = snapshot(engine)
+    with pytest.raises(RuntimeError, match="half-way"):
+        upgrade(engine, config)
+    assert revisions(engine).current == HEAD
+    tables = inspect(engine)
+    assert "scratch" not in tables.get_table_names()
+    assert "floor" not in {c["name"] for c in tables.get_columns("rooms")}
+    assert snapshot(engine) == before
+
+
+def test_a_migration_that_copies_every_table_keeps_every_row(
+    engine: Engine, database_url: str, tmp_path: Path
+) -> None:
+    """SQLite alters a table by copying it: with foreign keys on, dropping the old ``sites``
+    would delete every room with it (ON DELETE CASCADE)."""
+    load_previous_release(database_url)
+    upgrade(engine)
+    before = snapshot(engine)
+    body = "    copy = 'always' if op.get_bind().dialect.name == 'sqlite' else 'auto'\n" + "".join(
+        f"    with op.batch_alter_table({name!r}, recreate=copy) as batch:\n"
+        f"        batch.add_column(sa.Column('note', sa.Text))\n"
+        for name in before
+    )
+    config = alembic_config(extra_versions=[extra_revision(tmp_path / "versions", body)])
+    assert upgrade(engine, config) == Revisions(HEAD, "e0e0e0e0e0e0")
+    after = snapshot(engine)
+    assert {t: [{**r, "note": None} for r in rows] for t, rows in before.items()} == after
+    with engine.connect() as conn:
+        if engine.dialect.name == "sqlite":
+            assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar_one() == 1
+
+
+def test_hubs_starting_together_migrate_once(database_url: str) -> None:
+    engines = [make_engine(database_url) for _ in range(3)]
+    start = threading.Barrier(len(engines))
+    results: list[Revisions | BaseException] = []
+
+    def start_hub(engine: Engine) -> None:
+        start.wait()
+        try:
+            results.append(upgrade(engine))
+        except BaseException as exc:  # the test reports it
+            results.append(exc)
+
+    threads = [threading.Thread(target=start_hub, args=(e,)) for e in engines]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    for e in engines:
+        e.dispose()
+    assert sorted(map(repr, results)) == sorted(
+        [repr(Revisions(None, HEAD))] + [repr(Revisions(HEAD, HEAD))] * 2
+    )
+
+
+@pytest.mark.postgresql
+def test_a_hub_waits_while_another_migrates(postgres_url: str) -> None:
+    holder, waiter = make_engine(postgres_url), make_engine(postgres_url)
+    done: list[Revisions] = []
+    try:
+        with holder.begin() as conn:
+            conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": MIGRATION_LOCK})
+            thread = threading.Thread(target=lambda: done.append(upgrade(waiter)))
+            thread.start()
+            deadline = time.monotonic() + 10
+            while not _waiting_for_the_lock(conn):
+                assert time.monotonic() < deadline, "the second hub never waited for the lock"
+                time.sleep(0.01)
+            assert thread.is_alive()
+            assert not done
+            assert "alembic_version" not in inspect(conn).get_table_names()
+        thread.join(30)  # the first hub's transaction ended: the lock is free
+        assert done == [Revisions(None, HEAD)]
+    finally:
+        holder.dispose()
+        waiter.dispose()
+
+
+def _waiting_for_the_lock(conn: object) -> bool:
+    assert hasattr(conn, "execute")
+    query = text(
+        "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted AND objid = :k"
+    )
+    return bool(conn.execute(query, {"k": MIGRATION_LOCK}).scalar_one())
+
+
+def test_the_baseline_is_the_first_revision() -> None:
+    script = ScriptDirectory.from_config(alembic_config())
+    assert script.get_base() == BASELINE
+    assert script.get_revision(BASELINE).down_revision is None
