@@ -30,9 +30,9 @@ examples:
 """
 
 
-def add_parsers(hub: argparse.ArgumentParser) -> None:
-    sub = hub.add_subparsers(dest="hub_command", metavar="SUBCOMMAND")
-    users = sub.add_parser(
+def add_parsers(hub_commands: Any) -> None:
+    """Add ``users`` and its actions under the ``hub`` command."""
+    users = hub_commands.add_parser(
         "users",
         help="add, list, disable and reset the hub's users",
         description="Manage the people who use the hub: teachers (their rooms), IT staff and "
