@@ -72,11 +72,8 @@ def run(args: argparse.Namespace) -> int:
         if args.check:
             print("up to date" if not before.pending else "an upgrade is pending")
             return 1 if before.pending else 0
-        if not before.pending:
-            print("up to date: nothing to do")
-            return 0
-        upgrade(engine)
-        print(f"upgraded to {revisions(engine).current}")
+        done = upgrade(engine)  # under the lock: another hub may have done it meanwhile
+        print(f"upgraded to {done.head}" if done.pending else "up to date: nothing to do")
         return 0
     except (MigrationError, SQLAlchemyError) as exc:
         print(f"smartclass hub migrate: {exc}", file=sys.stderr)
