@@ -267,3 +267,13 @@ def test_the_baseline_is_the_first_revision() -> None:
     script = ScriptDirectory.from_config(alembic_config())
     assert script.get_base() == BASELINE
     assert script.get_revision(BASELINE).down_revision is None
+
+
+def test_two_heads_are_refused_until_merged(engine: Engine, tmp_path: Path) -> None:
+    """Two branches that each added a revision after the same one."""
+    extra_revision(tmp_path / "a", "    pass", rev="aaaaaaaaaaaa")
+    extra_revision(tmp_path / "b", "    pass", rev="bbbbbbbbbbbb")
+    config = alembic_config(extra_versions=[str(tmp_path / "a"), str(tmp_path / "b")])
+    with pytest.raises(MigrationError, match=r"2 heads \(.*\): merge them"):
+        upgrade(engine, config)
+    assert revisions(engine).current is None  # nothing done
