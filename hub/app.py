@@ -77,6 +77,8 @@ def create_app(settings: HubSettings | None = None, *, connect_mqtt: bool = True
                 engine,
                 session_idle=timedelta(seconds=settings.session_idle_s),
                 session_max=timedelta(seconds=settings.session_max_s),
+                argon2_time_cost=settings.argon2_time_cost,
+                argon2_memory_kib=settings.argon2_memory_kib,
             )
             retention = settings.audit_retention_days
             audit = Audit(engine, retention=timedelta(days=retention) if retention else None)

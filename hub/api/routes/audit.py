@@ -15,7 +15,6 @@ from hub.api.deps import ID_PATTERN, HubDep
 from hub.api.responses import error_responses
 from hub.api.times import plausible
 from hub.audit import PAGE_MAX, AuditFilter
-from hub.users import USERNAME_PATTERN
 
 router = APIRouter(prefix="/audit", tags=["audit"])
 
@@ -46,7 +45,12 @@ class AuditEntryPublic(BaseModel):
 def audit_filter(
     site: Annotated[str | None, Query(pattern=ID_PATTERN)] = None,
     room: Annotated[str | None, Query(pattern=ID_PATTERN)] = None,
-    user: Annotated[str | None, Query(pattern=USERNAME_PATTERN)] = None,
+    user: Annotated[
+        str | None,
+        Query(
+            min_length=1, max_length=63, description="a user name (or one a failed sign-in tried)"
+        ),
+    ] = None,
     action: Annotated[str | None, Query(pattern=r"^[a-z_.]{1,40}$")] = None,
     since: Annotated[
         datetime | None, Query(description="ISO 8601, included, 1970 to 2200"), plausible("since")
@@ -69,9 +73,10 @@ def list_audit(
     f: Filter,
     limit: Annotated[int, Query(ge=1, le=PAGE_MAX)] = 100,
 ) -> list[AuditEntryPublic]:
-    """Entries of the caller's schools matching the filter, oldest first; page with
-    ``after_id`` (the last id of the previous page)."""
-    rows = hub.audit.query(caller.scope(Action.AUDIT_READ), f, limit)
+    """Entries of the caller's schools matching the filter (for IT also the hub-wide ones:
+    sign-ins, tokens), oldest first; page with ``after_id`` (the last id of the page)."""
+    scope = caller.scope(Action.AUDIT_READ)
+    rows = hub.audit.query(scope, f, limit, hub_wide=caller.may(Action.HUB_ADMIN))
     return [AuditEntryPublic.model_validate(r, from_attributes=True) for r in rows]
 
 
@@ -82,7 +87,8 @@ def list_audit(
 )
 def export_audit(caller: Reader, hub: HubDep, f: Filter) -> StreamingResponse:
     """The matching entries as CSV (UTF-8, a header line first), at most 100 000 rows."""
-    chunks = hub.audit.export_csv(caller.scope(Action.AUDIT_READ), f)
+    scope = caller.scope(Action.AUDIT_READ)
+    chunks = hub.audit.export_csv(scope, f, hub_wide=caller.may(Action.HUB_ADMIN))
     return StreamingResponse(
         chunks,
         media_type="text/csv; charset=utf-8",
