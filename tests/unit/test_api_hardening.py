@@ -301,6 +301,7 @@ def test_every_operation_documents_its_errors(app: FastAPI) -> None:
         (f"{API}/dead-letters", "get"): {200, 413, 422} | auth,
         (f"{API}/audit", "get"): {200, 413, 422} | auth,
         (f"{API}/audit.csv", "get"): {200, 413, 422} | auth,
+        (f"{API}/fleet", "get"): {200, 413, 422} | auth,
     }  # fmt: skip
     paths = app.openapi()["paths"]
     assert {(p, m) for p, ops in paths.items() for m in ops} == set(expected)
