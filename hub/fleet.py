@@ -10,7 +10,7 @@ sorting by it puts an offline room or a refused configuration above a lamp nearl
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -84,11 +84,10 @@ class FleetRoom:
     """Messages the hub never received (gaps in the sequence numbers)."""
     clock_offset_s: float | None
     devices: tuple[FleetDevice, ...] = ()
-    problems: tuple[str, ...] = field(default=())
-
-    @property
-    def attention(self) -> int:
-        return sum(WEIGHTS[p] for p in self.problems)
+    problems: tuple[str, ...] = ()
+    """Codes of ``WEIGHTS``, worst first."""
+    attention: int = 0
+    """The sum of the problems' weights: the fleet is sorted by it, highest first."""
 
 
 def _when(value: Any) -> datetime | None:
@@ -220,7 +219,8 @@ def fleet(engine: Engine, scope: Scope, *, now: datetime | None = None) -> list[
 
 
 def _with_problems(view: FleetRoom) -> FleetRoom:
-    return replace(view, problems=_problems(view))
+    problems = _problems(view)
+    return replace(view, problems=problems, attention=sum(WEIGHTS[p] for p in problems))
 
 
 def _bool(value: Any) -> bool | None:
