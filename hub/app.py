@@ -20,11 +20,13 @@ from hub.api.limits import BodyLimit
 from hub.api.main import api_router
 from hub.api.responses import validation_error
 from hub.api.routes.health import healthz_router
+from hub.api.routes.metrics import metrics_router
 from hub.audit import Audit
 from hub.commands import Commander
 from hub.db import make_engine
 from hub.ingest import Ingest
 from hub.login_limit import LoginLimiter
+from hub.metrics import HubMetrics, hub_source
 from hub.migrate import upgrade
 from hub.pruning import Pruner
 from hub.registry import load_sites
@@ -66,7 +68,12 @@ def create_app(settings: HubSettings | None = None, *, connect_mqtt: bool = True
                 max_age=timedelta(seconds=settings.dead_letters_max_age_s),
                 interval_s=settings.prune_interval_s,
             )
-            ingest = Ingest(settings, store, on_reply=commander.resolve) if connect_mqtt else None
+            metrics = HubMetrics()
+            ingest = (
+                Ingest(settings, store, on_reply=commander.resolve, metrics=metrics)
+                if connect_mqtt
+                else None
+            )
             commander.publisher = ingest
             backoff = {"min_s": settings.restart_min_s, "max_s": settings.restart_max_s}
             supervisor = None
@@ -78,6 +85,8 @@ def create_app(settings: HubSettings | None = None, *, connect_mqtt: bool = True
                 engine,
                 session_idle=timedelta(seconds=settings.session_idle_s),
                 session_max=timedelta(seconds=settings.session_max_s),
+                argon2_time_cost=settings.argon2_time_cost,
+                argon2_memory_kib=settings.argon2_memory_kib,
             )
             retention = settings.audit_retention_days
             audit = Audit(engine, retention=timedelta(days=retention) if retention else None)
@@ -95,9 +104,11 @@ def create_app(settings: HubSettings | None = None, *, connect_mqtt: bool = True
                 users=users,
                 audit=audit,
                 limiter=limiter,
+                metrics=metrics,
                 supervisor=supervisor,
                 pruner=pruner,
             )
+            metrics.add_source(hub_source(app.state.hub))
             tasks = [asyncio.create_task(pruning.run(), name="hub-pruning")]
             task = asyncio.create_task(supervisor.run(), name="hub-ingest") if supervisor else None
             try:
@@ -132,6 +143,7 @@ def create_app(settings: HubSettings | None = None, *, connect_mqtt: bool = True
     app.add_exception_handler(RequestValidationError, validation_error)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     app.include_router(healthz_router)
+    app.include_router(metrics_router)
     return app
 
 
