@@ -141,15 +141,16 @@ class Audit:
         authenticated (the name a failed login tried)."""
         row = {
             "at": utcnow(),
-            "actor": (actor.username if actor else actor_name)[:63],
+            # made safe: a failed sign-in may try any name, and PostgreSQL stores no NUL
+            "actor": safe_text(actor.username if actor else actor_name, 63),
             "role": actor.role.value if actor else "",
             "via": actor.via if actor else "",
-            "address": address[:64],
-            "action": action[:40],
+            "address": safe_text(address, 64),
+            "action": safe_text(action, 40),
             "site": site,
             "room": room,
             "device": device,
-            "outcome": outcome[:40],
+            "outcome": safe_text(outcome, 40),
             "duration_ms": None if duration_ms is None else round(duration_ms, 1),
             "detail": _clean(detail),
         }
@@ -212,7 +213,7 @@ class Audit:
         if f.room is not None:
             q = q.where(t.room == f.room)
         if f.actor is not None:
-            q = q.where(t.actor == f.actor)
+            q = q.where(t.actor == safe_text(f.actor, 63))  # as it was stored
         if f.action is not None:
             q = q.where(t.action == f.action)
         if f.since is not None:

@@ -328,8 +328,10 @@ class Users:
         """
         if len(password) > PASSWORD_MAX:
             return None
+        valid = re.fullmatch(USERNAME_PATTERN, username) is not None
         with Session(self.engine) as s, s.begin():
-            user = s.scalar(select(User).where(User.username == username))
+            # a name no user can have is not looked up (PostgreSQL refuses a NUL in a query)
+            user = s.scalar(select(User).where(User.username == username)) if valid else None
             stored = user.password_hash if user is not None else NO_PASSWORD
             if stored == NO_PASSWORD:
                 stored = _dummy_hash(self.hasher)

@@ -14,6 +14,7 @@ from hub.api.deps import ID_PATTERN, HubDep
 from hub.api.responses import error_responses
 from hub.api.times import plausible
 from hub.audit import PAGE_MAX, AuditFilter, AuditRow
+from protocol.messages import INT32_MAX
 
 router = APIRouter(prefix="/audit", tags=["audit"])
 
@@ -39,7 +40,9 @@ def audit_filter(
     until: Annotated[
         datetime | None, Query(description="ISO 8601, excluded, 1970 to 2200"), plausible("until")
     ] = None,
-    after_id: Annotated[int, Query(ge=0, le=2**53, description="page on: the last id seen")] = 0,
+    after_id: Annotated[  # the ids are 32-bit integers (PostgreSQL refuses a larger one)
+        int, Query(ge=0, le=INT32_MAX, description="page on: the last id seen")
+    ] = 0,
 ) -> AuditFilter:
     return AuditFilter(site, room, user, action, since, until, after_id)
 
