@@ -162,8 +162,8 @@ class OutboxSender:
         first = await self.storage.first_id()
         while self._sent and (first is None or self._sent[0][0] < first):
             self._sent.popleft()  # batches the hub has stored in full
-        if first is None or first > self.cursor or not self._sent:
-            return
+        if first is None or first > self.cursor or not self._sent or self._hub_since is None:
+            return  # (the hub may have gone offline while the outbox was read)
         since = max(self._sent[0][1], self._hub_since, self._link_since)
         if self._clock() - since < self._resend_wait:
             return
