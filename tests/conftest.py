@@ -8,7 +8,12 @@ from collections.abc import Iterator
 import pytest
 
 from smartclass.broker import Mosquitto
-from tests.postgres import database_url, postgres, postgres_url  # noqa: F401 (fixtures)
+from tests.postgres import (  # noqa: F401 (fixtures)
+    database_url,
+    module_database_url,
+    postgres,
+    postgres_url,
+)
 
 
 @pytest.fixture(scope="session")

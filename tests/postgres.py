@@ -199,9 +199,9 @@ def postgres() -> Iterator[PostgresServer]:
         yield server
 
 
-@pytest.fixture
-def postgres_url(postgres: PostgresServer) -> Iterator[str]:
-    """URL of the session database with a schema of the test's own first on the search path."""
+@contextlib.contextmanager
+def fresh_schema(postgres: PostgresServer) -> Iterator[str]:
+    """URL of the session database with a new schema first on the search path; dropped after."""
     schema = f"t_{uuid.uuid4().hex[:12]}"
     postgres.execute(sql.SQL("CREATE SCHEMA {}").format(sql.Identifier(schema)), TEST_DATABASE)
     yield f"{postgres.url(TEST_DATABASE)}?options=-csearch_path%3D{schema}"
@@ -210,12 +210,20 @@ def postgres_url(postgres: PostgresServer) -> Iterator[str]:
         postgres.execute(drop, TEST_DATABASE)
 
 
-@pytest.fixture(
-    params=[
-        pytest.param("sqlite", id="sqlite"),
-        pytest.param("postgresql", id="postgresql", marks=pytest.mark.postgresql),
-    ]
-)
+@pytest.fixture
+def postgres_url(postgres: PostgresServer) -> Iterator[str]:
+    """URL of the session database with a schema of the test's own first on the search path."""
+    with fresh_schema(postgres) as url:
+        yield url
+
+
+BACKENDS = [
+    pytest.param("sqlite", id="sqlite"),
+    pytest.param("postgresql", id="postgresql", marks=pytest.mark.postgresql),
+]
+
+
+@pytest.fixture(params=BACKENDS)
 def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     """The test runs twice: on a SQLite file, and on a fresh PostgreSQL schema."""
     if request.param == "sqlite":
@@ -224,11 +232,27 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     return url
 
 
+@pytest.fixture(scope="module", params=BACKENDS)
+def module_database_url(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[str]:
+    """``database_url`` shared by the tests of a module (one hub app for all of them): the
+    module runs twice, on SQLite and on PostgreSQL."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path_factory.mktemp('db') / 'hub.sqlite'}"
+        return
+    with fresh_schema(request.getfixturevalue("postgres")) as url:
+        yield url
+
+
 __all__ = [
+    "BACKENDS",
     "PostgresError",
     "PostgresServer",
     "database_url",
     "find_bin_dir",
+    "fresh_schema",
+    "module_database_url",
     "postgres",
     "postgres_url",
 ]

@@ -31,9 +31,10 @@ async def publish_all(broker: Mosquitto, root: str, started: asyncio.Event) -> N
 
 
 async def test_sigkill_during_ingest_loses_nothing(
-    broker: Mosquitto, topic_root: str, tmp_path: Path
+    broker: Mosquitto, topic_root: str, tmp_path: Path, database_url: str
 ) -> None:
-    hub = HubProcess(broker, topic_root, tmp_path / "hub", hub_id=f"hub-{topic_root}")
+    hub = HubProcess(broker, topic_root, tmp_path / "hub", hub_id=f"hub-{topic_root}",
+                     database_url=database_url)  # fmt: skip
     hub.start()
     try:
         await hub.wait_connected()

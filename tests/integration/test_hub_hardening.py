@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import math
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import aiomqtt
@@ -47,11 +46,12 @@ YEAR_2100 = datetime(2100, 1, 1, tzinfo=UTC)
 
 
 @pytest.fixture
-def settings(broker: Mosquitto, topic_root: str, tmp_path: Path) -> HubSettings:
+def settings(broker: Mosquitto, topic_root: str, database_url: str) -> HubSettings:
+    """An in-process hub on each backend: SQLite and PostgreSQL."""
     return hub_settings(
         broker,
         topic_root,
-        f"sqlite:///{tmp_path / 'hub.sqlite'}",
+        database_url,
         restart_min_s=0.05,
         ack_interval_ms=50,
     )

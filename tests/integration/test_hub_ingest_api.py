@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-from pathlib import Path
 from typing import Any
 
 import aiomqtt
@@ -40,8 +39,9 @@ SITE, ROOM = "thcs-nguyen-chi-thanh", "6a1"
 
 
 @pytest.fixture
-def settings(broker: Mosquitto, topic_root: str, tmp_path: Path) -> HubSettings:
-    return hub_settings(broker, topic_root, f"sqlite:///{tmp_path / 'hub.sqlite'}")
+def settings(broker: Mosquitto, topic_root: str, database_url: str) -> HubSettings:
+    """An in-process hub on each backend: SQLite and PostgreSQL."""
+    return hub_settings(broker, topic_root, database_url)
 
 
 def agent(broker: Mosquitto, root: str) -> aiomqtt.Client:

@@ -32,9 +32,9 @@ def samples(text: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
 
 
 async def test_metrics_count_what_the_hub_ingests(
-    broker: Mosquitto, topic_root: str, tmp_path: Path
+    broker: Mosquitto, topic_root: str, database_url: str
 ) -> None:
-    settings = hub_settings(broker, topic_root, f"sqlite:///{tmp_path / 'hub.sqlite'}")
+    settings = hub_settings(broker, topic_root, database_url)
     topics = RoomTopics(SITE, ROOM, topic_root)
     async with running_hub(settings) as http, agent_client(broker, topic_root) as edge:
         for seq in range(1, 11):

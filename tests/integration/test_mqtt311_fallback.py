@@ -229,9 +229,9 @@ async def test_agent_falls_back_to_311_and_serves_the_room(
 
 
 async def test_hub_stores_a_killed_agents_telemetry_and_its_will(
-    amqtt: Amqtt, topic_root: str, tmp_path: Path
+    amqtt: Amqtt, topic_root: str, tmp_path: Path, database_url: str
 ) -> None:
-    hub = HubProcess(amqtt, topic_root, tmp_path / "hub")
+    hub = HubProcess(amqtt, topic_root, tmp_path / "hub", database_url=database_url)
     hub.start()
     room = write_room(tmp_path / "rooms", root=topic_root, interval=0.2)
     agent = AgentProcess(room, amqtt, tmp_path)

@@ -50,8 +50,11 @@ def _assert_once_each(rows: list[tuple[str, int, int]], boot: str, last_seq: int
 
 
 @pytest.fixture
-async def hub(broker: Mosquitto, topic_root: str, tmp_path: Path) -> HubProcess:
-    process = HubProcess(broker, topic_root, tmp_path / "hub", hub_id=f"hub-{topic_root}")
+async def hub(broker: Mosquitto, topic_root: str, tmp_path: Path, database_url: str) -> HubProcess:
+    """A hub process on each backend: SQLite and PostgreSQL."""
+    process = HubProcess(
+        broker, topic_root, tmp_path / "hub", hub_id=f"hub-{topic_root}", database_url=database_url
+    )
     process.start()
     try:
         await process.wait_connected()
@@ -242,9 +245,10 @@ async def test_a_dead_agent_is_shown_offline_within_one_and_a_half_keepalives(
 
 
 async def test_broker_restarted_twice_while_an_agent_publishes_stores_every_point_once(
-    own_broker: Mosquitto, topic_root: str, tmp_path: Path
+    own_broker: Mosquitto, topic_root: str, tmp_path: Path, database_url: str
 ) -> None:
-    hub = HubProcess(own_broker, topic_root, tmp_path / "hub", hub_id=f"hub-{topic_root}")
+    hub = HubProcess(own_broker, topic_root, tmp_path / "hub", hub_id=f"hub-{topic_root}",
+                     database_url=database_url)  # fmt: skip
     hub.start()
     agent, _ = make_agent(own_broker, topic_root, tmp_path / "edge", interval=0.05)
     try:

@@ -51,7 +51,7 @@ TOKENS: dict[Role, dict[str, str]] = {}
 
 
 @pytest.fixture(scope="module")
-def hub_app(tmp_path_factory: pytest.TempPathFactory) -> FastAPI:
+def hub_app(tmp_path_factory: pytest.TempPathFactory, module_database_url: str) -> FastAPI:
     """One app and database for every operation and example, with a room worth reading.
 
     Hypothesis runs all the examples of an operation inside one test call, so a fixture of the
@@ -61,7 +61,7 @@ def hub_app(tmp_path_factory: pytest.TempPathFactory) -> FastAPI:
     tmp_path = tmp_path_factory.mktemp("fuzz")
     sites = tmp_path / "sites.yaml"
     sites.write_text(f"sites:\n  - id: {SITE}\n    name: A school\n    rooms: ['{ROOM}', 6a2]\n")
-    url = f"sqlite:///{tmp_path / 'hub.sqlite'}"
+    url = module_database_url  # the module runs on SQLite, then on PostgreSQL
     engine = make_engine(url)
     try:  # something to show: a room online with devices, readings, events and dead letters
         create_schema(engine)

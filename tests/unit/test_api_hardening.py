@@ -63,10 +63,10 @@ class Agent:
 
 
 @pytest.fixture
-def app(tmp_path: Path) -> FastAPI:
+def app(tmp_path: Path, database_url: str) -> FastAPI:
     sites = tmp_path / "sites.yaml"
     sites.write_text(f"sites:\n  - id: {SITE}\n    name: S\n    rooms: ['{ROOM}']\n")
-    settings = HubSettings(database_url=f"sqlite:///{tmp_path / 'hub.sqlite'}", sites_file=sites)
+    settings = HubSettings(database_url=database_url, sites_file=sites)
     return create_app(settings, connect_mqtt=False)
 
 

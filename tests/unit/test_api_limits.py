@@ -142,10 +142,10 @@ async def test_a_refusal_after_the_response_started_is_not_hidden() -> None:
 
 
 @pytest.fixture
-def hub_app(tmp_path: Path) -> FastAPI:
+def hub_app(tmp_path: Path, database_url: str) -> FastAPI:
     sites = tmp_path / "sites.yaml"
     sites.write_text(f"sites:\n  - id: {SITE}\n    name: S\n    rooms: ['{ROOM}']\n")
-    settings = HubSettings(database_url=f"sqlite:///{tmp_path / 'hub.sqlite'}", sites_file=sites)
+    settings = HubSettings(database_url=database_url, sites_file=sites)
     return create_app(settings, connect_mqtt=False)
 
 
@@ -181,8 +181,8 @@ async def test_the_hub_refuses_a_20_mb_chunked_body_early(
     assert body.pulled == LIMIT + 16 * 1024  # up to the chunk past the limit, no further
 
 
-async def test_the_limit_is_a_setting(tmp_path: Path) -> None:
-    settings = HubSettings(database_url=f"sqlite:///{tmp_path / 'h.sqlite'}", max_body_bytes=2048)
+async def test_the_limit_is_a_setting(database_url: str) -> None:
+    settings = HubSettings(database_url=database_url, max_body_bytes=2048)
     app = create_app(settings, connect_mqtt=False)
     async with app.router.lifespan_context(app), client(app) as http:
         small = await http.put(CONFIG, content=b" " * 2048)

@@ -209,10 +209,10 @@ def test_dead_letters_listed_with_reasons(client: TestClient) -> None:
     assert health["dead_letters_stored"] == {"bad_json": 1, "bad_topic": 1}
 
 
-def test_a_bad_sites_file_stops_the_start(tmp_path: Path) -> None:
+def test_a_bad_sites_file_stops_the_start(tmp_path: Path, database_url: str) -> None:
     sites = tmp_path / "sites.yaml"
     sites.write_text("sites:\n  - id: a\n    nme: A\n", encoding="utf-8")
-    settings = HubSettings(database_url=f"sqlite:///{tmp_path / 'h.sqlite'}", sites_file=sites)
+    settings = HubSettings(database_url=database_url, sites_file=sites)
     from hub.registry import RegistryError
 
     with (

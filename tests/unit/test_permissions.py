@@ -79,7 +79,8 @@ def reaches(reach: Reach | None, target: tuple[str, str]) -> bool:
 
 
 @pytest.fixture(scope="module")
-def app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FastAPI]:
+def app(tmp_path_factory: pytest.TempPathFactory, module_database_url: str) -> FastAPI:
+    """The hub app; each test starts it (a lifespan of its own, never one inside another)."""
     tmp = tmp_path_factory.mktemp("permissions")
     sites = tmp / "sites.yaml"
     sites.write_text(
@@ -87,16 +88,14 @@ def app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FastAPI]:
         f"  - id: {OTHER_SITE}\n    name: B\n    rooms: ['7b1']\n",
         encoding="utf-8",
     )
-    settings = HubSettings(database_url=f"sqlite:///{tmp / 'hub.sqlite'}", sites_file=sites)
-    hub_app = create_app(settings, connect_mqtt=False)
-    with TestClient(hub_app):
-        yield hub_app
+    settings = HubSettings(database_url=module_database_url, sites_file=sites)
+    return create_app(settings, connect_mqtt=False)
 
 
 @pytest.fixture(scope="module")
-def tokens(app: FastAPI) -> dict[Role, dict[str, str]]:
+def tokens(module_database_url: str) -> dict[Role, dict[str, str]]:
     """A teacher of OWN_ROOM, IT and an admin of SITE, a district user."""
-    return {role: bearer(app, role) for role in Role}
+    return {role: bearer(module_database_url, role) for role in Role}
 
 
 def routes(app: FastAPI) -> list[Any]:

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import re
-from pathlib import Path
+from collections.abc import Iterator
 
 import pytest
+from sqlalchemy import Engine
 
 from hub.db import make_engine
 from hub.users import Users
@@ -13,10 +14,13 @@ from smartclass.cli import main
 
 
 @pytest.fixture
-def url(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+def url(database_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """The hub's database on each backend; the test's engines are closed afterwards."""
     monkeypatch.setenv("SMARTCLASS_HUB_ARGON2_TIME_COST", "1")  # quicker than the default
     monkeypatch.setenv("SMARTCLASS_HUB_ARGON2_MEMORY_KIB", "8192")
-    return f"sqlite:///{tmp_path / 'hub.sqlite'}"
+    yield database_url
+    while ENGINES:
+        ENGINES.pop().dispose()
 
 
 def run(url: str, capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
@@ -25,8 +29,12 @@ def run(url: str, capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, 
     return code, out, err
 
 
+ENGINES: list[Engine] = []
+
+
 def users(url: str) -> Users:
-    return Users(make_engine(url), argon2_time_cost=1, argon2_memory_kib=8192)
+    ENGINES.append(make_engine(url))
+    return Users(ENGINES[-1], argon2_time_cost=1, argon2_memory_kib=8192)
 
 
 def printed_password(out: str, name: str) -> str:
