@@ -328,6 +328,8 @@ database would otherwise race on ``CREATE TABLE``."""
 def create_schema(engine: Engine) -> None:
     """Create the tables that do not exist yet and add the columns a table made by an older
     hub lacks (Alembic migrations will take this over)."""
+    import hub.alerts.tables  # noqa: F401 - its tables join Base.metadata (it imports us)
+
     with engine.begin() as conn:
         if engine.dialect.name == "postgresql":
             conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": SCHEMA_LOCK})
