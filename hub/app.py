@@ -11,6 +11,8 @@ from datetime import timedelta
 from fastapi import FastAPI
 from fastapi.exceptions import RequestValidationError
 
+from hub.alerts.service import AlertService
+from hub.alerts.store import AlertStore
 from hub.api.deps import HubState
 from hub.api.limits import BodyLimit
 from hub.api.main import api_router
@@ -66,8 +68,16 @@ def create_app(settings: HubSettings | None = None, *, connect_mqtt: bool = True
                 supervisor = Supervisor(f"hub {settings.hub_id} ingest", ingest.run, **backoff)
                 ingest.on_batch = pruner.noted
             pruning = Supervisor(f"hub {settings.hub_id} pruning", pruner.run, **backoff)
-            app.state.hub = HubState(settings, store, commander, ingest, supervisor, pruner)
+            publish = ingest.publish if ingest is not None else None
+            alerts = AlertService(AlertStore(engine), settings, publish=publish)
+            if ingest is not None:
+                ingest.observers.append(alerts.observe)
+            alerting = Supervisor(f"hub {settings.hub_id} alerts", alerts.run, **backoff)
+            app.state.hub = HubState(
+                settings, store, commander, ingest, supervisor, pruner, alerts=alerts
+            )
             tasks = [asyncio.create_task(pruning.run(), name="hub-pruning")]
+            tasks.append(asyncio.create_task(alerting.run(), name="hub-alerts"))
             task = asyncio.create_task(supervisor.run(), name="hub-ingest") if supervisor else None
             try:
                 yield
@@ -76,11 +86,14 @@ def create_app(settings: HubSettings | None = None, *, connect_mqtt: bool = True
                     await ingest.stop(task)
                 pruning.stopping = True
                 pruner.stop()
+                alerting.stopping = True
+                alerts.stop()
                 for t in tasks:
                     try:
                         await wait_within(t, 30)
                     except (TimeoutError, asyncio.CancelledError):
                         logger.warning("hub %s: %s did not stop in time", settings.hub_id, t)
+                await alerts.close()
         finally:
             engine.dispose()
 

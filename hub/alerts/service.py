@@ -27,7 +27,7 @@ from hub.alerts.kinds import AlertKind, Severity
 from hub.alerts.room_help import HelpPublisher, Publish
 from hub.alerts.rules import Limits
 from hub.alerts.store import AlertRecord, AlertStore, RoomKey
-from hub.alerts.views import notification
+from hub.alerts.views import AlertsHealthPublic, WebhookHealthPublic, notification
 from hub.alerts.webhook import Webhook
 from hub.parsing import Parsed
 from hub.settings import HubSettings
@@ -267,6 +267,28 @@ class AlertService:
         if st.last_dropped_at is not None and now - st.last_dropped_at < ERROR_WINDOW_S:
             out.append(f"alerts: {st.events_dropped} help events dropped (queue full)")
         return out
+
+    def health(self, active: dict[str, int]) -> AlertsHealthPublic:
+        """Counters for the hub's health, with ``active`` alerts per severity (from the store)."""
+        hook = self.webhook
+        st = hook.stats if hook is not None else None
+        return AlertsHealthPublic(
+            active=active,
+            judgements=self.stats.judgements,
+            errors=self.stats.errors,
+            events_dropped=self.stats.events_dropped,
+            help_answers_pending=self.help.pending if self.help is not None else 0,
+            webhook=None
+            if hook is None or st is None
+            else WebhookHealthPublic(
+                queued=hook.queued,
+                sent=st.sent,
+                failed=st.failed,
+                retries=st.retries,
+                dropped=st.dropped,
+                last_error=st.last_error,
+            ),
+        )
 
     def warnings(self, now: float) -> list[str]:
         """What an operator should see without the hub being unwell: the webhook failing."""

@@ -72,6 +72,36 @@ class AlertNotification(BaseModel):
     alert: AlertPublic
 
 
+class WebhookHealthPublic(BaseModel):
+    """The alert webhook since the hub started."""
+
+    queued: int
+    sent: int
+    failed: int
+    """Notifications given up after every attempt, or refused."""
+    retries: int
+    dropped: int
+    """Notifications not queued: the queue was full."""
+    last_error: str | None
+
+
+class AlertsHealthPublic(BaseModel):
+    """The hub's alerts at a glance."""
+
+    active: dict[str, int]
+    """Open or acknowledged alerts per severity."""
+    judgements: int
+    """Times the rooms were judged since the hub started."""
+    errors: int
+    """Judgements that failed (retried)."""
+    events_dropped: int
+    """Help events dropped because their queue was full."""
+    help_answers_pending: int
+    """Answers to rooms' help requests not yet published (the broker away)."""
+    webhook: WebhookHealthPublic | None
+    """None: no webhook configured."""
+
+
 def alert_public(alert: AlertRecord) -> AlertPublic:
     return AlertPublic(
         id=alert.id,
@@ -114,6 +144,8 @@ def notification(transition: Transition, hub_id: str) -> AlertNotification:
 
 
 __all__ = [
+    "AlertsHealthPublic",
+    "WebhookHealthPublic",
     "AlertDetailPublic",
     "AlertNotification",
     "AlertPublic",

@@ -7,6 +7,7 @@ from typing import Annotated
 
 from fastapi import Depends, HTTPException, Path, Request, status
 
+from hub.alerts.service import AlertService
 from hub.commands import Commander
 from hub.ingest import Ingest
 from hub.pruning import Pruner
@@ -30,6 +31,8 @@ class HubState:
     supervisor: Supervisor | None = None
     """Keeps the ingest running (None without MQTT)."""
     pruner: Pruner | None = None
+    alerts: AlertService | None = None
+    """Raises and ends alerts; IT acknowledges and resolves them through it."""
 
 
 def get_hub(request: Request) -> HubState:
