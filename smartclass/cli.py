@@ -16,6 +16,7 @@ EPILOG = """\
 examples:
   smartclass demo --rooms 6          broker, hub and 6 simulated classrooms
   smartclass hub --port 8000         the hub service (settings: SMARTCLASS_HUB_* variables)
+  smartclass hub users add NAME ...  the hub's users: add, list, disable, reset, token
   smartclass edge --config room.yaml a classroom agent (settings: SMARTCLASS_EDGE_* variables)
   smartclass validate room.yaml      check a room or sites file and exit
   smartclass device projector HOST    query or switch a projector over PJLink
@@ -76,6 +77,9 @@ def _parser() -> argparse.ArgumentParser:
     hub.add_argument("--host", default="127.0.0.1", help="listen address (default: 127.0.0.1)")
     hub.add_argument("--port", type=int, default=8000, help="listen port (default: 8000)")
     hub.add_argument("--sites", type=Path, help="YAML registry of sites and rooms")
+    from smartclass import users_cli
+
+    users_cli.add_parsers(hub)
 
     edge = sub.add_parser(
         "edge",
@@ -166,6 +170,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             data_dir=args.data_dir,
             interval=args.interval,
         )
+    if args.command == "hub" and args.hub_command == "users":
+        from smartclass import users_cli
+
+        return users_cli.run(args)
     if args.command == "hub":
         from smartclass.run import run_hub
 
