@@ -23,7 +23,7 @@ Publish = Callable[..., Awaitable[None]]
 """``publish(topic, payload, *, retain, ack_timeout_s)``: the ingest's QoS 1 publish."""
 ACK_TIMEOUT_S = 10.0
 RETRY_MIN_S = 0.5
-RETRY_MAX_S = 30.0
+RETRY_MAX_S = 10.0
 
 
 def help_ack(alert: AlertRecord, hub_id: str) -> HelpAck | None:
