@@ -87,9 +87,10 @@ class HelpPublisher:
                 topic = RoomTopics(room[0], room[1], self.root).help
                 try:
                     await self.publish(topic, encode(ack), retain=True, ack_timeout_s=ACK_TIMEOUT_S)
-                except HubError as exc:
+                except Exception as exc:  # the broker away (HubError), or refused: again later
                     self.failures += 1
-                    logger.info("help answer for %s/%s not published yet: %s", *room, exc)
+                    log = logger.info if isinstance(exc, HubError) else logger.warning
+                    log("help answer for %s/%s not published yet: %r", *room, exc)
                     await asyncio.sleep(delay)
                     delay = min(delay * 2, RETRY_MAX_S)
                     continue

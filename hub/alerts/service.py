@@ -310,22 +310,22 @@ class AlertService:
     def _dispatch(self, transitions: Sequence[Transition]) -> None:
         for t in transitions:
             self.stats.transitions += 1
-            if t.action != "repeated":
-                logger.info(
-                    "alert %d %s: %s %s/%s %s",
-                    t.alert.id,
-                    t.action,
-                    t.alert.kind,
-                    t.alert.site,
-                    t.alert.room,
-                    t.alert.device,
-                )
-            if self.help is not None and t.alert.kind == AlertKind.HELP:
-                self.help.submit(t.alert)
-            notify = t.action != "repeated" and t.alert.severity in self.severities
-            if self.webhook is not None and notify:
-                body = notification(t, self.settings.hub_id).model_dump_json().encode()
-                self.webhook.submit(body)
+            try:
+                self._tell(t)
+            except Exception:  # who is told never stops the alerts themselves
+                self.stats.errors += 1
+                logger.exception("alert %d %s: telling failed", t.alert.id, t.action)
+
+    def _tell(self, t: Transition) -> None:
+        if t.action != "repeated":
+            logger.info("alert %d %s: %s %s/%s %s", t.alert.id, t.action, t.alert.kind,
+                        t.alert.site, t.alert.room, t.alert.device)  # fmt: skip
+        if self.help is not None and t.alert.kind == AlertKind.HELP:
+            self.help.submit(t.alert)
+        notify = t.action != "repeated" and t.alert.severity in self.severities
+        if self.webhook is not None and notify:
+            body = notification(t, self.settings.hub_id).model_dump_json().encode()
+            self.webhook.submit(body)
 
     async def _call(self, fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
         loop = asyncio.get_running_loop()

@@ -1,7 +1,7 @@
 """A teacher's help request end to end, on a real secured Mosquitto with a real agent and the
 hub process: the panel's command, its event through the outbox, the alert, IT's acknowledgement
 through the API, the retained answer on the room's help topic, and the room showing it; also
-when the request is made while the link is down."""
+when the request is made, and acknowledged, while the broker is down."""
 
 from __future__ import annotations
 
@@ -119,3 +119,11 @@ async def test_a_help_request_made_while_the_link_is_down_arrives_when_it_is_bac
         alert = await eventually(lambda: open_help(own_hub), 20, "the help alert after the outage")
         assert alert["data"]["reason"] == "mất mạng"
         await eventually(lambda: panel_shows(agent, "open"), 10, "the room to see it reached IT")
+
+        own_broker.stop()  # IT acknowledges while the hub cannot publish: it tries again
+        async with own_hub.client() as it:
+            r = await it.post(f"/api/v1/alerts/{alert['id']}/ack", json={"comment": "thấy rồi"})
+            assert r.status_code == 200, r.text
+        own_broker.start()
+        state = await eventually(lambda: panel_shows(agent, "acknowledged"), 30, "the late ack")
+        assert state["comment"] == "thấy rồi"
