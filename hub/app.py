@@ -22,11 +22,13 @@ from hub.api.limits import BodyLimit
 from hub.api.main import api_router
 from hub.api.responses import validation_error
 from hub.api.routes.health import healthz_router
+from hub.api.routes.metrics import metrics_router
 from hub.audit import Audit
 from hub.commands import Commander
 from hub.db import create_schema, make_engine
 from hub.ingest import Ingest
 from hub.login_limit import LoginLimiter
+from hub.metrics import HubMetrics, hub_source
 from hub.pruning import Pruner
 from hub.registry import load_sites
 from hub.settings import HubSettings
@@ -67,7 +69,12 @@ def create_app(settings: HubSettings | None = None, *, connect_mqtt: bool = True
                 max_age=timedelta(seconds=settings.dead_letters_max_age_s),
                 interval_s=settings.prune_interval_s,
             )
-            ingest = Ingest(settings, store, on_reply=commander.resolve) if connect_mqtt else None
+            metrics = HubMetrics()
+            ingest = (
+                Ingest(settings, store, on_reply=commander.resolve, metrics=metrics)
+                if connect_mqtt
+                else None
+            )
             commander.publisher = ingest
             backoff = {"min_s": settings.restart_min_s, "max_s": settings.restart_max_s}
             supervisor = None
@@ -84,6 +91,8 @@ def create_app(settings: HubSettings | None = None, *, connect_mqtt: bool = True
                 engine,
                 session_idle=timedelta(seconds=settings.session_idle_s),
                 session_max=timedelta(seconds=settings.session_max_s),
+                argon2_time_cost=settings.argon2_time_cost,
+                argon2_memory_kib=settings.argon2_memory_kib,
             )
             retention = settings.audit_retention_days
             audit = Audit(engine, retention=timedelta(days=retention) if retention else None)
@@ -101,10 +110,12 @@ def create_app(settings: HubSettings | None = None, *, connect_mqtt: bool = True
                 users=users,
                 audit=audit,
                 limiter=limiter,
+                metrics=metrics,
                 supervisor=supervisor,
                 pruner=pruner,
                 alerts=alerts,
             )
+            metrics.add_source(hub_source(app.state.hub))
             tasks = [asyncio.create_task(pruning.run(), name="hub-pruning")]
             tasks.append(asyncio.create_task(alerting.run(), name="hub-alerts"))
             task = asyncio.create_task(supervisor.run(), name="hub-ingest") if supervisor else None
@@ -143,6 +154,7 @@ def create_app(settings: HubSettings | None = None, *, connect_mqtt: bool = True
     app.add_exception_handler(RequestValidationError, validation_error)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     app.include_router(healthz_router)
+    app.include_router(metrics_router)
     return app
 
 

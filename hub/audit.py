@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import JSON, Engine, Float, Index, Integer, String, delete, insert, select
+from sqlalchemy import JSON, Engine, Float, Index, Integer, String, delete, insert, or_, select
 from sqlalchemy.orm import Mapped, mapped_column
 
 from hub.access import Caller, Scope
@@ -165,16 +165,19 @@ class Audit:
         """Append one entry without blocking the loop; returns once it is stored."""
         await asyncio.to_thread(lambda: self.record_sync(actor, action, **fields))
 
-    def query(self, scope: Scope, f: AuditFilter, limit: int = 100) -> list[AuditRow]:
-        """Entries within the caller's reach matching ``f``, oldest first, at most ``limit``."""
-        return list(self._rows(scope, f, min(limit, PAGE_MAX)))
+    def query(
+        self, scope: Scope, f: AuditFilter, limit: int = 100, *, hub_wide: bool = False
+    ) -> list[AuditRow]:
+        """Entries within ``scope`` matching ``f``, oldest first, at most ``limit``; with
+        ``hub_wide``, also those of no school (sign-ins, tokens)."""
+        return list(self._rows(scope, f, min(limit, PAGE_MAX), hub_wide))
 
-    def export_csv(self, scope: Scope, f: AuditFilter) -> Iterator[str]:
+    def export_csv(self, scope: Scope, f: AuditFilter, *, hub_wide: bool = False) -> Iterator[str]:
         """The matching entries as CSV text, in chunks (a header line first)."""
         buf = io.StringIO()
         writer = csv.writer(buf)
         writer.writerow(CSV_COLUMNS)
-        for row in self._rows(scope, f, EXPORT_MAX):
+        for row in self._rows(scope, f, EXPORT_MAX, hub_wide):
             writer.writerow(
                 [
                     row.id,
@@ -198,11 +201,12 @@ class Audit:
                 buf.truncate()
         yield buf.getvalue()
 
-    def _rows(self, scope: Scope, f: AuditFilter, limit: int) -> Iterator[AuditRow]:
+    def _rows(self, scope: Scope, f: AuditFilter, limit: int, hub_wide: bool) -> Iterator[AuditRow]:
         t = AuditEntry
         q = select(*AuditEntry.__table__.columns).where(t.id > f.after_id)
-        if not scope.everything:  # hub-wide entries (no site) are for the hub's own staff
-            q = q.where(scope.where(t.site, t.room))
+        if not scope.everything:
+            within = scope.where(t.site, t.room)
+            q = q.where(or_(within, t.site.is_(None)) if hub_wide else within)
         if f.site is not None:
             q = q.where(t.site == f.site)
         if f.room is not None:

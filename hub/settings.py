@@ -83,6 +83,10 @@ class HubSettings(BaseSettings):
     cookie_secure: Literal["auto", "always", "never"] = "auto"
     """The session cookie's ``Secure`` flag: ``auto`` sets it when the request came over
     HTTPS; ``always`` behind a TLS proxy that forwards plain HTTP."""
+    argon2_time_cost: int = Field(default=3, ge=1, le=20)
+    """Passes of argon2id over its memory per password hash (sign-in cost)."""
+    argon2_memory_kib: int = Field(default=64 * 1024, ge=8 * 1024, le=4 * 1024 * 1024)
+    """Memory of one argon2id password hash, KiB (64 MiB by default; at least 8 MiB)."""
     login_failures_max: int = Field(default=5, ge=1, le=1000)
     """Failed sign-ins for one user name within ``login_window_s`` before more are refused."""
     login_address_failures_max: int = Field(default=20, ge=1, le=100_000)

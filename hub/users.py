@@ -9,6 +9,7 @@ a leaked table gives nobody a way in. The secret is shown once, when it is made.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 import secrets
@@ -47,7 +48,23 @@ TOKENS_PER_USER_MAX = 20
 LAST_USED_EVERY = timedelta(minutes=1)
 """A token's or session's ``last_used_at`` is written at most this often, not per request."""
 
-_hasher = PasswordHasher()
+NO_PASSWORD = "!"  # noqa: S105 - a marker, not a password
+"""The stored hash of a user without a password (tokens only): matches no password."""
+
+ARGON2_TIME_COST = 3
+ARGON2_MEMORY_KIB = 64 * 1024
+"""argon2-cffi's defaults (RFC 9106's second recommendation: 3 passes over 64 MiB)."""
+
+
+@functools.cache
+def _hasher(time_cost: int, memory_kib: int) -> PasswordHasher:
+    return PasswordHasher(time_cost=time_cost, memory_cost=memory_kib)
+
+
+@functools.cache
+def _dummy_hash(hasher: PasswordHasher) -> str:
+    """A hash to verify against when there is no user or no password: the same work."""
+    return hasher.hash(secrets.token_urlsafe(16))
 
 
 class UserError(ValueError):
@@ -198,11 +215,14 @@ class Users:
         *,
         session_idle: timedelta = timedelta(hours=12),
         session_max: timedelta = timedelta(days=14),
+        argon2_time_cost: int = ARGON2_TIME_COST,
+        argon2_memory_kib: int = ARGON2_MEMORY_KIB,
     ) -> None:
         self.engine = engine
+        self.hasher = _hasher(argon2_time_cost, argon2_memory_kib)
+        """A stored hash made with other costs still verifies; it is re-hashed at sign-in."""
         self.session_idle = session_idle
         self.session_max = session_max
-        self._dummy_hash = _hasher.hash(secrets.token_urlsafe(16))
 
     # --- users ----------------------------------------------------------------------
 
@@ -210,15 +230,17 @@ class Users:
         self,
         username: str,
         role: Role,
-        password: str,
+        password: str | None,
         *,
         sites: Iterable[str] = (),
         rooms: Iterable[tuple[str, str]] = (),
         display_name: str = "",
     ) -> UserView:
-        """Make a user; the reach must fit the role (a teacher has rooms, it/admin sites)."""
+        """Make a user; the reach must fit the role (a teacher has rooms, it/admin sites).
+        Without a password the user cannot sign in, only use tokens (a script's account)."""
         check_username(username)
-        check_password(password)
+        if password is not None:
+            check_password(password)
         site_list, room_list = _reach(role, sites, rooms)
         now = utcnow()
         with Session(self.engine) as s, s.begin():
@@ -226,7 +248,7 @@ class Users:
                 username=username,
                 display_name=display_name[:200],
                 role=role.value,
-                password_hash=_hasher.hash(password),
+                password_hash=NO_PASSWORD if password is None else self.hasher.hash(password),
                 disabled=False,
                 created_at=now,
                 password_changed_at=now,
@@ -279,7 +301,7 @@ class Users:
         check_password(password)
         with Session(self.engine) as s, s.begin():
             user = self._user(s, username)
-            user.password_hash = _hasher.hash(password)
+            user.password_hash = self.hasher.hash(password)
             user.password_changed_at = utcnow()
             s.execute(delete(WebSession).where(WebSession.user_id == user.id))
 
@@ -308,15 +330,17 @@ class Users:
             return None
         with Session(self.engine) as s, s.begin():
             user = s.scalar(select(User).where(User.username == username))
-            stored = user.password_hash if user is not None else self._dummy_hash
+            stored = user.password_hash if user is not None else NO_PASSWORD
+            if stored == NO_PASSWORD:
+                stored = _dummy_hash(self.hasher)
             try:
-                _hasher.verify(stored, password)
+                self.hasher.verify(stored, password)
             except (VerifyMismatchError, VerificationError, InvalidHashError):
                 return None
             if user is None or user.disabled:
                 return None
-            if _hasher.check_needs_rehash(stored):
-                user.password_hash = _hasher.hash(password)
+            if self.hasher.check_needs_rehash(stored):
+                user.password_hash = self.hasher.hash(password)
             user.last_login_at = utcnow()
             return _view(s, user)
 
@@ -454,9 +478,7 @@ def provision_token(
     try:
         create_schema(engine)
         users = Users(engine)
-        user = users.by_name(username) or users.add(
-            username, role, secrets.token_urlsafe(24), sites=sites
-        )
+        user = users.by_name(username) or users.add(username, role, None, sites=sites)
         _, secret = users.create_token(user.id, name)
     finally:
         engine.dispose()

@@ -128,11 +128,16 @@ def run(args: argparse.Namespace) -> int:
     from hub.db import create_schema, make_engine
     from hub.settings import HubSettings
 
-    url = args.database_url or HubSettings().database_url
+    settings = HubSettings()
+    url = args.database_url or settings.database_url
     engine = make_engine(url)
     try:
         create_schema(engine)
-        users = Users(engine)
+        users = Users(
+            engine,
+            argon2_time_cost=settings.argon2_time_cost,
+            argon2_memory_kib=settings.argon2_memory_kib,
+        )
         return _ACTIONS[args.users_command](users, args)
     except UserError as exc:
         print(f"smartclass hub users: {exc}", file=sys.stderr)

@@ -74,7 +74,7 @@ def bearer(
     users = users_of(target)
     try:
         name = username or f"{role.value}-{next(_names)}-{secrets.token_hex(3)}"
-        user = users.add(name, role, secrets.token_urlsafe(16), sites=sites, rooms=rooms)
+        user = users.add(name, role, None, sites=sites, rooms=rooms)  # tokens only
         _, secret = users.create_token(user.id, "tests")
     finally:
         if isinstance(target, str):

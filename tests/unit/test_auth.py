@@ -28,15 +28,16 @@ from tests.unit.hub_helpers import ROOM, SITE, bearer
 
 API = "/api/v1"
 PASSWORD = "correct horse battery"
+CHEAP = {"argon2_time_cost": 1, "argon2_memory_kib": 8192}
+"""Lower argon2 costs than the default (3 passes, 64 MiB), to keep the tests quick."""
 
 
 @pytest.fixture
 def app(tmp_path: Path, database_url: str) -> Iterator[FastAPI]:
     sites = tmp_path / "sites.yaml"
     sites.write_text(f"sites:\n  - id: {SITE}\n    name: A\n    rooms: ['{ROOM}', '6a2']\n")
-    hub_app = create_app(
-        HubSettings(database_url=database_url, sites_file=sites), connect_mqtt=False
-    )
+    settings = HubSettings(database_url=database_url, sites_file=sites, **CHEAP)
+    hub_app = create_app(settings, connect_mqtt=False)
     with TestClient(hub_app):
         users: Users = hub_app.state.hub.users
         users.add("lan", Role.IT, PASSWORD, sites=[SITE])
@@ -237,8 +238,21 @@ def test_an_idle_or_old_session_ends(app: FastAPI, client: TestClient) -> None:
     assert client.get(f"{API}/auth/me").status_code == 401, "past its absolute end"
 
 
-def test_passwords_are_argon2id_hashes(app: FastAPI) -> None:
-    with users_of(app).engine.connect() as conn:
-        hashes = [row[0] for row in conn.execute(select(User.password_hash))]
-    assert hashes
-    assert all(h.startswith("$argon2id$") and PASSWORD not in h for h in hashes)
+def test_passwords_are_argon2id_hashes_rehashed_when_the_costs_change(app: FastAPI) -> None:
+    def hashes() -> list[str]:
+        with users_of(app).engine.connect() as conn:
+            return [row[0] for row in conn.execute(select(User.password_hash).order_by(User.id))]
+
+    assert all(h.startswith("$argon2id$v=19$m=8192,t=1,") for h in hashes())
+    assert all(PASSWORD not in h for h in hashes())
+    stronger = Users(users_of(app).engine, argon2_time_cost=2, argon2_memory_kib=16384)
+    assert stronger.verify("lan", PASSWORD) is not None, "an older hash still verifies"
+    assert hashes()[0].startswith("$argon2id$v=19$m=16384,t=2,"), "and is made anew"
+
+
+def test_a_user_without_a_password_uses_tokens_only(app: FastAPI, client: TestClient) -> None:
+    headers = bearer(app, Role.IT, username="nightly-script")  # made without a password
+    assert client.get(f"{API}/auth/me", headers=headers).status_code == 200
+    for guess in ("!", "", "nightly-script"):
+        r = client.post(f"{API}/auth/login", json={"username": "nightly-script", "password": guess})
+        assert r.status_code in (401, 422), guess
