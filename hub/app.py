@@ -14,6 +14,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
 from hub.access import Caller
+from hub.alerts.metrics import alert_source
 from hub.alerts.service import AlertService
 from hub.alerts.store import AlertStore
 from hub.api.auth import Authenticated
@@ -116,6 +117,7 @@ def create_app(settings: HubSettings | None = None, *, connect_mqtt: bool = True
                 alerts=alerts,
             )
             metrics.add_source(hub_source(app.state.hub))
+            metrics.add_source(alert_source(alerts))
             tasks = [asyncio.create_task(pruning.run(), name="hub-pruning")]
             tasks.append(asyncio.create_task(alerting.run(), name="hub-alerts"))
             task = asyncio.create_task(supervisor.run(), name="hub-ingest") if supervisor else None

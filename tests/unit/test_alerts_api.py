@@ -184,3 +184,13 @@ def test_health_counts_the_active_alerts(client: TestClient) -> None:
     body = client.get(f"{API}/health", headers=bearer(client, Role.IT)).json()
     assert body["alerts"]["active"] == {"critical": 1, "warning": 3}
     assert (body["alerts"]["webhook"], body["warnings"]) == (None, [])
+
+
+def test_metrics_count_the_active_alerts(client: TestClient) -> None:
+    r = client.get("/metrics", headers=bearer(client, Role.IT))
+    assert r.status_code == 200
+    lines = set(r.text.splitlines())
+    assert 'smartclass_hub_alerts_active{severity="critical"} 1.0' in lines
+    assert 'smartclass_hub_alerts_active{severity="warning"} 3.0' in lines
+    assert 'smartclass_hub_alerts_active{severity="info"} 0.0' in lines
+    assert not any(line.startswith("smartclass_hub_webhook") for line in lines)  # none set

@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 from sqlalchemy import text
 
+from hub.alerts.metrics import alert_source
 from hub.alerts.service import AlertService
 from hub.alerts.store import AlertQuery, AlertStore
 from hub.alerts.views import AlertNotification
@@ -147,3 +148,9 @@ async def test_a_webhook_giving_up_is_a_warning_not_a_problem(store: Store) -> N
     [warning] = service.warnings(now)
     assert warning.startswith("alert webhook: 1 notifications given up")
     assert "HTTP 400" in warning
+    families = {f.name: f for f in alert_source(service)()}
+    outcomes = {
+        s.labels["outcome"]: s.value
+        for s in families["smartclass_hub_webhook_notifications"].samples
+    }
+    assert outcomes == {"sent": 0, "failed": 1, "dropped": 0}
