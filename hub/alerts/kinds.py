@@ -53,9 +53,6 @@ class AlertState(StrEnum):
     """By itself: its cause cleared (or the teacher withdrew the help request)."""
 
 
-ACTIVE = frozenset({AlertState.OPEN, AlertState.ACKNOWLEDGED})
-
-
 class AlertKey(NamedTuple):
     """What an alert is about: at most one active alert per key."""
 
@@ -71,7 +68,6 @@ class AlertKey(NamedTuple):
 
 
 __all__ = [
-    "ACTIVE",
     "CONDITIONS",
     "SEVERITIES",
     "AlertKey",

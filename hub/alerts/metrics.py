@@ -41,6 +41,14 @@ def alert_source(service: AlertService) -> Source:
                 "Answers to rooms' help requests not yet published.",
                 value=service.help.pending,
             )
+            yield CounterMetricFamily(
+                f"{PREFIX}_help_answers", "Answers published to rooms.", value=service.help.sent
+            )
+            yield CounterMetricFamily(
+                f"{PREFIX}_help_answer_failures",
+                "Publishes of an answer that failed (tried again).",
+                value=service.help.failures,
+            )
         hook = service.webhook
         if hook is not None:
             sent = CounterMetricFamily(

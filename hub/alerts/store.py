@@ -26,7 +26,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.exc import IntegrityError
 
-from hub.alerts.kinds import ACTIVE, CONDITIONS, AlertKey, AlertKind, AlertState, Severity
+from hub.alerts.kinds import CONDITIONS, AlertKey, AlertKind, AlertState, Severity
 from hub.alerts.rules import Co2Reading, DeviceSnapshot, RoomSnapshot
 from hub.alerts.tables import SOURCE_MAX, AlertRow, AlertTransition
 from hub.db import Boot, DeviceStateRow, LatestReading, Room
@@ -78,10 +78,6 @@ class AlertRecord:
     @property
     def key(self) -> AlertKey:
         return AlertKey(AlertKind(self.kind), self.site, self.room, self.device)
-
-    @property
-    def active(self) -> bool:
-        return self.state in ACTIVE
 
 
 @dataclass(frozen=True, slots=True)

@@ -39,8 +39,7 @@ class WebhookStats:
     dropped: int = 0
     """Notifications not queued: the queue was full."""
     last_error: str | None = None
-    last_error_at: float | None = None
-    """``time.monotonic()`` of the last failed attempt."""
+    """What the last failed attempt met."""
     last_failed_at: float | None = None
     """``time.monotonic()`` of the last notification given up."""
     last_dropped_at: float | None = None
@@ -118,7 +117,6 @@ class Webhook:
                 self.stats.sent += 1
                 return
             self.stats.last_error = error
-            self.stats.last_error_at = time.monotonic()
             if not again:
                 break
         self.stats.failed += 1
