@@ -320,6 +320,7 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
 
 def load_models() -> None:
     """Import every module that declares tables, so ``Base.metadata`` holds them all."""
+    import hub.alerts.tables
     import hub.audit
     import hub.users  # noqa: F401
 
