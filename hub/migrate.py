@@ -63,6 +63,25 @@ class Revisions:
         return self.current != self.head
 
 
+def server_defaults_differ(
+    context: MigrationContext,
+    inspected_column: object,
+    metadata_column: object,
+    inspected_default: str | None,
+    metadata_default: object,
+    rendered_metadata_default: str | None,
+) -> bool | None:
+    """Alembic's comparison of server defaults, but SQLite's: it reflects ``DEFAULT ''`` as
+    ``''`` against the models' empty text and took them for different."""
+    if context.dialect.name != "sqlite":
+        return None  # Alembic's own
+
+    def bare(value: str | None) -> str | None:
+        return None if value is None else value.strip("()").strip("'\"")
+
+    return bare(inspected_default) != bare(rendered_metadata_default)
+
+
 def alembic_config(
     connection: Connection | None = None, *, extra_versions: Sequence[str] = ()
 ) -> Config:
@@ -182,5 +201,6 @@ __all__ = [
     "alembic_config",
     "head",
     "revisions",
+    "server_defaults_differ",
     "upgrade",
 ]

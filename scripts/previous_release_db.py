@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
-PREVIOUS_RELEASE = "ec89c7ee02e43bc96f2b2cfd3eda9c5f0eb4e5cf"
+PREVIOUS_RELEASE = "b82010109181cf36cbc88fddf0ab9d0525181317"
 """The last commit whose hub made its schema without migrations."""
 SCHEMA = "previous_release"
 """The PostgreSQL schema the dump is made in; its name is taken out of the dump, which then
@@ -105,8 +105,11 @@ def _fill(url: str) -> None:
     """A school's data, written by the release's own code: two sites, rooms with statuses,
     telemetry with a gap and a clock far ahead, events, device states, a configuration pushed
     and applied, health with losses, two boots, dead letters, a command with its reply, users
-    with their schools, rooms, a token and a session, and the audit log."""
+    with their schools, rooms, a token and a session, the audit log, and alerts with their
+    transitions."""
     from hub.access import Role
+    from hub.alerts.kinds import AlertKey, AlertKind
+    from hub.alerts.store import AlertStore, NewAlert
     from hub.audit import Audit
     from hub.store import SiteSpec
     from hub.users import Users
@@ -173,6 +176,18 @@ def _fill(url: str) -> None:
     detail = {"action": "scene", "params": {"scene": "off"}}
     where = {"site": h.SITE, "room": h.ROOM, "device": "lights"}
     audit.record_sync(thu.caller(), "command", **where, detail=detail, duration_ms=12.5)
+
+    alerts = AlertStore(store.engine)
+    help_key = AlertKey(AlertKind.HELP, h.SITE, h.ROOM)
+    source = f"{h.AGENT}/b1/31"
+    help_alert = NewAlert(help_key, "warning", "Cô ơi", source=source, event=source)
+    opened = alerts.open(help_alert, h.at(31))
+    assert opened is not None
+    alerts.acknowledge(opened.id, "lan", "đang đến", h.at(40))
+    offline = alerts.open(NewAlert(AlertKey(AlertKind.AGENT_OFFLINE, h.SITE, "6a2"), "critical",
+                                   "offline"), h.at(45))  # fmt: skip
+    assert offline is not None
+    alerts.resolve(offline.id, "lan", "đã sửa", h.at(50))
     store.engine.dispose()
 
 

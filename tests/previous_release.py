@@ -16,16 +16,16 @@ SITE = "thcs-nguyen-chi-thanh"
 ROOM = "6a1"
 AGENT = f"{SITE}/{ROOM}"
 TABLES = (
-    "agent_health", "api_tokens", "audit_log", "boots", "commands", "dead_letters",
-    "device_state", "events", "latest_readings", "rooms", "sites", "telemetry", "user_rooms",
-    "user_sites", "users", "web_sessions",
+    "agent_health", "alert_transitions", "alerts", "api_tokens", "audit_log", "boots",
+    "commands", "dead_letters", "device_state", "events", "latest_readings", "rooms", "sites",
+    "telemetry", "user_rooms", "user_sites", "users", "web_sessions",
 )  # fmt: skip
 """The tables of the previous release."""
 ROWS = {
-    "agent_health": 1, "api_tokens": 1, "audit_log": 3, "boots": 3, "commands": 1,
-    "dead_letters": 3, "device_state": 1, "events": 2, "latest_readings": 5, "rooms": 4,
-    "sites": 2, "telemetry": 71, "user_rooms": 1, "user_sites": 1, "users": 2,
-    "web_sessions": 1,
+    "agent_health": 1, "alert_transitions": 4, "alerts": 2, "api_tokens": 1, "audit_log": 3,
+    "boots": 3, "commands": 1, "dead_letters": 3, "device_state": 1, "events": 2,
+    "latest_readings": 5, "rooms": 4, "sites": 2, "telemetry": 71, "user_rooms": 1,
+    "user_sites": 1, "users": 2, "web_sessions": 1,
 }  # fmt: skip
 """How many rows each table of the dump holds."""
 

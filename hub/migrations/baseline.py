@@ -284,6 +284,63 @@ Table(
     Index("ix_audit_actor_at", "actor", "at"),
 )
 
+alerts = Table(
+    "alerts",
+    metadata,
+    Column("id", Integer, nullable=False, autoincrement=True),
+    Column("kind", String(32), nullable=False),
+    Column("severity", String(16), nullable=False),
+    Column("site", String(63), nullable=False),
+    Column("room", String(63), nullable=False),
+    Column("device", String(63), nullable=False, server_default=""),
+    Column("state", String(16), nullable=False),
+    Column("active", Boolean, nullable=False),
+    Column("started_at", _UTC, nullable=False),
+    Column("last_at", _UTC, nullable=False),
+    Column("ended_at", _UTC),
+    _zero("repeats", Integer()),
+    Column("text", Text, nullable=False),
+    Column("data", JSON, nullable=False),
+    Column("source", String(200), nullable=False, server_default=""),
+    Column("level", Float),
+    Column("acknowledged_by", String(63)),
+    Column("acknowledged_at", _UTC),
+    Column("ack_comment", Text),
+    Column("resolved_by", String(63)),
+    Column("resolved_at", _UTC),
+    Column("resolve_comment", Text),
+    Column("cause_ended_at", _UTC),
+    PrimaryKeyConstraint("id"),
+    Index("ix_alerts_started_at", "started_at"),
+    Index("ix_alerts_site_room_started_at", "site", "room", "started_at"),
+)
+Index(
+    "uq_alerts_active",
+    alerts.c.kind,
+    alerts.c.site,
+    alerts.c.room,
+    alerts.c.device,
+    unique=True,
+    sqlite_where=alerts.c.active.is_(True),
+    postgresql_where=alerts.c.active.is_(True),
+)
+Table(
+    "alert_transitions",
+    metadata,
+    Column("id", Integer, nullable=False, autoincrement=True),
+    Column("alert_id", Integer, nullable=False),
+    Column("at", _UTC, nullable=False),
+    Column("action", String(16), nullable=False),
+    Column("actor", String(63), nullable=False, server_default=""),
+    Column("comment", Text, nullable=False, server_default=""),
+    Column("source", String(200)),
+    Column("data", JSON, nullable=False),
+    PrimaryKeyConstraint("id"),
+    ForeignKeyConstraint(["alert_id"], ["alerts.id"], ondelete="CASCADE"),
+    UniqueConstraint("source", name="uq_alert_transitions_source"),
+    Index("ix_alert_transitions_alert", "alert_id", "id"),
+)
+
 
 def complete(conn: Connection) -> None:
     """Bring a database of a hub from before migrations to the baseline, as that hub's own
@@ -302,8 +359,8 @@ def complete(conn: Connection) -> None:
                 f"{preparer.format_column(column)} {column.type.compile(conn.dialect)}"
             )
             if column.server_default is not None:
-                ddl += f" DEFAULT {column.server_default.arg}"  # type: ignore[attr-defined]
-                ddl += "" if column.nullable else " NOT NULL"
+                default = str(column.server_default.arg).replace("'", "''")  # type: ignore[attr-defined]
+                ddl += f" DEFAULT '{default}'" + ("" if column.nullable else " NOT NULL")
             conn.execute(text(ddl))
 
 

@@ -7,6 +7,7 @@ from alembic import context
 from sqlalchemy import Connection
 
 from hub.db import Base, load_models
+from hub.migrate import server_defaults_differ
 
 load_models()
 connection = context.config.attributes.get("connection")
@@ -22,7 +23,7 @@ context.configure(
     # plain ALTER statements).
     render_as_batch=True,
     compare_type=True,
-    compare_server_default=True,
+    compare_server_default=server_defaults_differ,
 )
 with context.begin_transaction():
     context.run_migrations()

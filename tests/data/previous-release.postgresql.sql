@@ -1,4 +1,4 @@
--- The hub database of smartclass ec89c7ee02e4 (scripts/previous_release_db.py)
+-- The hub database of smartclass b82010109181 (scripts/previous_release_db.py)
 --
 -- PostgreSQL database dump
 --
@@ -42,6 +42,93 @@ CREATE TABLE agent_health (
     clock_offset_s double precision,
     received_at timestamp with time zone NOT NULL
 );
+
+
+--
+-- Name: alert_transitions; Type: TABLE; Schema: previous_release; Owner: -
+--
+
+CREATE TABLE alert_transitions (
+    id integer NOT NULL,
+    alert_id integer NOT NULL,
+    at timestamp with time zone NOT NULL,
+    action character varying(16) NOT NULL,
+    actor character varying(63) DEFAULT ''::character varying NOT NULL,
+    comment text DEFAULT ''::text NOT NULL,
+    source character varying(200),
+    data json NOT NULL
+);
+
+
+--
+-- Name: alert_transitions_id_seq; Type: SEQUENCE; Schema: previous_release; Owner: -
+--
+
+CREATE SEQUENCE alert_transitions_id_seq
+    AS integer
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1;
+
+
+--
+-- Name: alert_transitions_id_seq; Type: SEQUENCE OWNED BY; Schema: previous_release; Owner: -
+--
+
+ALTER SEQUENCE alert_transitions_id_seq OWNED BY alert_transitions.id;
+
+
+--
+-- Name: alerts; Type: TABLE; Schema: previous_release; Owner: -
+--
+
+CREATE TABLE alerts (
+    id integer NOT NULL,
+    kind character varying(32) NOT NULL,
+    severity character varying(16) NOT NULL,
+    site character varying(63) NOT NULL,
+    room character varying(63) NOT NULL,
+    device character varying(63) DEFAULT ''::character varying NOT NULL,
+    state character varying(16) NOT NULL,
+    active boolean NOT NULL,
+    started_at timestamp with time zone NOT NULL,
+    last_at timestamp with time zone NOT NULL,
+    ended_at timestamp with time zone,
+    repeats integer DEFAULT 0 NOT NULL,
+    text text NOT NULL,
+    data json NOT NULL,
+    source character varying(200) DEFAULT ''::character varying NOT NULL,
+    level double precision,
+    acknowledged_by character varying(63),
+    acknowledged_at timestamp with time zone,
+    ack_comment text,
+    resolved_by character varying(63),
+    resolved_at timestamp with time zone,
+    resolve_comment text,
+    cause_ended_at timestamp with time zone
+);
+
+
+--
+-- Name: alerts_id_seq; Type: SEQUENCE; Schema: previous_release; Owner: -
+--
+
+CREATE SEQUENCE alerts_id_seq
+    AS integer
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1;
+
+
+--
+-- Name: alerts_id_seq; Type: SEQUENCE OWNED BY; Schema: previous_release; Owner: -
+--
+
+ALTER SEQUENCE alerts_id_seq OWNED BY alerts.id;
 
 
 --
@@ -441,6 +528,20 @@ ALTER SEQUENCE web_sessions_id_seq OWNED BY web_sessions.id;
 
 
 --
+-- Name: alert_transitions id; Type: DEFAULT; Schema: previous_release; Owner: -
+--
+
+ALTER TABLE ONLY alert_transitions ALTER COLUMN id SET DEFAULT nextval('alert_transitions_id_seq'::regclass);
+
+
+--
+-- Name: alerts id; Type: DEFAULT; Schema: previous_release; Owner: -
+--
+
+ALTER TABLE ONLY alerts ALTER COLUMN id SET DEFAULT nextval('alerts_id_seq'::regclass);
+
+
+--
 -- Name: api_tokens id; Type: DEFAULT; Schema: previous_release; Owner: -
 --
 
@@ -497,19 +598,37 @@ INSERT INTO agent_health VALUES ('thcs-nguyen-chi-thanh', '6a1', 'b2', 0, 2, 1, 
 
 
 --
+-- Data for Name: alert_transitions; Type: TABLE DATA; Schema: previous_release; Owner: -
+--
+
+INSERT INTO alert_transitions VALUES (1, 1, '2025-03-03 08:00:31+07', 'raised', '', '', 'thcs-nguyen-chi-thanh/6a1/b1/31', '{}');
+INSERT INTO alert_transitions VALUES (2, 1, '2025-03-03 08:00:40+07', 'acknowledged', 'lan', 'đang đến', NULL, '{}');
+INSERT INTO alert_transitions VALUES (3, 2, '2025-03-03 08:00:45+07', 'raised', '', '', NULL, '{}');
+INSERT INTO alert_transitions VALUES (4, 2, '2025-03-03 08:00:50+07', 'resolved', 'lan', 'đã sửa', NULL, '{}');
+
+
+--
+-- Data for Name: alerts; Type: TABLE DATA; Schema: previous_release; Owner: -
+--
+
+INSERT INTO alerts VALUES (1, 'help', 'warning', 'thcs-nguyen-chi-thanh', '6a1', '', 'acknowledged', true, '2025-03-03 08:00:31+07', '2025-03-03 08:00:31+07', NULL, 0, 'Cô ơi', '{}', 'thcs-nguyen-chi-thanh/6a1/b1/31', NULL, 'lan', '2025-03-03 08:00:40+07', 'đang đến', NULL, NULL, NULL, NULL);
+INSERT INTO alerts VALUES (2, 'agent_offline', 'critical', 'thcs-nguyen-chi-thanh', '6a2', '', 'resolved', false, '2025-03-03 08:00:45+07', '2025-03-03 08:00:45+07', '2025-03-03 08:00:50+07', 0, 'offline', '{}', '', NULL, NULL, NULL, NULL, 'lan', '2025-03-03 08:00:50+07', 'đã sửa', NULL);
+
+
+--
 -- Data for Name: api_tokens; Type: TABLE DATA; Schema: previous_release; Owner: -
 --
 
-INSERT INTO api_tokens VALUES (1, 1, 'bao-cao-dem', '4d5ad6eceb0b3ff65f18b257f7c4ba31d9c286db499f9b4a05f2eb0731d3f1fe', '2026-12-02 06:46:05.342972+07', NULL, NULL, NULL);
+INSERT INTO api_tokens VALUES (1, 1, 'bao-cao-dem', 'aeb86164f7b21673428f607cdf504f899f559288e70259dcad63990670c53c96', '2026-12-02 07:40:46.971109+07', NULL, NULL, NULL);
 
 
 --
 -- Data for Name: audit_log; Type: TABLE DATA; Schema: previous_release; Owner: -
 --
 
-INSERT INTO audit_log VALUES (1, '2026-12-02 06:46:06.013834+07', 'thu', 'teacher', 'session', '192.0.2.10', 'login', NULL, NULL, NULL, 'ok', NULL, '{}');
-INSERT INTO audit_log VALUES (2, '2026-12-02 06:46:06.02149+07', 'thu', '', '', '', 'login', NULL, NULL, NULL, 'bad_password', NULL, '{}');
-INSERT INTO audit_log VALUES (3, '2026-12-02 06:46:06.026882+07', 'thu', 'teacher', 'session', '', 'command', 'thcs-nguyen-chi-thanh', '6a1', 'lights', 'ok', 12.5, '{"action": "scene", "params": {"scene": "off"}}');
+INSERT INTO audit_log VALUES (1, '2026-12-02 07:40:47.665348+07', 'thu', 'teacher', 'session', '192.0.2.10', 'login', NULL, NULL, NULL, 'ok', NULL, '{}');
+INSERT INTO audit_log VALUES (2, '2026-12-02 07:40:47.671401+07', 'thu', '', '', '', 'login', NULL, NULL, NULL, 'bad_password', NULL, '{}');
+INSERT INTO audit_log VALUES (3, '2026-12-02 07:40:47.675955+07', 'thu', 'teacher', 'session', '', 'command', 'thcs-nguyen-chi-thanh', '6a1', 'lights', 'ok', 12.5, '{"action": "scene", "params": {"scene": "off"}}');
 
 
 --
@@ -676,15 +795,29 @@ INSERT INTO user_sites VALUES (1, 'thcs-nguyen-chi-thanh');
 -- Data for Name: users; Type: TABLE DATA; Schema: previous_release; Owner: -
 --
 
-INSERT INTO users VALUES (1, 'lan', 'Cô Lan', 'it', '$argon2id$v=19$m=65536,t=3,p=4$U+zvaPQaKtmMo9MgX/iQdw$ggQOAp7kXSosNuT9YG7VIaHGBgnNc+v+/Pa/qjmgmhc', false, '2026-12-02 06:46:04.610608+07', '2026-12-02 06:46:04.610608+07', NULL);
-INSERT INTO users VALUES (2, 'thu', '', 'teacher', '$argon2id$v=19$m=65536,t=3,p=4$8ZDFwamfLPazwOmPW5/vJA$Yo75HXbS35tkriHpDo7dpZKWKPktBO+RhA0jwrcUahE', false, '2026-12-02 06:46:04.974093+07', '2026-12-02 06:46:04.974093+07', '2026-12-02 06:46:05.989529+07');
+INSERT INTO users VALUES (1, 'lan', 'Cô Lan', 'it', '$argon2id$v=19$m=65536,t=3,p=4$2MXJXLUA815s5ELdZ7S6gA$6+utBM8gP8G4rnK8u9lT5MrQTpreVNYvWodHH5peUKo', false, '2026-12-02 07:40:45.67207+07', '2026-12-02 07:40:45.67207+07', NULL);
+INSERT INTO users VALUES (2, 'thu', '', 'teacher', '$argon2id$v=19$m=65536,t=3,p=4$HcXR+HrtAEwhvoSfs8a5Ww$EOlNvuXp9cyvdJ829gMUtpw/XTLjYgQ3ry94lPEz3Ro', false, '2026-12-02 07:40:46.219172+07', '2026-12-02 07:40:46.219172+07', '2026-12-02 07:40:47.643025+07');
 
 
 --
 -- Data for Name: web_sessions; Type: TABLE DATA; Schema: previous_release; Owner: -
 --
 
-INSERT INTO web_sessions VALUES (1, 2, 'a25b4bd24edf5e5eaa19c302ab98e16e1cc0f29868086b0bc93d13f8cac53b11', 'bFter5v_PtJFhvKG0guXQVCOKEu-nSdnB1fB9tqLBbA', '2026-12-02 06:46:05.999718+07', '2026-12-02 06:46:05.999718+07', '2026-12-16 06:46:05.999718+07', '192.0.2.10');
+INSERT INTO web_sessions VALUES (1, 2, 'fc5526237865bc193a1a44e0011fc2c4861e496206d7e38961df5e6d9894e4e8', 'ISHkki0EvAOp0XBaBMO3TVqML59W8rirc3C1ZpT-DBM', '2026-12-02 07:40:47.652028+07', '2026-12-02 07:40:47.652028+07', '2026-12-16 07:40:47.652028+07', '192.0.2.10');
+
+
+--
+-- Name: alert_transitions_id_seq; Type: SEQUENCE SET; Schema: previous_release; Owner: -
+--
+
+SELECT pg_catalog.setval('alert_transitions_id_seq', 4, true);
+
+
+--
+-- Name: alerts_id_seq; Type: SEQUENCE SET; Schema: previous_release; Owner: -
+--
+
+SELECT pg_catalog.setval('alerts_id_seq', 2, true);
 
 
 --
@@ -742,6 +875,22 @@ SELECT pg_catalog.setval('web_sessions_id_seq', 1, true);
 
 ALTER TABLE ONLY agent_health
     ADD CONSTRAINT agent_health_pkey PRIMARY KEY (site, room);
+
+
+--
+-- Name: alert_transitions alert_transitions_pkey; Type: CONSTRAINT; Schema: previous_release; Owner: -
+--
+
+ALTER TABLE ONLY alert_transitions
+    ADD CONSTRAINT alert_transitions_pkey PRIMARY KEY (id);
+
+
+--
+-- Name: alerts alerts_pkey; Type: CONSTRAINT; Schema: previous_release; Owner: -
+--
+
+ALTER TABLE ONLY alerts
+    ADD CONSTRAINT alerts_pkey PRIMARY KEY (id);
 
 
 --
@@ -841,6 +990,14 @@ ALTER TABLE ONLY telemetry
 
 
 --
+-- Name: alert_transitions uq_alert_transitions_source; Type: CONSTRAINT; Schema: previous_release; Owner: -
+--
+
+ALTER TABLE ONLY alert_transitions
+    ADD CONSTRAINT uq_alert_transitions_source UNIQUE (source);
+
+
+--
 -- Name: events uq_events_message; Type: CONSTRAINT; Schema: previous_release; Owner: -
 --
 
@@ -902,6 +1059,27 @@ ALTER TABLE ONLY web_sessions
 
 ALTER TABLE ONLY web_sessions
     ADD CONSTRAINT web_sessions_pkey PRIMARY KEY (id);
+
+
+--
+-- Name: ix_alert_transitions_alert; Type: INDEX; Schema: previous_release; Owner: -
+--
+
+CREATE INDEX ix_alert_transitions_alert ON alert_transitions USING btree (alert_id, id);
+
+
+--
+-- Name: ix_alerts_site_room_started_at; Type: INDEX; Schema: previous_release; Owner: -
+--
+
+CREATE INDEX ix_alerts_site_room_started_at ON alerts USING btree (site, room, started_at);
+
+
+--
+-- Name: ix_alerts_started_at; Type: INDEX; Schema: previous_release; Owner: -
+--
+
+CREATE INDEX ix_alerts_started_at ON alerts USING btree (started_at);
 
 
 --
@@ -972,6 +1150,21 @@ CREATE INDEX ix_telemetry_agent_metric_ts ON telemetry USING btree (agent, metri
 --
 
 CREATE INDEX ix_web_sessions_user_id ON web_sessions USING btree (user_id);
+
+
+--
+-- Name: uq_alerts_active; Type: INDEX; Schema: previous_release; Owner: -
+--
+
+CREATE UNIQUE INDEX uq_alerts_active ON alerts USING btree (kind, site, room, device) WHERE (active IS TRUE);
+
+
+--
+-- Name: alert_transitions alert_transitions_alert_id_fkey; Type: FK CONSTRAINT; Schema: previous_release; Owner: -
+--
+
+ALTER TABLE ONLY alert_transitions
+    ADD CONSTRAINT alert_transitions_alert_id_fkey FOREIGN KEY (alert_id) REFERENCES alerts(id) ON DELETE CASCADE;
 
 
 --

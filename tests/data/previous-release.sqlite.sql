@@ -1,4 +1,4 @@
--- The hub database of smartclass ec89c7ee02e4 (scripts/previous_release_db.py)
+-- The hub database of smartclass b82010109181 (scripts/previous_release_db.py)
 BEGIN TRANSACTION;
 CREATE TABLE agent_health (
 	site VARCHAR(63) NOT NULL, 
@@ -13,6 +13,51 @@ CREATE TABLE agent_health (
 	PRIMARY KEY (site, room)
 );
 INSERT INTO "agent_health" VALUES('thcs-nguyen-chi-thanh','6a1','b2',0,2,1,'{"ts": "2025-03-03T01:00:00Z", "boot": "b2", "boot_no": 2, "n": 1, "started_at": "2025-03-03T01:00:00Z", "last_seq": 4, "previous_boot": "b1", "previous_last_seq": 31, "outbox": {"backlog": 0, "parked": 0, "oldest_s": 0.0, "storage_ok": true, "storage_text": ""}, "losses": [], "clock_offset_s": null}',NULL,'2025-03-03 01:00:30.000000');
+CREATE TABLE alert_transitions (
+	id INTEGER NOT NULL, 
+	alert_id INTEGER NOT NULL, 
+	at DATETIME NOT NULL, 
+	action VARCHAR(16) NOT NULL, 
+	actor VARCHAR(63) DEFAULT '' NOT NULL, 
+	comment TEXT DEFAULT '' NOT NULL, 
+	source VARCHAR(200), 
+	data JSON NOT NULL, 
+	PRIMARY KEY (id), 
+	CONSTRAINT uq_alert_transitions_source UNIQUE (source), 
+	FOREIGN KEY(alert_id) REFERENCES alerts (id) ON DELETE CASCADE
+);
+INSERT INTO "alert_transitions" VALUES(1,1,'2025-03-03 01:00:31.000000','raised','','','thcs-nguyen-chi-thanh/6a1/b1/31','{}');
+INSERT INTO "alert_transitions" VALUES(2,1,'2025-03-03 01:00:40.000000','acknowledged','lan','đang đến',NULL,'{}');
+INSERT INTO "alert_transitions" VALUES(3,2,'2025-03-03 01:00:45.000000','raised','','',NULL,'{}');
+INSERT INTO "alert_transitions" VALUES(4,2,'2025-03-03 01:00:50.000000','resolved','lan','đã sửa',NULL,'{}');
+CREATE TABLE alerts (
+	id INTEGER NOT NULL, 
+	kind VARCHAR(32) NOT NULL, 
+	severity VARCHAR(16) NOT NULL, 
+	site VARCHAR(63) NOT NULL, 
+	room VARCHAR(63) NOT NULL, 
+	device VARCHAR(63) DEFAULT '' NOT NULL, 
+	state VARCHAR(16) NOT NULL, 
+	active BOOLEAN NOT NULL, 
+	started_at DATETIME NOT NULL, 
+	last_at DATETIME NOT NULL, 
+	ended_at DATETIME, 
+	repeats INTEGER DEFAULT '0' NOT NULL, 
+	text TEXT NOT NULL, 
+	data JSON NOT NULL, 
+	source VARCHAR(200) DEFAULT '' NOT NULL, 
+	level FLOAT, 
+	acknowledged_by VARCHAR(63), 
+	acknowledged_at DATETIME, 
+	ack_comment TEXT, 
+	resolved_by VARCHAR(63), 
+	resolved_at DATETIME, 
+	resolve_comment TEXT, 
+	cause_ended_at DATETIME, 
+	PRIMARY KEY (id)
+);
+INSERT INTO "alerts" VALUES(1,'help','warning','thcs-nguyen-chi-thanh','6a1','','acknowledged',1,'2025-03-03 01:00:31.000000','2025-03-03 01:00:31.000000',NULL,0,'Cô ơi','{}','thcs-nguyen-chi-thanh/6a1/b1/31',NULL,'lan','2025-03-03 01:00:40.000000','đang đến',NULL,NULL,NULL,NULL);
+INSERT INTO "alerts" VALUES(2,'agent_offline','critical','thcs-nguyen-chi-thanh','6a2','','resolved',0,'2025-03-03 01:00:45.000000','2025-03-03 01:00:45.000000','2025-03-03 01:00:50.000000',0,'offline','{}','',NULL,NULL,NULL,NULL,'lan','2025-03-03 01:00:50.000000','đã sửa',NULL);
 CREATE TABLE api_tokens (
 	id INTEGER NOT NULL, 
 	user_id INTEGER NOT NULL, 
@@ -26,7 +71,7 @@ CREATE TABLE api_tokens (
 	FOREIGN KEY(user_id) REFERENCES users (id) ON DELETE CASCADE, 
 	UNIQUE (digest)
 );
-INSERT INTO "api_tokens" VALUES(1,1,'bao-cao-dem','2822de7396920e9f1cc6887c579640dbe8063a55d4005e44649dcb846ea73e4c','2026-12-01 23:46:01.171775',NULL,NULL,NULL);
+INSERT INTO "api_tokens" VALUES(1,1,'bao-cao-dem','33ff1b714889ab6651c5ed5de3ab9da9db506142b2785240c9febfcc2aa6dfee','2026-12-02 00:40:42.835198',NULL,NULL,NULL);
 CREATE TABLE audit_log (
 	id INTEGER NOT NULL, 
 	at DATETIME NOT NULL, 
@@ -43,9 +88,9 @@ CREATE TABLE audit_log (
 	detail JSON NOT NULL, 
 	PRIMARY KEY (id)
 );
-INSERT INTO "audit_log" VALUES(1,'2026-12-01 23:46:01.676067','thu','teacher','session','192.0.2.10','login',NULL,NULL,NULL,'ok',NULL,'{}');
-INSERT INTO "audit_log" VALUES(2,'2026-12-01 23:46:01.677049','thu','','','','login',NULL,NULL,NULL,'bad_password',NULL,'{}');
-INSERT INTO "audit_log" VALUES(3,'2026-12-01 23:46:01.677297','thu','teacher','session','','command','thcs-nguyen-chi-thanh','6a1','lights','ok',12.5,'{"action": "scene", "params": {"scene": "off"}}');
+INSERT INTO "audit_log" VALUES(1,'2026-12-02 00:40:43.354403','thu','teacher','session','192.0.2.10','login',NULL,NULL,NULL,'ok',NULL,'{}');
+INSERT INTO "audit_log" VALUES(2,'2026-12-02 00:40:43.367554','thu','','','','login',NULL,NULL,NULL,'bad_password',NULL,'{}');
+INSERT INTO "audit_log" VALUES(3,'2026-12-02 00:40:43.368375','thu','teacher','session','','command','thcs-nguyen-chi-thanh','6a1','lights','ok',12.5,'{"action": "scene", "params": {"scene": "off"}}');
 CREATE TABLE boots (
 	agent VARCHAR(127) NOT NULL, 
 	boot VARCHAR(64) NOT NULL, 
@@ -292,8 +337,8 @@ CREATE TABLE users (
 	PRIMARY KEY (id), 
 	UNIQUE (username)
 );
-INSERT INTO "users" VALUES(1,'lan','Cô Lan','it','$argon2id$v=19$m=65536,t=3,p=4$Qo4u5fmFylWX8rqFSgkWwg$w+gbMdgsZWi6evy7ehWfAiX1ZfKXUoZS9gl3vAwReL8',0,'2026-12-01 23:46:00.501219','2026-12-01 23:46:00.501219',NULL);
-INSERT INTO "users" VALUES(2,'thu','','teacher','$argon2id$v=19$m=65536,t=3,p=4$7UmbLAEyk2T1dRW9yw3kXw$SqfAzwny2sj1d3TnUVY1bV4Kt/+fb2jYSBxZdVAFmuk',0,'2026-12-01 23:46:00.848050','2026-12-01 23:46:00.848050','2026-12-01 23:46:01.666416');
+INSERT INTO "users" VALUES(1,'lan','Cô Lan','it','$argon2id$v=19$m=65536,t=3,p=4$eojYY7ig6v77ew93om+K9g$Fsfz10PK1JFg77NPZQP/eVaE/QbACpuRXGsU5UlAMS8',0,'2026-12-02 00:40:41.608273','2026-12-02 00:40:41.608273',NULL);
+INSERT INTO "users" VALUES(2,'thu','','teacher','$argon2id$v=19$m=65536,t=3,p=4$ZYz+lU/xM2snnBuG+6qkQA$FTYin5377Xr/fqbJlrcQx1nnbU0X6wXCb81ab9wJFpQ',0,'2026-12-02 00:40:42.330218','2026-12-02 00:40:42.330218','2026-12-02 00:40:43.342682');
 CREATE TABLE web_sessions (
 	id INTEGER NOT NULL, 
 	user_id INTEGER NOT NULL, 
@@ -307,15 +352,19 @@ CREATE TABLE web_sessions (
 	FOREIGN KEY(user_id) REFERENCES users (id) ON DELETE CASCADE, 
 	UNIQUE (digest)
 );
-INSERT INTO "web_sessions" VALUES(1,2,'28163b1c7baa5b68ed6210af3e03c9c548bf9b4942fc6543982e56a4e23e43bd','TlF5hfdc1wFqsrsAZv5MZOV-epGk8BTaVWdwyAcfd0s','2026-12-01 23:46:01.668966','2026-12-01 23:46:01.668966','2026-12-15 23:46:01.668966','192.0.2.10');
+INSERT INTO "web_sessions" VALUES(1,2,'7b8ffd3c3ddb28b356f64bc4daff47ee88e64fe2ac4189259162152904d37b49','cutJwWyUDDBWCRPmXt4nVuIl8FxtB45AajzwM3mzqbE','2026-12-02 00:40:43.345961','2026-12-02 00:40:43.345961','2026-12-16 00:40:43.345961','192.0.2.10');
 CREATE INDEX ix_telemetry_agent_metric_ts ON telemetry (agent, metric, ts);
 CREATE INDEX ix_events_agent_ts ON events (agent, ts);
 CREATE INDEX ix_boots_agent ON boots (agent);
 CREATE INDEX ix_dead_letters_received_at ON dead_letters (received_at);
 CREATE INDEX ix_commands_room_sent_at ON commands (site, room, sent_at);
+CREATE UNIQUE INDEX uq_alerts_active ON alerts (kind, site, room, device) WHERE active IS 1;
+CREATE INDEX ix_alerts_site_room_started_at ON alerts (site, room, started_at);
+CREATE INDEX ix_alerts_started_at ON alerts (started_at);
 CREATE INDEX ix_audit_at ON audit_log (at);
 CREATE INDEX ix_audit_actor_at ON audit_log (actor, at);
 CREATE INDEX ix_audit_site_room_at ON audit_log (site, room, at);
+CREATE INDEX ix_alert_transitions_alert ON alert_transitions (alert_id, id);
 CREATE INDEX ix_api_tokens_user_id ON api_tokens (user_id);
 CREATE INDEX ix_web_sessions_user_id ON web_sessions (user_id);
 COMMIT;

@@ -37,6 +37,7 @@ from hub.migrate import (
     alembic_config,
     head,
     revisions,
+    server_defaults_differ,
     upgrade,
 )
 from hub.store import Store
@@ -57,9 +58,8 @@ def engine(database_url: str) -> Iterator[Engine]:
 def differences(engine: Engine, metadata: MetaData = Base.metadata) -> list[Any]:
     """What autogenerate would put in a new revision: the models against the database."""
     with engine.connect() as conn:
-        context = MigrationContext.configure(
-            conn, opts={"compare_type": True, "compare_server_default": True}
-        )
+        opts = {"compare_type": True, "compare_server_default": server_defaults_differ}
+        context = MigrationContext.configure(conn, opts=opts)
         return list(compare_metadata(context, metadata))
 
 
