@@ -18,6 +18,7 @@ from hub.api.responses import validation_error
 from hub.api.routes.health import healthz_router
 from hub.commands import Commander
 from hub.db import create_schema, make_engine
+from hub.influx import InfluxConfig, InfluxExporter
 from hub.ingest import Ingest
 from hub.pruning import Pruner
 from hub.registry import load_sites
@@ -66,7 +67,16 @@ def create_app(settings: HubSettings | None = None, *, connect_mqtt: bool = True
                 supervisor = Supervisor(f"hub {settings.hub_id} ingest", ingest.run, **backoff)
                 ingest.on_batch = pruner.noted
             pruning = Supervisor(f"hub {settings.hub_id} pruning", pruner.run, **backoff)
-            app.state.hub = HubState(settings, store, commander, ingest, supervisor, pruner)
+            influx_config = InfluxConfig.from_settings(settings)
+            influx = None
+            if influx_config is not None and ingest is not None:
+                influx = InfluxExporter(influx_config)
+                ingest.observers.append(influx.observe)
+                logger.info("InfluxDB export to %s, bucket %s", influx_config.safe_url,
+                            influx_config.bucket)  # fmt: skip
+            app.state.hub = HubState(
+                settings, store, commander, ingest, supervisor, pruner, influx=influx
+            )
             tasks = [asyncio.create_task(pruning.run(), name="hub-pruning")]
             task = asyncio.create_task(supervisor.run(), name="hub-ingest") if supervisor else None
             try:
@@ -74,6 +84,8 @@ def create_app(settings: HubSettings | None = None, *, connect_mqtt: bool = True
             finally:
                 if ingest is not None:
                     await ingest.stop(task)
+                if influx is not None:
+                    await influx.stop()  # after the ingest: its last batches are exported
                 pruning.stopping = True
                 pruner.stop()
                 for t in tasks:

@@ -8,6 +8,7 @@ from typing import Annotated
 from fastapi import Depends, HTTPException, Path, Request, status
 
 from hub.commands import Commander
+from hub.influx import InfluxExporter
 from hub.ingest import Ingest
 from hub.pruning import Pruner
 from hub.settings import HubSettings
@@ -30,6 +31,8 @@ class HubState:
     supervisor: Supervisor | None = None
     """Keeps the ingest running (None without MQTT)."""
     pruner: Pruner | None = None
+    influx: InfluxExporter | None = None
+    """Exports to InfluxDB (None when not configured)."""
 
 
 def get_hub(request: Request) -> HubState:

@@ -248,6 +248,31 @@ class LossTotalsPublic(BaseModel):
     """What agents report they dropped."""
 
 
+class InfluxExportPublic(BaseModel):
+    """The export to InfluxDB since this hub process started."""
+
+    url: str
+    bucket: str
+    handed: int
+    """Points handed to the writer."""
+    written: int
+    failed: int
+    """Points of batches given up (refused, or retried too long)."""
+    dropped: int
+    """Points never handed over: the backlog was full."""
+    backlog: int
+    """Handed over and not yet written or failed."""
+    backlog_max: int
+    retries: int
+    retimed: int
+    """Points written at the hub's receive time: their own time was implausible."""
+    unconverted: int
+    failing: bool
+    """The last attempt to write failed."""
+    last_error: str | None
+    last_written_at: datetime | None
+
+
 class HealthPublic(BaseModel):
     hub_id: str
     ok: bool
@@ -271,6 +296,8 @@ class HealthPublic(BaseModel):
     losses: LossTotalsPublic | None = None
     clock_suspect_rooms: int = 0
     """Rooms that sent a time far from the hub's clock within the last hour."""
+    influx: InfluxExportPublic | None = None
+    """The InfluxDB export; None when it is not configured."""
 
 
 class HealthzPublic(BaseModel):
@@ -304,6 +331,7 @@ __all__ = [
     "HealthPublic",
     "HealthzPublic",
     "IngestCountersPublic",
+    "InfluxExportPublic",
     "PARAMS_MAX_BYTES",
     "PARAMS_MAX_DEPTH",
     "LossTotalsPublic",

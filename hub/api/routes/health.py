@@ -11,6 +11,7 @@ from hub.api.deps import HubDep, HubState
 from hub.api.models import (
     HealthPublic,
     HealthzPublic,
+    InfluxExportPublic,
     IngestCountersPublic,
     LossTotalsPublic,
 )
@@ -26,7 +27,8 @@ CLOCK_WINDOW = timedelta(hours=1)
 
 
 def _problems(hub: HubState, database_error: str | None) -> list[str]:
-    return problems(hub.ingest, hub.supervisor, database_error=database_error)
+    found = problems(hub.ingest, hub.supervisor, database_error=database_error)
+    return found + (hub.influx.problems() if hub.influx else [])
 
 
 @router.get("/health")
@@ -63,6 +65,7 @@ def health(hub: HubDep) -> HealthPublic:
         dead_letters_pruned=hub.pruner.pruned if hub.pruner else 0,
         losses=losses,
         clock_suspect_rooms=clock_rooms,
+        influx=InfluxExportPublic.model_validate(hub.influx.snapshot()) if hub.influx else None,
     )
 
 
