@@ -36,7 +36,7 @@ logger = logging.getLogger(__name__)
 LOSS_WINDOW_S = 60.0
 """Points dropped or failed count as a problem of the hub for this long after the last."""
 LOG_EVERY_S = 60.0
-"""Least time between two warnings about dropped points."""
+"""Least time between two warnings about dropped points, and between two about failed ones."""
 RETRY_DELAY_MAX_S = 60.0
 """Longest wait between two attempts at one batch (the waits double up to it)."""
 RETRIES_MAX = 10_000
@@ -100,7 +100,7 @@ class InfluxExporter:
         self.stats = InfluxStats()
         self._clock = clock
         self._open = True
-        self._last_drop_log = -LOG_EVERY_S
+        self._last_drop_log = self._last_fail_log = -LOG_EVERY_S
         self._stop = threading.Event()
         self._scheduler = ThreadPoolScheduler(1)
         self._client = InfluxDBClient(
@@ -235,15 +235,20 @@ class InfluxExporter:
 
     def _failed(self, _conf: Any, data: bytes | str, exc: BaseException) -> None:
         count = _points_in(data)
+        now = self._clock()
         with self.stats.lock:
             self.stats.failed += count
             self.stats.failing = True
-            self.stats.last_loss_at = self.stats.last_error_at = self._clock()
+            self.stats.last_loss_at = self.stats.last_error_at = now
             self.stats.last_error = safe_text(exc, 300)
-        logger.warning(
-            "InfluxDB export: %d points given up (%s); %d failed in all",
-            count, safe_text(exc, 300), self.stats.failed,
-        )  # fmt: skip
+            loud = now - self._last_fail_log >= LOG_EVERY_S
+            if loud:
+                self._last_fail_log = now
+        if loud:
+            logger.warning(
+                "InfluxDB export: %d points given up (%s); %d failed in all",
+                count, safe_text(exc, 300), self.stats.failed,
+            )  # fmt: skip
 
     def _retried(self, _conf: Any, _data: bytes | str, exc: BaseException) -> None:
         with self.stats.lock:
