@@ -43,7 +43,7 @@ third of making a point."""
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _US = timedelta(microseconds=1)
-_SEGMENT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,62}$")
+_SEGMENT = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,62}")
 """A state key that may become part of a field name: no quoting, no leading underscore
 (InfluxDB 2 and 3 keep those for themselves)."""
 _TAG_ESCAPES = str.maketrans({",": r"\,", "=": r"\=", " ": r"\ ", "\\": "\\\\"})
@@ -61,8 +61,8 @@ def _tag(value: str) -> str:
     return value.translate(_TAG_ESCAPES)
 
 
-def _string(value: str, limit: int) -> str:
-    text = _CONTROL.sub(" ", value[:limit])
+def _string(value: str) -> str:
+    text = _CONTROL.sub(" ", value)
     return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
@@ -90,7 +90,7 @@ def line(
         if key == "time" or key in tags:
             continue
         if isinstance(value, str):
-            parts.append(f"{key}={_string(value, len(value))}")
+            parts.append(f"{key}={_string(value)}")
         else:
             parts.append(f"{key}={value!r}")
     if not parts:
@@ -114,7 +114,7 @@ def flatten(
     """The scalar leaves of a state, their keys joined with ``.``; keys that cannot name a
     field, lists and leaves deeper than STATE_DEPTH_MAX are left out."""
     for key, value in state.items():
-        if not _SEGMENT.match(key):
+        if not _SEGMENT.fullmatch(key):  # match's $ would let a final newline through
             continue
         name = f"{prefix}{key}"
         if isinstance(value, Mapping):

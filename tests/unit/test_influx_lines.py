@@ -121,7 +121,8 @@ def test_usage_of_each_family() -> None:
 
 def test_state_keys_that_cannot_name_a_field_are_left_out() -> None:
     state = {
-        "_hidden": 1, "with space": 2, "ok": {"deeper": {"deepest": {"too_deep": 1}, "x": 1}},
+        "_hidden": 1, "with space": 2, "newline\n": 3,
+        "ok": {"deeper": {"deepest": {"too_deep": 1}, "x": 1}},
         "list": [1, 2], "none": None, "text": "é" * 300, "time": 5,
     }  # fmt: skip
     assert dict(flatten(state)) == {"ok.deeper.x": 1, "text": "é" * 300, "time": 5}
