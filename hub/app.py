@@ -18,7 +18,7 @@ from hub.api.responses import validation_error
 from hub.api.routes.health import healthz_router
 from hub.commands import Commander
 from hub.db import create_schema, make_engine
-from hub.influx import InfluxConfig, InfluxExporter
+from hub.influx import InfluxConfig
 from hub.ingest import Ingest
 from hub.pruning import Pruner
 from hub.registry import load_sites
@@ -70,6 +70,8 @@ def create_app(settings: HubSettings | None = None, *, connect_mqtt: bool = True
             influx_config = InfluxConfig.from_settings(settings)
             influx = None
             if influx_config is not None and ingest is not None:
+                from hub.influx.exporter import InfluxExporter  # only a hub that exports loads it
+
                 influx = InfluxExporter(influx_config)
                 ingest.observers.append(influx.observe)
                 logger.info("InfluxDB export to %s, bucket %s", influx_config.safe_url,

@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 from fastapi import Depends, HTTPException, Path, Request, status
 
 from hub.commands import Commander
-from hub.influx import InfluxExporter
 from hub.ingest import Ingest
 from hub.pruning import Pruner
 from hub.settings import HubSettings
 from hub.store import Store
 from hub.supervisor import Supervisor
+
+if TYPE_CHECKING:
+    from hub.influx.exporter import InfluxExporter
 
 ID_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,62}$"
 """Site, room and device ids, as in the MQTT contract."""

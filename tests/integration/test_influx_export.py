@@ -14,7 +14,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from hub.influx import InfluxConfig, InfluxExporter
+from hub.influx import InfluxConfig
+from hub.influx.exporter import InfluxExporter
 from hub.influx.lines import timestamp_us
 from protocol import DeviceState, Event, Health, RoomTopics, Status, Telemetry, encode
 from smartclass.broker import Mosquitto
