@@ -94,8 +94,9 @@ class HubSettings(BaseSettings):
     """A token that may write to the bucket (InfluxDB 1.8: ``user:password``)."""
     influx_batch_size: int = Field(default=1000, ge=1, le=100_000)
     """Most points in one write request."""
-    influx_flush_interval_ms: int = Field(default=1000, ge=10, le=600_000)
-    """Longest a point waits for its batch to fill before it is written."""
+    influx_flush_interval_ms: int = Field(default=1000, ge=10, le=60_000)
+    """Longest a point waits for its batch to fill before it is written (the writer's timer
+    thread may outlive a stop by as much)."""
     influx_backlog_max: int = Field(default=100_000, ge=1, le=10_000_000)
     """Most points kept (waiting or being retried) while InfluxDB is away or slow; beyond,
     new points are dropped and counted."""

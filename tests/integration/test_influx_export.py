@@ -186,12 +186,14 @@ async def test_the_backlog_stays_bounded_while_the_server_stays_away(
 async def test_stop_flushes_what_waits_and_gives_up_at_its_deadline(
     victoria: VictoriaMetrics,  # noqa: F811
 ) -> None:
-    slow = InfluxExporter(config(victoria.url, batch_size=10_000, flush_interval_ms=600_000))
+    slow = InfluxExporter(config(victoria.url, batch_size=10_000, flush_interval_ms=10_000))
+    started = time.monotonic()
     slow.observe([stored(SITE, ROOM, telemetry(i, NOW + timedelta(seconds=i), 2.0))
                   for i in range(1, 11)])  # fmt: skip
-    assert slow.stats.written == 0  # waiting for a batch that would take ten minutes to fill
+    assert slow.stats.written == 0  # waiting for a batch that would take 10 s to fill
     await slow.stop()
     assert slow.stats.written == 10
+    assert time.monotonic() - started < 5.0  # written by the stop, not by the timer
 
     victoria.stop()
     away = InfluxExporter(config(victoria.url, stop_deadline_s=0.5, retry_interval_s=0.1))
