@@ -27,9 +27,10 @@ from hub.api.routes.metrics import metrics_router
 from hub.audit import Audit
 from hub.commands import Commander
 from hub.db import make_engine
+from hub.influx import InfluxConfig
 from hub.ingest import Ingest
 from hub.login_limit import LoginLimiter
-from hub.metrics import HubMetrics, hub_source
+from hub.metrics import HubMetrics, hub_source, influx_source
 from hub.migrate import upgrade
 from hub.pruning import Pruner
 from hub.registry import load_sites
@@ -84,6 +85,15 @@ def create_app(settings: HubSettings | None = None, *, connect_mqtt: bool = True
                 supervisor = Supervisor(f"hub {settings.hub_id} ingest", ingest.run, **backoff)
                 ingest.on_batch = pruner.noted
             pruning = Supervisor(f"hub {settings.hub_id} pruning", pruner.run, **backoff)
+            influx_config = InfluxConfig.from_settings(settings)
+            influx = None
+            if influx_config is not None and ingest is not None:
+                from hub.influx.exporter import InfluxExporter  # only a hub that exports loads it
+
+                influx = InfluxExporter(influx_config)
+                ingest.observers.append(influx.observe)
+                logger.info("InfluxDB export to %s, bucket %s", influx_config.safe_url,
+                            influx_config.bucket)  # fmt: skip
             publish = ingest.publish if ingest is not None else None
             alerts = AlertService(AlertStore(engine), settings, publish=publish)
             if ingest is not None:
@@ -116,9 +126,12 @@ def create_app(settings: HubSettings | None = None, *, connect_mqtt: bool = True
                 supervisor=supervisor,
                 pruner=pruner,
                 alerts=alerts,
+                influx=influx,
             )
             metrics.add_source(hub_source(app.state.hub))
             metrics.add_source(alert_source(alerts))
+            if influx is not None:
+                metrics.add_source(influx_source(influx.stats))
             tasks = [asyncio.create_task(pruning.run(), name="hub-pruning")]
             tasks.append(asyncio.create_task(alerting.run(), name="hub-alerts"))
             task = asyncio.create_task(supervisor.run(), name="hub-ingest") if supervisor else None
@@ -127,6 +140,8 @@ def create_app(settings: HubSettings | None = None, *, connect_mqtt: bool = True
             finally:
                 if ingest is not None:
                     await ingest.stop(task)
+                if influx is not None:
+                    await influx.stop()  # after the ingest: its last batches are exported
                 pruning.stopping = True
                 pruner.stop()
                 alerting.stopping = True

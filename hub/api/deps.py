@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 from fastapi import Depends, Path, Request
 
@@ -18,6 +18,9 @@ from hub.settings import HubSettings
 from hub.store import Store
 from hub.supervisor import Supervisor
 from hub.users import Users
+
+if TYPE_CHECKING:
+    from hub.influx.exporter import InfluxExporter
 
 ID_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,62}$"
 """Site, room and device ids, as in the MQTT contract."""
@@ -41,6 +44,8 @@ class HubState:
     pruner: Pruner | None = None
     alerts: AlertService | None = None
     """Raises and ends alerts; IT acknowledges and resolves them through it."""
+    influx: InfluxExporter | None = None
+    """Exports to InfluxDB (None when not configured)."""
 
 
 def get_hub(request: Request) -> HubState:

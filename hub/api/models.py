@@ -249,6 +249,31 @@ class LossTotalsPublic(BaseModel):
     """What agents report they dropped."""
 
 
+class InfluxExportPublic(BaseModel):
+    """The export to InfluxDB since this hub process started."""
+
+    url: str
+    bucket: str
+    handed: int
+    """Points handed to the writer."""
+    written: int
+    failed: int
+    """Points of batches given up (refused, or retried too long)."""
+    dropped: int
+    """Points never handed over: the backlog was full."""
+    backlog: int
+    """Handed over and not yet written or failed."""
+    backlog_max: int
+    retries: int
+    retimed: int
+    """Points written at the hub's receive time: their own time was implausible."""
+    unconverted: int
+    failing: bool
+    """The last attempt to write failed."""
+    last_error: str | None
+    last_written_at: datetime | None
+
+
 class HealthPublic(BaseModel):
     hub_id: str
     ok: bool
@@ -275,6 +300,8 @@ class HealthPublic(BaseModel):
     warnings: list[str] = Field(default_factory=list)
     """What deserves attention without making the hub unwell: alert notifications failing."""
     alerts: AlertsHealthPublic | None = None
+    influx: InfluxExportPublic | None = None
+    """The InfluxDB export; None when it is not configured."""
 
 
 class HealthzPublic(BaseModel):
@@ -308,6 +335,7 @@ __all__ = [
     "HealthPublic",
     "HealthzPublic",
     "IngestCountersPublic",
+    "InfluxExportPublic",
     "PARAMS_MAX_BYTES",
     "PARAMS_MAX_DEPTH",
     "LossTotalsPublic",

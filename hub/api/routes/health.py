@@ -14,6 +14,7 @@ from hub.api.deps import HubDep, HubState
 from hub.api.models import (
     HealthPublic,
     HealthzPublic,
+    InfluxExportPublic,
     IngestCountersPublic,
     LossTotalsPublic,
 )
@@ -29,7 +30,8 @@ CLOCK_WINDOW = timedelta(hours=1)
 
 
 def _problems(hub: HubState, database_error: str | None) -> list[str]:
-    return problems(hub.ingest, hub.supervisor, database_error=database_error, alerts=hub.alerts)
+    found = problems(hub.ingest, hub.supervisor, database_error=database_error, alerts=hub.alerts)
+    return found + (hub.influx.problems() if hub.influx else [])
 
 
 @router.get("/health")
@@ -71,6 +73,7 @@ def health(_: Annotated[object, Depends(Allowed(Action.HUB_ADMIN))], hub: HubDep
         clock_suspect_rooms=clock_rooms,
         warnings=warnings(hub.alerts),
         alerts=alerts,
+        influx=InfluxExportPublic.model_validate(hub.influx.snapshot()) if hub.influx else None,
     )
 
 
