@@ -308,7 +308,8 @@ async def test_hub_killed_and_restarted_loses_nothing_from_a_real_agent(
 
         # while the agent runs: what the hub has not stored yet is still in its outbox
         rows = await eventually(all_stored, 30, "every message stored")
-    _assert_once_each(rows, agent.boot, agent.last_seq)
+    # up to the newest stored when all was: a sample may still come after (slower databases)
+    _assert_once_each(rows, agent.boot, rows[-1][1])
 
 
 async def test_an_agent_started_with_the_broker_down_drains_its_outbox_in_order(
