@@ -21,8 +21,8 @@ from pydantic import (
 from devices.lighting.config import GpioLightingConfig
 from devices.occupancy.config import PirOccupancyConfig
 from devices.registry import DeviceConfig
-from edge.rules import RulesConfig
-from edge.timetable import TimetableConfig
+from protocol.rules import RulesConfig
+from protocol.timetable import TimetableConfig
 from protocol.topics import validate_id
 
 
