@@ -22,6 +22,9 @@ from hub.api.responses import validation_error
 from hub.api.routes.health import healthz_router
 from hub.audit import Audit
 from hub.commands import Commander
+from hub.config_push import ConfigPusher
+from hub.config_versions import ConfigVersions
+from hub.configuration import Configuration
 from hub.db import create_schema, make_engine
 from hub.ingest import Ingest
 from hub.login_limit import LoginLimiter
@@ -99,15 +102,30 @@ def create_app(settings: HubSettings | None = None, *, connect_mqtt: bool = True
                 supervisor=supervisor,
                 pruner=pruner,
             )
-            tasks = [asyncio.create_task(pruning.run(), name="hub-pruning")]
+            pusher = ConfigPusher(
+                ConfigVersions(engine),
+                ingest,
+                audit,
+                root=settings.topic_root,
+                hub_id=settings.hub_id,
+                ack_timeout_s=settings.config_push_timeout_s,
+                retry_max_s=settings.config_retry_max_s,
+            )
+            app.state.configuration = Configuration(pusher.versions, pusher, audit)
+            pushing = Supervisor(f"hub {settings.hub_id} config push", pusher.run, **backoff)
+            tasks = [
+                asyncio.create_task(pruning.run(), name="hub-pruning"),
+                asyncio.create_task(pushing.run(), name="hub-config-push"),
+            ]
             task = asyncio.create_task(supervisor.run(), name="hub-ingest") if supervisor else None
             try:
                 yield
             finally:
                 if ingest is not None:
                     await ingest.stop(task)
-                pruning.stopping = True
+                pruning.stopping = pushing.stopping = True
                 pruner.stop()
+                pusher.stop()
                 for t in tasks:
                     try:
                         await wait_within(t, 30)

@@ -204,12 +204,6 @@ class CommandResultPublic(BaseModel):
     state: dict[str, Any] | None
 
 
-class ConfigPushedPublic(BaseModel):
-    site: str
-    room: str
-    version: int
-
-
 class IngestCountersPublic(_Out):
     received: int
     stored: int
@@ -295,7 +289,6 @@ __all__ = [
     "BootPublic",
     "CommandCreate",
     "CommandResultPublic",
-    "ConfigPushedPublic",
     "ConfigStatusPublic",
     "DeadLetterPublic",
     "DevicePublic",

@@ -68,7 +68,8 @@ def test_a_device_entry_changes_only_the_settings_it_gives() -> None:
         ),
     )
     lights, projector = room.devices["lights"], room.devices["projector"]
-    assert isinstance(lights, GpioLightingConfig) and isinstance(projector, SimProjectorConfig)
+    assert isinstance(lights, GpioLightingConfig)
+    assert isinstance(projector, SimProjectorConfig)
     old_lights = ROOM.devices["lights"]
     assert isinstance(old_lights, GpioLightingConfig)
     assert lights.scenes == {
@@ -129,7 +130,7 @@ def test_the_models_refuse_what_the_hub_may_never_set() -> None:
         config(devices={"projector": {"family": "projector", "host": "10.0.0.9"}})
     with pytest.raises(ValidationError):
         config(devices={"env": {"family": "environment"}})
-    assert MANAGED_FAMILIES == {"lighting", "projector"}
+    assert {"lighting", "projector"} == MANAGED_FAMILIES
 
 
 def test_a_pushed_configuration_round_trips_as_a_message() -> None:
