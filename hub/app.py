@@ -91,17 +91,6 @@ def create_app(settings: HubSettings | None = None, *, connect_mqtt: bool = True
                 address_failures=settings.login_address_failures_max,
                 window_s=settings.login_window_s,
             )
-            app.state.hub = HubState(
-                settings,
-                store,
-                commander,
-                ingest,
-                users=users,
-                audit=audit,
-                limiter=limiter,
-                supervisor=supervisor,
-                pruner=pruner,
-            )
             pusher = ConfigPusher(
                 ConfigVersions(engine),
                 ingest,
@@ -112,6 +101,18 @@ def create_app(settings: HubSettings | None = None, *, connect_mqtt: bool = True
                 retry_max_s=settings.config_retry_max_s,
             )
             app.state.configuration = Configuration(pusher.versions, pusher, audit)
+            app.state.hub = HubState(
+                settings,
+                store,
+                commander,
+                ingest,
+                users=users,
+                audit=audit,
+                limiter=limiter,
+                supervisor=supervisor,
+                pruner=pruner,
+                config_pusher=pusher,
+            )
             pushing = Supervisor(f"hub {settings.hub_id} config push", pusher.run, **backoff)
             tasks = [
                 asyncio.create_task(pruning.run(), name="hub-pruning"),

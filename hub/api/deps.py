@@ -9,6 +9,7 @@ from fastapi import Depends, Path, Request
 
 from hub.audit import Audit
 from hub.commands import Commander
+from hub.config_push import ConfigPusher
 from hub.ingest import Ingest
 from hub.login_limit import LoginLimiter
 from hub.pruning import Pruner
@@ -36,6 +37,7 @@ class HubState:
     supervisor: Supervisor | None = None
     """Keeps the ingest running (None without MQTT)."""
     pruner: Pruner | None = None
+    config_pusher: ConfigPusher | None = None
 
 
 def get_hub(request: Request) -> HubState:

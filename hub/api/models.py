@@ -265,6 +265,10 @@ class HealthPublic(BaseModel):
     losses: LossTotalsPublic | None = None
     clock_suspect_rooms: int = 0
     """Rooms that sent a time far from the hub's clock within the last hour."""
+    config_pushes_pending: int = 0
+    """Rooms whose newest configuration the broker has not taken yet (pushed once it can)."""
+    config_pushes_failed: int = 0
+    """Configuration pushes the broker did not take, since this hub process started."""
 
 
 class HealthzPublic(BaseModel):
