@@ -20,6 +20,7 @@ from hub.api.limits import BodyLimit
 from hub.api.main import api_router
 from hub.api.responses import validation_error
 from hub.api.routes.health import healthz_router
+from hub.api.routes.metrics import metrics_router
 from hub.audit import Audit
 from hub.commands import Commander
 from hub.config_push import ConfigPusher
@@ -28,6 +29,7 @@ from hub.configuration import Configuration
 from hub.db import create_schema, make_engine
 from hub.ingest import Ingest
 from hub.login_limit import LoginLimiter
+from hub.metrics import HubMetrics, hub_source
 from hub.pruning import Pruner
 from hub.registry import load_sites
 from hub.settings import HubSettings
@@ -68,7 +70,12 @@ def create_app(settings: HubSettings | None = None, *, connect_mqtt: bool = True
                 max_age=timedelta(seconds=settings.dead_letters_max_age_s),
                 interval_s=settings.prune_interval_s,
             )
-            ingest = Ingest(settings, store, on_reply=commander.resolve) if connect_mqtt else None
+            metrics = HubMetrics()
+            ingest = (
+                Ingest(settings, store, on_reply=commander.resolve, metrics=metrics)
+                if connect_mqtt
+                else None
+            )
             commander.publisher = ingest
             backoff = {"min_s": settings.restart_min_s, "max_s": settings.restart_max_s}
             supervisor = None
@@ -109,10 +116,12 @@ def create_app(settings: HubSettings | None = None, *, connect_mqtt: bool = True
                 users=users,
                 audit=audit,
                 limiter=limiter,
+                metrics=metrics,
                 supervisor=supervisor,
                 pruner=pruner,
                 config_pusher=pusher,
             )
+            metrics.add_source(hub_source(app.state.hub))
             pushing = Supervisor(f"hub {settings.hub_id} config push", pusher.run, **backoff)
             tasks = [
                 asyncio.create_task(pruning.run(), name="hub-pruning"),
@@ -152,6 +161,7 @@ def create_app(settings: HubSettings | None = None, *, connect_mqtt: bool = True
     app.add_exception_handler(RequestValidationError, validation_error)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     app.include_router(healthz_router)
+    app.include_router(metrics_router)
     return app
 
 

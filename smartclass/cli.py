@@ -42,6 +42,12 @@ def _parser() -> argparse.ArgumentParser:
         choices=["DEBUG", "INFO", "WARNING", "ERROR"],
         help="how much to log (default: %(default)s)",
     )
+    parser.add_argument(
+        "--log-format",
+        default="text",
+        choices=["text", "json"],
+        help="log lines as text, or one JSON object per line (default: %(default)s)",
+    )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     demo = sub.add_parser(
@@ -154,11 +160,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         args.what += extra  # `device projector HOST --password-env X on`: options in between
     elif extra:
         parser.error(f"unrecognized arguments: {' '.join(extra)}")
-    logging.basicConfig(
-        level=args.log_level,
-        format="%(asctime)s %(levelname)-7s %(name)s: %(message)s",
-        datefmt="%H:%M:%S",
-    )
+    from smartclass.logs import configure
+
+    configure(args.log_level, args.log_format)
     if args.command == "demo":
         from smartclass.demo import run_demo
 

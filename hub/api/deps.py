@@ -12,6 +12,7 @@ from hub.commands import Commander
 from hub.config_push import ConfigPusher
 from hub.ingest import Ingest
 from hub.login_limit import LoginLimiter
+from hub.metrics import HubMetrics
 from hub.pruning import Pruner
 from hub.settings import HubSettings
 from hub.store import Store
@@ -34,6 +35,7 @@ class HubState:
     users: Users
     audit: Audit
     limiter: LoginLimiter
+    metrics: HubMetrics
     supervisor: Supervisor | None = None
     """Keeps the ingest running (None without MQTT)."""
     pruner: Pruner | None = None

@@ -291,6 +291,7 @@ def test_every_operation_documents_its_errors(app: FastAPI) -> None:
         (f"{API}/auth/tokens/{{token_id}}", "delete"): {204, 404, 413, 422} | auth,
         (f"{API}/health", "get"): {200, 413} | auth,
         ("/healthz", "get"): {200, 413, 503},
+        ("/metrics", "get"): {200, 413} | auth,
         (f"{API}/rooms", "get"): {200, 413} | auth,
         (rooms, "get"): {200, 404, 413, 422} | auth,
         (f"{rooms}/telemetry", "get"): {200, 404, 413, 422} | auth,
@@ -311,6 +312,7 @@ def test_every_operation_documents_its_errors(app: FastAPI) -> None:
         (f"{API}/dead-letters", "get"): {200, 413, 422} | auth,
         (f"{API}/audit", "get"): {200, 413, 422} | auth,
         (f"{API}/audit.csv", "get"): {200, 413, 422} | auth,
+        (f"{API}/fleet", "get"): {200, 413, 422} | auth,
     }  # fmt: skip
     paths = app.openapi()["paths"]
     assert {(p, m) for p, ops in paths.items() for m in ops} == set(expected)
@@ -321,6 +323,9 @@ def test_every_operation_documents_its_errors(app: FastAPI) -> None:
                 continue
             if path.endswith(".csv") and code == "200":
                 assert "text/csv" in response["content"], (path, method, code)
+                continue
+            if path == "/metrics" and code == "200":
+                assert "text/plain" in response["content"], (path, method, code)
                 continue
             assert response["content"]["application/json"]["schema"], (path, method, code)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import math
+from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 from typing import Annotated
 
@@ -22,7 +23,7 @@ from hub.api.auth import (
 from hub.api.deps import HubDep
 from hub.api.responses import error_responses
 from hub.api.routes.commands import UNREADABLE_BODY
-from hub.users import PASSWORD_MAX, TOKEN_NAME_MAX, UserError
+from hub.users import PASSWORD_MAX, TOKEN_NAME_MAX, TokenView, UserError
 
 router = APIRouter(prefix="/auth", tags=["auth"])
 
@@ -64,16 +65,8 @@ class TokenCreate(BaseModel):
     """Days the token lives; none: until revoked."""
 
 
-class TokenPublic(BaseModel):
-    id: int
-    name: str
-    created_at: datetime
-    expires_at: datetime | None
-    last_used_at: datetime | None
-    revoked_at: datetime | None
-
-
-class TokenCreated(TokenPublic):
+@dataclass(frozen=True, slots=True)
+class TokenCreated(TokenView):
     token: str
     """The secret, shown this once: send it as ``Authorization: Bearer <token>``."""
 
@@ -169,12 +162,9 @@ def me(caller: SignedIn, hub: HubDep) -> UserPublic:
 
 
 @router.get("/tokens", responses=error_responses(UNAUTHORIZED))
-def list_tokens(caller: SignedIn, hub: HubDep) -> list[TokenPublic]:
+def list_tokens(caller: SignedIn, hub: HubDep) -> list[TokenView]:
     """The caller's own API tokens (never their secrets)."""
-    return [
-        TokenPublic.model_validate(t, from_attributes=True)
-        for t in hub.users.tokens(caller.user_id)
-    ]
+    return hub.users.tokens(caller.user_id)
 
 
 @router.post(
@@ -207,9 +197,7 @@ async def create_token(
         address=address_of(request),
         detail={"token": view.id, "name": view.name},
     )
-    return TokenCreated(
-        **TokenPublic.model_validate(view, from_attributes=True).model_dump(), token=secret
-    )
+    return TokenCreated(**asdict(view), token=secret)
 
 
 @router.delete(
