@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import os
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -96,6 +97,8 @@ class SavedConfig:
 
     def __init__(self, path: Path) -> None:
         self.path = path
+        self._lock = threading.Lock()
+        """One save at a time (they share the temporary file)."""
 
     def load(self) -> RoomConfig | None:
         """The saved configuration; None if there is none. Raises ConfigRefused if the file
@@ -115,18 +118,19 @@ class SavedConfig:
 
     def save(self, config: RoomConfig) -> None:
         """Replace the saved configuration with ``config``; raises OSError."""
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = self.path.with_name(self.path.name + ".tmp")
-        with tmp.open("wb") as f:
-            f.write(encode(config))
-            f.flush()
-            os.fsync(f.fileno())
-        tmp.replace(self.path)
-        folder = os.open(self.path.parent, os.O_RDONLY)
-        try:
-            os.fsync(folder)
-        finally:
-            os.close(folder)
+        with self._lock:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = self.path.with_name(self.path.name + ".tmp")
+            with tmp.open("wb") as f:
+                f.write(encode(config))
+                f.flush()
+                os.fsync(f.fileno())
+            tmp.replace(self.path)
+            folder = os.open(self.path.parent, os.O_RDONLY)
+            try:
+                os.fsync(folder)
+            finally:
+                os.close(folder)
 
 
 def starting_config(room: RoomFile, saved: SavedConfig, label: str) -> tuple[RoomFile, int]:

@@ -63,7 +63,8 @@ def check_document(document: Json) -> dict[str, Any]:
 
 def effective(school: Mapping[str, Json], room: Mapping[str, Json]) -> dict[str, Any]:
     """The room's effective configuration: ``room`` over ``school``, validated, as JSON
-    (defaults filled in, nothing null). ConfigInvalid names each problem's field path."""
+    (defaults filled in, nothing null or empty: ``{}`` when nothing is managed).
+    ConfigInvalid names each problem's field path."""
     merged = merge(school, room)
     try:
         config = ManagedConfig.model_validate(merged)
@@ -75,6 +76,8 @@ def effective(school: Mapping[str, Json], room: Mapping[str, Json]) -> dict[str,
             ]
         ) from None
     result: dict[str, Any] = config.model_dump(mode="json", exclude_none=True)
+    if not result["devices"]:
+        del result["devices"]  # nothing managed is nothing: ``{}``
     size = len(encode(RoomConfig(sender="hub/size-check", version=INT32_MAX, **result)))
     if size > CONFIG_MAX_BYTES:
         msg = f"the configuration is {size} bytes as a message, over the agent's {CONFIG_MAX_BYTES}"

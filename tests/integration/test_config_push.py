@@ -172,9 +172,9 @@ async def test_a_bad_push_is_refused_and_the_last_good_one_runs_on(
         assert agent.automation.timetable.lesson_scene == "disco"
 
         r = await http.get(f"{CONFIG}/versions/{good}/diff/{fixed}")
-        assert [c["path"] for c in r.json()["effective"]] == [
-            ["timetable", "lesson_scene"],
-            ["devices", "lights"],
+        assert [(c["path"], c["op"]) for c in r.json()["effective"]] == [
+            (["timetable", "lesson_scene"], "changed"),
+            (["devices"], "added"),
         ]
         entries = (await http.get("/api/v1/audit", params={"action": "config_push"})).json()
         assert [(e["detail"]["version"], e["outcome"]) for e in entries] == [
@@ -228,6 +228,31 @@ async def test_older_repeated_and_unreadable_pushes(
         assert report.text.startswith("version 6 refused: invalid RoomConfig payload: timetable:")
         assert agent.telemetry_interval_s == 42
         await hub.publish(topics.config, b"", qos=1, retain=True)
+
+
+async def test_a_configuration_that_cannot_be_saved_still_runs_and_says_so(
+    broker: Mosquitto, topic_root: str, tmp_path: Path
+) -> None:
+    agent, _ = make_agent(broker, topic_root, tmp_path)
+    folder = tmp_path / f"{SITE}--{ROOM}"
+    (folder / f"{SAVED_FILE}.tmp").mkdir(parents=True)  # where the save writes first
+    async with running(agent), mqtt_client(broker, topic_root, "hub") as hub:
+        await hub.subscribe(agent.topics.config_applied, qos=1)
+        config = RoomConfig(sender="hub/test", version=2, timetable=EARLY)
+        await hub.publish(agent.topics.config, encode(config), qos=1, retain=True)
+        report = await next_applied(hub)
+        assert (report.version, report.ok, report.refused) == (2, True, 0)
+        assert report.text.startswith("applied, but not saved to disk (a restart goes back")
+        assert agent.config_version == 2
+        (folder / f"{SAVED_FILE}.tmp").rmdir()
+        config = RoomConfig(sender="hub/test", version=3, timetable=EARLY, rules={})
+        await hub.publish(agent.topics.config, encode(config), qos=1, retain=True)
+        report = await next_applied(hub)
+        assert (report.version, report.ok, report.text) == (3, True, "")
+        await hub.publish(agent.topics.config, b"", qos=1, retain=True)
+    saved = SavedConfig(folder / SAVED_FILE).load()
+    assert saved is not None
+    assert saved.version == 3
 
 
 async def test_a_change_made_while_the_broker_is_away_is_pushed_when_it_is_back(

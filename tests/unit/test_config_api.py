@@ -183,7 +183,6 @@ def test_versions_and_their_differences(client: TestClient) -> None:
     assert [(c["path"], c["op"]) for c in back["effective"]] == [
         (["settings"], "removed"),
         (["timetable"], "removed"),
-        (["devices"], "removed"),
     ]
     assert get(client, f"{url}/versions/3", 404) == {"detail": "no version 3 of this room"}
     assert get(client, f"{url}/versions/1/diff/9", 404) == {"detail": "no version 9"}

@@ -62,6 +62,7 @@ def test_maps_merge_lists_replace_and_null_removes() -> None:
         "exam": {"front": 100},
     }
     assert result["timetable"]["school_days"] == ["mon", "tue", "wed", "thu", "fri", "sat"]
+    assert effective({}, {}) == effective({"devices": {}}, {"rules": None}) == {}, "nothing"
 
 
 def problems(school: dict[str, Any], room: dict[str, Any]) -> list[tuple[Any, ...]]:
