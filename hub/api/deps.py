@@ -7,6 +7,7 @@ from typing import Annotated
 
 from fastapi import Depends, Path, Request
 
+from hub.alerts.service import AlertService
 from hub.audit import Audit
 from hub.commands import Commander
 from hub.config_push import ConfigPusher
@@ -40,6 +41,8 @@ class HubState:
     """Keeps the ingest running (None without MQTT)."""
     pruner: Pruner | None = None
     config_pusher: ConfigPusher | None = None
+    alerts: AlertService | None = None
+    """Raises and ends alerts; IT acknowledges and resolves them through it."""
 
 
 def get_hub(request: Request) -> HubState:

@@ -7,6 +7,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
+from hub.alerts.views import AlertsHealthPublic
 from protocol.bounds import check_json
 
 PARAMS_MAX_BYTES = 4096
@@ -269,6 +270,9 @@ class HealthPublic(BaseModel):
     """Rooms whose newest configuration the broker has not taken yet (pushed once it can)."""
     config_pushes_failed: int = 0
     """Configuration pushes the broker did not take, since this hub process started."""
+    warnings: list[str] = Field(default_factory=list)
+    """What deserves attention without making the hub unwell: alert notifications failing."""
+    alerts: AlertsHealthPublic | None = None
 
 
 class HealthzPublic(BaseModel):

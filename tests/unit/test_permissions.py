@@ -145,7 +145,7 @@ def test_every_route_has_exactly_one_rule(app: FastAPI) -> None:
 
 def url_of(route: Any, target: tuple[str, str]) -> str:
     values = {
-        "site": target[0], "room": target[1], "device": "lights", "token_id": "1",
+        "site": target[0], "room": target[1], "device": "lights", "token_id": "1", "alert_id": "1",
         "version": "1", "a": "0", "b": "1",
     }  # fmt: skip
     path = route.path
