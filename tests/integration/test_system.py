@@ -296,7 +296,7 @@ async def test_hub_killed_and_restarted_loses_nothing_from_a_real_agent(
         await hub.wait_connected()
         seq = agent.last_seq
         await eventually(lambda: _true(agent.last_seq >= seq + 5), 10, "telemetry after return")
-        agent._apply_settings(RoomSettings(telemetry_interval_s=3600))  # no more samples
+        agent.set_telemetry_interval(3600)  # no more samples
 
         async def all_stored() -> list[tuple[str, int, int]] | None:
             rows = await _stored_exactly(hub, agent.last_seq)  # a sample under way may add one
