@@ -26,6 +26,9 @@ from hub.api.routes.health import healthz_router
 from hub.api.routes.metrics import metrics_router
 from hub.audit import Audit
 from hub.commands import Commander
+from hub.config_push import ConfigPusher
+from hub.config_versions import ConfigVersions
+from hub.configuration import Configuration
 from hub.db import create_schema, make_engine
 from hub.influx import InfluxConfig
 from hub.ingest import Ingest
@@ -113,6 +116,16 @@ def create_app(settings: HubSettings | None = None, *, connect_mqtt: bool = True
                 address_failures=settings.login_address_failures_max,
                 window_s=settings.login_window_s,
             )
+            pusher = ConfigPusher(
+                ConfigVersions(engine),
+                ingest,
+                audit,
+                root=settings.topic_root,
+                hub_id=settings.hub_id,
+                ack_timeout_s=settings.config_push_timeout_s,
+                retry_max_s=settings.config_retry_max_s,
+            )
+            app.state.configuration = Configuration(pusher.versions, pusher, audit)
             app.state.hub = HubState(
                 settings,
                 store,
@@ -124,6 +137,7 @@ def create_app(settings: HubSettings | None = None, *, connect_mqtt: bool = True
                 metrics=metrics,
                 supervisor=supervisor,
                 pruner=pruner,
+                config_pusher=pusher,
                 alerts=alerts,
                 influx=influx,
             )
@@ -131,7 +145,11 @@ def create_app(settings: HubSettings | None = None, *, connect_mqtt: bool = True
             metrics.add_source(alert_source(alerts))
             if influx is not None:
                 metrics.add_source(influx_source(influx.stats))
-            tasks = [asyncio.create_task(pruning.run(), name="hub-pruning")]
+            pushing = Supervisor(f"hub {settings.hub_id} config push", pusher.run, **backoff)
+            tasks = [
+                asyncio.create_task(pruning.run(), name="hub-pruning"),
+                asyncio.create_task(pushing.run(), name="hub-config-push"),
+            ]
             tasks.append(asyncio.create_task(alerting.run(), name="hub-alerts"))
             task = asyncio.create_task(supervisor.run(), name="hub-ingest") if supervisor else None
             try:
@@ -141,8 +159,9 @@ def create_app(settings: HubSettings | None = None, *, connect_mqtt: bool = True
                     await ingest.stop(task)
                 if influx is not None:
                     await influx.stop()  # after the ingest: its last batches are exported
-                pruning.stopping = True
+                pruning.stopping = pushing.stopping = True
                 pruner.stop()
+                pusher.stop()
                 alerting.stopping = True
                 alerts.stop()
                 for t in tasks:

@@ -77,6 +77,12 @@ class HubSettings(BaseSettings):
     """How often dead letters are pruned (also at start, and after a burst of them)."""
     command_timeout_s: float = Field(default=5.0, gt=0, le=300)
     """Default time a command waits for the agent's reply."""
+    config_push_timeout_s: float = Field(default=5.0, gt=0, le=300)
+    """Longest wait for the broker to take a room's configuration (its PUBACK); beyond it
+    the push counts as failed and is tried again."""
+    config_retry_max_s: float = Field(default=60.0, ge=1, le=3600)
+    """Longest pause between two tries of a configuration push the broker did not take
+    (the first after 1 s, then doubling); while the hub is disconnected it tries each second."""
     max_body_bytes: int = Field(default=64 * 1024, ge=1024, le=64 * 1024 * 1024)
     """Largest request body the API reads; a longer one is refused with 413."""
     session_idle_s: int = Field(default=12 * 3600, ge=60, le=30 * 86400)

@@ -10,6 +10,7 @@ from fastapi import Depends, Path, Request
 from hub.alerts.service import AlertService
 from hub.audit import Audit
 from hub.commands import Commander
+from hub.config_push import ConfigPusher
 from hub.ingest import Ingest
 from hub.login_limit import LoginLimiter
 from hub.metrics import HubMetrics
@@ -42,6 +43,7 @@ class HubState:
     supervisor: Supervisor | None = None
     """Keeps the ingest running (None without MQTT)."""
     pruner: Pruner | None = None
+    config_pusher: ConfigPusher | None = None
     alerts: AlertService | None = None
     """Raises and ends alerts; IT acknowledges and resolves them through it."""
     influx: InfluxExporter | None = None
