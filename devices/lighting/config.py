@@ -7,6 +7,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
 from devices.family import BackendConfig
+from protocol.usage import ZONE_ID_MAX, zone_metric
 
 ZoneId = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,62}$")]
 GpioPin = Annotated[int, Field(ge=0, le=27, description="BCM GPIO number of the pin.")]
@@ -83,6 +84,21 @@ class GpioLightingConfig(BackendConfig):
                 msg = f"zones {seen[zone.pin]!r} and {name!r} use the same pin {zone.pin}"
                 raise ValueError(msg)
             seen[zone.pin] = name
+        return self
+
+    @model_validator(mode="after")
+    def _zones_fit_telemetry(self) -> GpioLightingConfig:
+        """Each zone's level goes out as a metric of its own (``level_{zone}_pct``)."""
+        seen: dict[str, str] = {}
+        for name in self.zones:
+            if len(name) > ZONE_ID_MAX:
+                msg = f"zone {name!r} is longer than {ZONE_ID_MAX} characters"
+                raise ValueError(msg)
+            metric = zone_metric(name)
+            if metric in seen:
+                msg = f"zones {seen[metric]!r} and {name!r} differ only by '-' and '_'"
+                raise ValueError(msg)
+            seen[metric] = name
         return self
 
     @model_validator(mode="after")
