@@ -21,6 +21,7 @@ from hub.db import create_schema, make_engine
 from hub.ingest import Ingest
 from hub.pruning import Pruner
 from hub.registry import load_sites
+from hub.rollups import usage_rollups
 from hub.settings import HubSettings
 from hub.store import Store
 from hub.supervisor import Supervisor
@@ -39,10 +40,12 @@ def create_app(settings: HubSettings | None = None, *, connect_mqtt: bool = True
         try:
             store = Store(engine, series_max=settings.room_series_max)
             await asyncio.to_thread(create_schema, engine)  # Alembic migrations come later
+            registry = None
             if settings.sites_file is not None:
                 registry = await asyncio.to_thread(load_sites, settings.sites_file)
                 await asyncio.to_thread(store.upsert_sites, registry.specs())
                 logger.info("registry: %d sites from %s", len(registry.sites), settings.sites_file)
+            store.rollups = usage_rollups(settings, registry)
             await asyncio.to_thread(store.load_roster)
             logger.info("registry: %d rooms", len(store.roster))
             commander = Commander(

@@ -1,0 +1,204 @@
+"""Forecasts of a usage report, from the daily rollups: when each projector's lamp and filter
+reach their limits, and the energy of the coming month."""
+
+from __future__ import annotations
+
+import math
+from datetime import date, timedelta
+from typing import TYPE_CHECKING, Literal
+
+from sqlalchemy import Connection, case, func, select, tuple_
+
+from hub.ratings import Ratings
+from hub.report_models import (
+    EnergyForecastPublic,
+    ForecastsPublic,
+    LampForecastPublic,
+    LimitForecastPublic,
+)
+from hub.rollup_tables import usage_daily
+
+if TYPE_CHECKING:
+    from hub.reports import ReportQuery
+
+RATE_WINDOW_DAYS = 28
+"""A projector's recent rate of use: its hours on over the last four weeks (days with data)."""
+PAST_YEARS = 3
+"""The coming month is estimated from the same weeks of at most this many past years."""
+YEAR_OF_WEEKS = timedelta(weeks=52)
+"""One step back to the same weeks of the year before, on the same weekdays."""
+_KEYS_PER_QUERY = 300
+
+
+def next_month(today: date) -> tuple[date, date]:
+    """First and last day of the calendar month after ``today``'s."""
+    first = (today.replace(day=1) + timedelta(days=32)).replace(day=1)
+    last = (first + timedelta(days=32)).replace(day=1) - timedelta(days=1)
+    return first, last
+
+
+def due_date(today: date, hours: float | None, limit: float, rate: float) -> LimitForecastPublic:
+    """When ``hours`` reach ``limit`` at ``rate`` hours a day (whole days, rounded down)."""
+    if hours is None:
+        return LimitForecastPublic(hours=None, limit_h=limit, due=None)
+    if hours >= limit:
+        return LimitForecastPublic(hours=hours, limit_h=limit, due=today, reached=True)
+    if rate <= 0:
+        return LimitForecastPublic(hours=hours, limit_h=limit, due=None)
+    days = math.floor((limit - hours) / rate)
+    due = today + timedelta(days=days) if days < (date.max - today).days else None
+    return LimitForecastPublic(hours=hours, limit_h=limit, due=due)
+
+
+class Forecaster:
+    """Lamp, filter and energy forecasts for the rooms of a report."""
+
+    def __init__(self, ratings: Ratings) -> None:
+        self.ratings = ratings
+
+    def forecasts(self, conn: Connection, query: ReportQuery, today: date) -> ForecastsPublic:
+        return ForecastsPublic(
+            lamps=self.lamps(conn, query, today), energy=self.energy(conn, query, today)
+        )
+
+    # --- lamps and filters ------------------------------------------------------------------
+
+    def lamps(self, conn: Connection, query: ReportQuery, today: date) -> list[LampForecastPublic]:
+        """Each projector of the report's rooms that reported hours or was used lately."""
+        d = usage_daily.c
+        projectors = [*query.filters(usage_daily), d.kind == "projector", d.part == ""]
+        window_start = today - timedelta(days=RATE_WINDOW_DAYS - 1)
+        recent = conn.execute(
+            select(d.site, d.room, d.device, func.sum(d.on_s).label("on_s"),
+                   func.count().label("days"))
+            .where(*projectors, d.day >= window_start, d.day <= today, d.covered_s > 0)
+            .group_by(d.site, d.room, d.device)
+        ).all()  # fmt: skip
+        rates = {(r.site, r.room, r.device): (r.on_s / 3600 / r.days, int(r.days)) for r in recent}
+        reported = conn.execute(
+            select(d.site, d.room, d.device, func.max(d.day).label("day"))
+            .where(*projectors, d.day <= today, (d.lamp_h.is_not(None)) | (d.filter_h.is_not(None)))
+            .group_by(d.site, d.room, d.device)
+        ).all()
+        last: dict[tuple[str, str, str], tuple[date, float | None, float | None]] = {}
+        keys = [(r.site, r.room, r.device, r.day) for r in reported]
+        for i in range(0, len(keys), _KEYS_PER_QUERY):
+            chunk = keys[i : i + _KEYS_PER_QUERY]
+            rows = conn.execute(
+                select(d.site, d.room, d.device, d.day, d.lamp_h, d.filter_h).where(
+                    d.kind == "projector",
+                    d.part == "",
+                    tuple_(d.site, d.room, d.device, d.day).in_(chunk),
+                )
+            )
+            for r in rows:
+                last[(r.site, r.room, r.device)] = (r.day, r.lamp_h, r.filter_h)
+        out = []
+        for key in sorted(set(rates) | set(last)):
+            rate, days = rates.get(key, (0.0, 0))
+            day, lamp, filt = last.get(key, (None, None, None))
+            site, room, device = key
+            out.append(
+                LampForecastPublic(
+                    site=site,
+                    room=room,
+                    device=device,
+                    reported_on=day,
+                    rate_h_per_day=round(rate, 3),
+                    window_days=RATE_WINDOW_DAYS,
+                    days_with_data=days,
+                    lamp=due_date(today, lamp, self.ratings.lamp_limit(*key), rate),
+                    filter=due_date(today, filt, self.ratings.filter_limit(*key), rate),
+                )
+            )
+        return out
+
+    # --- energy ---------------------------------------------------------------------------
+
+    def energy(
+        self, conn: Connection, query: ReportQuery, today: date
+    ) -> list[EnergyForecastPublic]:
+        """The coming month's energy of each school of the report (of the room, for a room)."""
+        d = usage_daily.c
+        if query.scope == "district":
+            sites = sorted(
+                conn.execute(select(d.site).where(*query.filters(usage_daily)).distinct()).scalars()
+            )
+        else:
+            sites = [query.site] if query.site is not None else []
+        first, last = next_month(today)
+        return [self._energy(conn, query, site, first, last, today) for site in sites]
+
+    def _window(
+        self, conn: Connection, query: ReportQuery, site: str, first: date, last: date
+    ) -> tuple[float, int]:
+        """Watt-hours and days with data of one site (or room) over ``first``..``last``."""
+        d = usage_daily.c
+        with_data = case((d.covered_s > 0, d.day))  # lighting zones' rows cover nothing
+        row = conn.execute(
+            select(
+                func.coalesce(func.sum(d.energy_wh), 0.0), func.count(with_data.distinct())
+            ).where(*query.filters(usage_daily), d.site == site, d.day >= first, d.day <= last)
+        ).one()
+        return float(row[0]), int(row[1])
+
+    def _energy(
+        self, conn: Connection, query: ReportQuery, site: str, first: date, last: date, today: date
+    ) -> EnergyForecastPublic:
+        days = (last - first).days + 1
+        room = query.room if query.scope == "room" else None
+        month = f"{first:%Y-%m}"
+        estimates: list[float] = []
+        years: list[int] = []
+        have = wanted = 0
+        for k in range(1, PAST_YEARS + 1):
+            start, end = first - k * YEAR_OF_WEEKS, last - k * YEAR_OF_WEEKS
+            wh, with_data = self._window(conn, query, site, start, end)
+            if with_data:
+                estimates.append(wh / with_data * days)
+                years.append(start.year)
+                have += with_data
+                wanted += days
+        method: Literal["same_weeks", "recent", "none"]
+        if estimates:
+            method = "same_weeks"
+            kwh: float | None = sum(estimates) / len(estimates) / 1000
+            basis = (
+                f"mean of {len(estimates)} past year(s) ({', '.join(map(str, years))}) over the "
+                f"same weeks as {month} (52-week steps, weekdays aligned), each scaled from its "
+                f"days with data to the month's {days} days: {have} of {wanted} days with data"
+            )
+        else:
+            start = today - timedelta(days=RATE_WINDOW_DAYS)
+            wh, have = self._window(conn, query, site, start, today - timedelta(days=1))
+            wanted = RATE_WINDOW_DAYS
+            if have:
+                method, kwh = "recent", wh / have * days / 1000
+                basis = (
+                    f"no past year has data for the weeks of {month}: the daily mean of the last "
+                    f"{RATE_WINDOW_DAYS} days ({have} with data) times the month's {days} days"
+                )
+            else:
+                method, kwh = "none", None
+                basis = f"no data for the weeks of {month} in past years, nor in the last weeks"
+        return EnergyForecastPublic(
+            site=site,
+            room=room,
+            month=month,
+            kwh=None if kwh is None else round(kwh, 3),
+            method=method,
+            basis=basis,
+            years=years,
+            days_with_data=have,
+            days_wanted=wanted,
+        )
+
+
+__all__ = [
+    "PAST_YEARS",
+    "RATE_WINDOW_DAYS",
+    "YEAR_OF_WEEKS",
+    "Forecaster",
+    "due_date",
+    "next_month",
+]

@@ -1,0 +1,302 @@
+"""Usage rollups kept up to date by the ingest, in the transaction that stores the telemetry.
+
+Each telemetry message the batch stores for the first time (never a redelivery: see
+``BatchWriter.telemetry``) adds what it says to the hour it was measured in, whenever it
+arrives: a sample stands for the ``interval_s`` before its ``ts`` (contract v3), split at
+hour boundaries; what it says of the room at ``ts`` (occupied, the timetable's schedule)
+holds for that interval. Samples that do not say their interval (agents before v3) add
+nothing. The amounts of a batch are summed in memory, then written with one upsert per
+table (``INSERT … ON CONFLICT DO UPDATE`` adding to what is there, on SQLite and PostgreSQL).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterable, Sequence
+from datetime import UTC, date, datetime
+from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import Connection, Date, Table, func
+from sqlalchemy.dialects import postgresql, sqlite
+
+from hub import rawsql
+from hub.parsing import Parsed
+from hub.ratings import Ratings
+from hub.rawsql import time_binder
+from hub.rollup_tables import COUNTS, MAXES, SUMS, usage_daily, usage_hourly
+from protocol import Telemetry
+from protocol.usage import (
+    CO2,
+    FILTER_HOURS,
+    LAMP_HOURS,
+    NOISE,
+    OCCUPIED,
+    POWER_ON,
+    TEMPERATURE,
+    zone_of,
+)
+
+if TYPE_CHECKING:  # the registry needs the store, which needs this module
+    from hub.registry import SitesFile
+    from hub.settings import HubSettings
+
+CO2_HIGH_PPM = 1000.0
+CO2_VERY_HIGH_PPM = 1500.0
+"""CO2 above these is counted (``co2_1000_s``, ``co2_1500_s``)."""
+HOUR_S = 3600
+
+_INDEX = {name: i for i, name in enumerate(SUMS)}
+_COVERED, _ON, _EMPTY, _CLOSED, _WASTE, _ENERGY, _WASTE_WH = (
+    _INDEX[n]
+    for n in ("covered_s", "on_s", "empty_s", "closed_s", "waste_s", "energy_wh", "waste_wh")
+)
+_OCCUPIED, _CO2_1000, _CO2_1500 = (_INDEX[n] for n in ("occupied_s", "co2_1000_s", "co2_1500_s"))
+_TEMP_SUM, _TEMP_N, _NOISE_SUM, _NOISE_N = (
+    _INDEX[n] for n in ("temp_sum", "temp_n", "noise_sum", "noise_n")
+)
+
+Key = tuple[str, str, str, str, int]
+"""(site, room, device, part, hour): ``hour`` counts hours since 1970 (UTC)."""
+
+
+class Amounts:
+    """What one row gains from a batch: the sums, the highest lamp and filter hours."""
+
+    __slots__ = ("filter_h", "kind", "lamp_h", "sums")
+
+    def __init__(self, kind: str) -> None:
+        self.kind = kind
+        self.sums = [0.0] * len(SUMS)
+        self.lamp_h: float | None = None
+        self.filter_h: float | None = None
+
+    def add(self, other: Amounts) -> None:
+        for i, value in enumerate(other.sums):
+            self.sums[i] += value
+        self.lamp_h = _highest(self.lamp_h, other.lamp_h)
+        self.filter_h = _highest(self.filter_h, other.filter_h)
+
+
+def _highest(a: float | None, b: float | None) -> float | None:
+    if a is None:
+        return b
+    return a if b is None or a >= b else b
+
+
+def pieces(end_s: float, seconds: float) -> Iterable[tuple[int, float]]:
+    """(hour, seconds) of the interval ``[end_s - seconds, end_s)`` (epoch seconds) cut at
+    UTC hour boundaries."""
+    start = end_s - seconds
+    hour = math.floor(start / HOUR_S)
+    while start < end_s:
+        stop = min(end_s, (hour + 1) * HOUR_S)
+        yield hour, stop - start
+        start = stop
+        hour += 1
+
+
+def kind_of(readings: dict[str, float]) -> str:
+    """A projector says ``power_on``; a lighting device its zones' levels; the rest senses."""
+    if POWER_ON in readings:
+        return "projector"
+    if any(zone_of(metric) for metric in readings):
+        return "lighting"
+    return "sensor"
+
+
+class UsageRollups:
+    """Adds newly stored telemetry to ``usage_hourly`` and ``usage_daily``."""
+
+    def __init__(self, ratings: Ratings, tz: ZoneInfo) -> None:
+        self.ratings = ratings
+        self.tz = tz
+        self._days: dict[int, date] = {}
+        """Local day of each hour seen lately (the zone's offset is whole hours)."""
+
+    def day_of(self, hour: int) -> date:
+        """The local date of a UTC hour (counted since 1970)."""
+        day = self._days.get(hour)
+        if day is None:
+            if len(self._days) > 100_000:
+                self._days.clear()
+            day = self._days[hour] = datetime.fromtimestamp(hour * HOUR_S, self.tz).date()
+        return day
+
+    # --- what a batch adds ----------------------------------------------------------------
+
+    def amounts(self, items: Iterable[Parsed]) -> dict[Key, Amounts]:
+        """The hourly amounts of some telemetry, summed per row."""
+        rows: dict[Key, Amounts] = {}
+        for item in items:
+            msg = item.message
+            assert isinstance(msg, Telemetry)
+            if msg.interval_s is not None:
+                self._sample(rows, item.topic.site, item.topic.room, msg, msg.interval_s)
+        return rows
+
+    def _sample(
+        self, rows: dict[Key, Amounts], site: str, room: str, msg: Telemetry, interval: float
+    ) -> None:
+        r = msg.readings
+        end = msg.ts.timestamp()
+        kind = kind_of(r)
+        spans = list(pieces(end, interval))
+        # what the room was at ts holds for the interval
+        empty = msg.occupied is False
+        closed = msg.schedule == "closed"
+        lesson = msg.schedule == "lesson"
+
+        def row(part: str, hour: int) -> Amounts:
+            key = (site, room, msg.device, part, hour)
+            found = rows.get(key)
+            if found is None:
+                found = rows[key] = Amounts(kind)
+            return found
+
+        def lit(part: str, watts: float) -> None:
+            for hour, seconds in spans:
+                s = row(part, hour).sums
+                s[_ON] += seconds
+                s[_ENERGY] += watts * seconds / HOUR_S
+                if empty:
+                    s[_EMPTY] += seconds
+                if closed:
+                    s[_CLOSED] += seconds
+                if empty or closed:
+                    s[_WASTE] += seconds
+                    s[_WASTE_WH] += watts * seconds / HOUR_S
+
+        occupied = r.get(OCCUPIED, 0.0) >= 0.5
+        co2 = r.get(CO2)
+        for hour, seconds in spans:
+            s = row("", hour).sums
+            s[_COVERED] += seconds
+            if occupied:
+                s[_OCCUPIED] += seconds
+            if co2 is not None and co2 > CO2_HIGH_PPM:
+                s[_CO2_1000] += seconds
+                if co2 > CO2_VERY_HIGH_PPM:
+                    s[_CO2_1500] += seconds
+        at = row("", math.floor(end / HOUR_S))  # what was read at ts: the hour of ts
+        if lesson:
+            if TEMPERATURE in r:
+                at.sums[_TEMP_SUM] += r[TEMPERATURE]
+                at.sums[_TEMP_N] += 1
+            if NOISE in r:
+                at.sums[_NOISE_SUM] += r[NOISE]
+                at.sums[_NOISE_N] += 1
+        if kind == "projector":
+            at.lamp_h = _highest(at.lamp_h, r.get(LAMP_HOURS))
+            at.filter_h = _highest(at.filter_h, r.get(FILTER_HOURS))
+            if r[POWER_ON] >= 0.5:
+                lit("", self.ratings.projector(site, room, msg.device))
+        elif kind == "lighting":
+            zones = [(zone, v) for m, v in r.items() if (zone := zone_of(m)) is not None]
+            for zone, level in zones:
+                if level > 0:
+                    lit(zone, self.ratings.zone(site, room, msg.device, zone, len(zones)))
+
+    # --- writing --------------------------------------------------------------------------
+
+    def add(self, conn: Connection, items: Sequence[Parsed]) -> int:
+        """Add the usage of newly stored telemetry to both tables, in the caller's
+        transaction; return the hourly rows touched."""
+        hourly = self.amounts(items)
+        if not hourly:
+            return 0
+        daily: dict[tuple[str, str, str, str, date], Amounts] = {}
+        for (site, room, device, part, hour), amounts in hourly.items():
+            key = (site, room, device, part, self.day_of(hour))
+            found = daily.get(key)
+            if found is None:
+                found = daily[key] = Amounts(amounts.kind)
+            found.add(amounts)
+        to_time = time_binder(conn.dialect)
+        to_date = _date_binder(conn.dialect)
+        hour_rows = [
+            _row(site, room, device, part, "hour", to_time(_hour_start(hour)), a)
+            for (site, room, device, part, hour), a in sorted(hourly.items())
+        ]  # one lock order for every hub
+        day_rows = [
+            _row(site, room, device, part, "day", to_date(day), a)
+            for (site, room, device, part, day), a in sorted(daily.items())
+        ]
+        upsert(conn, usage_hourly, "hour", hour_rows)
+        upsert(conn, usage_daily, "day", day_rows)
+        return len(hour_rows)
+
+
+def usage_rollups(settings: HubSettings, sites: SitesFile | None) -> UsageRollups | None:
+    """The rollups the settings ask for, with the devices' power from the sites file."""
+    if not settings.rollups:
+        return None
+    return UsageRollups(Ratings.of(settings, sites), ZoneInfo(settings.report_timezone))
+
+
+def _hour_start(hour: int) -> datetime:
+    return datetime.fromtimestamp(hour * HOUR_S, UTC)
+
+
+def _row(
+    site: str, room: str, device: str, part: str, period: str, when: Any, a: Amounts
+) -> dict[str, Any]:
+    row: dict[str, Any] = {
+        "site": site, "room": room, "device": device, "part": part, period: when,
+        "kind": a.kind, "lamp_h": a.lamp_h, "filter_h": a.filter_h,
+    }  # fmt: skip
+    for name, value in zip(SUMS, a.sums, strict=True):
+        row[name] = int(value) if name in COUNTS else value
+    return row
+
+
+_DATE_BINDERS: dict[str, Callable[[Any], Any]] = {}
+
+
+def _date_binder(dialect: Any) -> Callable[[Any], Any]:
+    binder = _DATE_BINDERS.get(dialect.name)
+    if binder is None:
+        processor = Date().dialect_impl(dialect).bind_processor(dialect)
+        binder = _DATE_BINDERS[dialect.name] = processor or (lambda value: value)
+    return binder
+
+
+def upsert(conn: Connection, table: Table, period: str, rows: list[dict[str, Any]]) -> None:
+    """Insert rows of driver values, or add them to the rows already there (the highest of
+    lamp and filter hours); compiled once per dialect and table."""
+    if not rows:
+        return
+    pg = conn.dialect.name == "postgresql"
+
+    def build() -> Any:
+        stmt = (postgresql.insert if pg else sqlite.insert)(table)
+        new = stmt.excluded
+        current = table.c
+        values: dict[str, Any] = {name: current[name] + new[name] for name in SUMS}
+        for name in MAXES:
+            if pg:  # GREATEST ignores NULLs
+                values[name] = func.greatest(current[name], new[name])
+            else:  # SQLite's max() of several values is NULL if one is
+                values[name] = func.max(
+                    func.coalesce(current[name], new[name]), func.coalesce(new[name], current[name])
+                )
+        return stmt.on_conflict_do_update(
+            index_elements=[current.site, current[period], current.room, current.device,
+                            current.part],
+            set_=values,
+        )  # fmt: skip
+
+    rawsql.run(conn, f"upsert {table.name}", build, rows)
+
+
+__all__ = [
+    "CO2_HIGH_PPM",
+    "CO2_VERY_HIGH_PPM",
+    "Amounts",
+    "Key",
+    "UsageRollups",
+    "kind_of",
+    "pieces",
+    "upsert",
+    "usage_rollups",
+]
