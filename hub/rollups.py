@@ -11,6 +11,7 @@ table (``INSERT … ON CONFLICT DO UPDATE`` adding to what is there, on SQLite a
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, date, datetime
@@ -55,6 +56,9 @@ _OCCUPIED, _CO2_1000, _CO2_1500 = (_INDEX[n] for n in ("occupied_s", "co2_1000_s
 _TEMP_SUM, _TEMP_N, _NOISE_SUM, _NOISE_N = (
     _INDEX[n] for n in ("temp_sum", "temp_n", "noise_sum", "noise_n")
 )
+
+_zone_of = functools.lru_cache(maxsize=4096)(zone_of)
+"""Metric names repeat in every sample: each is taken apart once."""
 
 Key = tuple[str, str, str, str, int]
 """(site, room, device, part, hour): ``hour`` counts hours since 1970 (UTC)."""
@@ -139,63 +143,74 @@ class UsageRollups:
         self, rows: dict[Key, Amounts], site: str, room: str, msg: Telemetry, interval: float
     ) -> None:
         r = msg.readings
+        device = msg.device
         end = msg.ts.timestamp()
-        kind = kind_of(r)
-        spans = list(pieces(end, interval))
-        # what the room was at ts holds for the interval
-        empty = msg.occupied is False
-        closed = msg.schedule == "closed"
-        lesson = msg.schedule == "lesson"
+        last = math.floor(end / HOUR_S)  # the hour of ts: what was read at ts counts there
+        if end - interval >= last * HOUR_S:  # the usual case: within the hour of ts
+            spans: tuple[tuple[int, float], ...] = ((last, interval),) if interval > 0 else ()
+        else:
+            spans = tuple(pieces(end, interval))
+        zones: list[tuple[str, float]] = []
+        if POWER_ON in r:
+            kind = "projector"
+        else:
+            zones = [(zone, v) for m, v in r.items() if (zone := _zone_of(m)) is not None]
+            kind = "lighting" if zones else "sensor"
 
         def row(part: str, hour: int) -> Amounts:
-            key = (site, room, msg.device, part, hour)
+            key = (site, room, device, part, hour)
             found = rows.get(key)
             if found is None:
                 found = rows[key] = Amounts(kind)
             return found
 
-        def lit(part: str, watts: float) -> None:
-            for hour, seconds in spans:
-                s = row(part, hour).sums
-                s[_ON] += seconds
-                s[_ENERGY] += watts * seconds / HOUR_S
-                if empty:
-                    s[_EMPTY] += seconds
-                if closed:
-                    s[_CLOSED] += seconds
-                if empty or closed:
-                    s[_WASTE] += seconds
-                    s[_WASTE_WH] += watts * seconds / HOUR_S
-
         occupied = r.get(OCCUPIED, 0.0) >= 0.5
-        co2 = r.get(CO2)
+        co2 = r.get(CO2, 0.0)
         for hour, seconds in spans:
             s = row("", hour).sums
             s[_COVERED] += seconds
             if occupied:
                 s[_OCCUPIED] += seconds
-            if co2 is not None and co2 > CO2_HIGH_PPM:
+            if co2 > CO2_HIGH_PPM:
                 s[_CO2_1000] += seconds
                 if co2 > CO2_VERY_HIGH_PPM:
                     s[_CO2_1500] += seconds
-        at = row("", math.floor(end / HOUR_S))  # what was read at ts: the hour of ts
-        if lesson:
+        if msg.schedule == "lesson" and (TEMPERATURE in r or NOISE in r):
+            s = row("", last).sums
             if TEMPERATURE in r:
-                at.sums[_TEMP_SUM] += r[TEMPERATURE]
-                at.sums[_TEMP_N] += 1
+                s[_TEMP_SUM] += r[TEMPERATURE]
+                s[_TEMP_N] += 1
             if NOISE in r:
-                at.sums[_NOISE_SUM] += r[NOISE]
-                at.sums[_NOISE_N] += 1
+                s[_NOISE_SUM] += r[NOISE]
+                s[_NOISE_N] += 1
+        lit: list[tuple[str, float]] = []
+        """(part, watts) of what was on: the projector's lamp, the zones with light."""
         if kind == "projector":
+            at = row("", last)
             at.lamp_h = _highest(at.lamp_h, r.get(LAMP_HOURS))
             at.filter_h = _highest(at.filter_h, r.get(FILTER_HOURS))
             if r[POWER_ON] >= 0.5:
-                lit("", self.ratings.projector(site, room, msg.device))
-        elif kind == "lighting":
-            zones = [(zone, v) for m, v in r.items() if (zone := zone_of(m)) is not None]
-            for zone, level in zones:
-                if level > 0:
-                    lit(zone, self.ratings.zone(site, room, msg.device, zone, len(zones)))
+                lit.append(("", self.ratings.projector(site, room, device)))
+        else:
+            lit = [(zone, self.ratings.zone(site, room, device, zone, len(zones)))
+                   for zone, level in zones if level > 0]  # fmt: skip
+        if not lit:
+            return
+        # what the room was at ts holds for the interval
+        empty = msg.occupied is False
+        waste = empty or msg.schedule == "closed"
+        for part, watts in lit:
+            for hour, seconds in spans:
+                s = row(part, hour).sums
+                s[_ON] += seconds
+                s[_ENERGY] += watts * seconds / HOUR_S
+                if waste:
+                    if empty:
+                        s[_EMPTY] += seconds
+                    if msg.schedule == "closed":
+                        s[_CLOSED] += seconds
+                    s[_WASTE] += seconds
+                    s[_WASTE_WH] += watts * seconds / HOUR_S
 
     # --- writing --------------------------------------------------------------------------
 
