@@ -122,6 +122,13 @@ def _parser() -> argparse.ArgumentParser:
         "--messages", type=int, default=20000, help="telemetry messages in all (default: 20000)"
     )
     ingest.add_argument("--repeat", type=int, default=3, help="rounds; best is reported")
+    ingest.add_argument(
+        "--rollups",
+        choices=("on", "off", "both"),
+        default="on",
+        help="the hub keeps its usage rollups (on, the default), not (off), or each round runs "
+        "both and the ratio with / without is printed (both)",
+    )
     latency = bench_sub.add_parser(
         "latency",
         help="request/reply latency with TCP_NODELAY against default sockets",
@@ -197,7 +204,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "bench":
         from smartclass.bench_ingest import run_ingest_bench
 
-        return run_ingest_bench(agents=args.agents, messages=args.messages, repeat=args.repeat)
+        return run_ingest_bench(
+            agents=args.agents, messages=args.messages, repeat=args.repeat, rollups=args.rollups
+        )
     return 2  # pragma: no cover - argparse refuses unknown commands
 
 
