@@ -4,10 +4,11 @@ reach their limits, and the energy of the coming month."""
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 from datetime import date, timedelta
 from typing import TYPE_CHECKING, Literal
 
-from sqlalchemy import Connection, case, func, select, tuple_
+from sqlalchemy import Connection, func, select
 
 from hub.ratings import Ratings
 from hub.report_models import (
@@ -27,7 +28,6 @@ PAST_YEARS = 3
 """The coming month is estimated from the same weeks of at most this many past years."""
 YEAR_OF_WEEKS = timedelta(weeks=52)
 """One step back to the same weeks of the year before, on the same weekdays."""
-_KEYS_PER_QUERY = 300
 
 
 def next_month(today: date) -> tuple[date, date]:
@@ -56,46 +56,49 @@ class Forecaster:
     def __init__(self, ratings: Ratings) -> None:
         self.ratings = ratings
 
-    def forecasts(self, conn: Connection, query: ReportQuery, today: date) -> ForecastsPublic:
+    def forecasts(
+        self, conn: Connection, query: ReportQuery, today: date, sites: list[str]
+    ) -> ForecastsPublic:
+        """Forecasts for the report's rooms; the energy of each of ``sites`` (those with data
+        in the report) for a district."""
         return ForecastsPublic(
-            lamps=self.lamps(conn, query, today), energy=self.energy(conn, query, today)
+            lamps=self.lamps(conn, query, today), energy=self.energy(conn, query, today, sites)
         )
 
     # --- lamps and filters ------------------------------------------------------------------
 
     def lamps(self, conn: Connection, query: ReportQuery, today: date) -> list[LampForecastPublic]:
-        """Each projector of the report's rooms that reported hours or was used lately."""
+        """Each projector of the report's rooms used or reporting its hours lately: one read
+        of their last RATE_WINDOW_DAYS days (some 700 rows for a school). The hours are the
+        last reported in that window."""
         d = usage_daily.c
-        projectors = [*query.filters(usage_daily), d.kind == "projector", d.part == ""]
-        window_start = today - timedelta(days=RATE_WINDOW_DAYS - 1)
-        recent = conn.execute(
-            select(d.site, d.room, d.device, func.sum(d.on_s).label("on_s"),
-                   func.count().label("days"))
-            .where(*projectors, d.day >= window_start, d.day <= today, d.covered_s > 0)
-            .group_by(d.site, d.room, d.device)
-        ).all()  # fmt: skip
-        rates = {(r.site, r.room, r.device): (r.on_s / 3600 / r.days, int(r.days)) for r in recent}
-        reported = conn.execute(
-            select(d.site, d.room, d.device, func.max(d.day).label("day"))
-            .where(*projectors, d.day <= today, (d.lamp_h.is_not(None)) | (d.filter_h.is_not(None)))
-            .group_by(d.site, d.room, d.device)
-        ).all()
-        last: dict[tuple[str, str, str], tuple[date, float | None, float | None]] = {}
-        keys = [(r.site, r.room, r.device, r.day) for r in reported]
-        for i in range(0, len(keys), _KEYS_PER_QUERY):
-            chunk = keys[i : i + _KEYS_PER_QUERY]
-            rows = conn.execute(
-                select(d.site, d.room, d.device, d.day, d.lamp_h, d.filter_h).where(
-                    d.kind == "projector",
-                    d.part == "",
-                    tuple_(d.site, d.room, d.device, d.day).in_(chunk),
-                )
+        rows = conn.execute(
+            select(d.site, d.room, d.device, d.day, d.on_s, d.covered_s, d.lamp_h, d.filter_h)
+            .where(
+                *query.room_filter(usage_daily),
+                d.kind == "projector",
+                d.part == "",
+                d.day > today - timedelta(days=RATE_WINDOW_DAYS),
+                d.day <= today,
             )
-            for r in rows:
-                last[(r.site, r.room, r.device)] = (r.day, r.lamp_h, r.filter_h)
+        )  # fmt: skip
+        used: dict[tuple[str, str, str], list[float]] = {}
+        """On seconds and days with data in the rate window."""
+        last: dict[tuple[str, str, str], tuple[date, float | None, float | None]] = {}
+        for r in rows:
+            key = (r.site, r.room, r.device)
+            if r.covered_s > 0:
+                seen = used.setdefault(key, [0.0, 0])
+                seen[0] += r.on_s
+                seen[1] += 1
+            if (r.lamp_h is not None or r.filter_h is not None) and (
+                key not in last or last[key][0] < r.day
+            ):
+                last[key] = (r.day, r.lamp_h, r.filter_h)
         out = []
-        for key in sorted(set(rates) | set(last)):
-            rate, days = rates.get(key, (0.0, 0))
+        for key in sorted(set(used) | set(last)):
+            on_s, days = used.get(key, (0.0, 0))
+            rate = on_s / 3600 / days if days else 0.0
             day, lamp, filt = last.get(key, (None, None, None))
             site, room, device = key
             out.append(
@@ -106,7 +109,7 @@ class Forecaster:
                     reported_on=day,
                     rate_h_per_day=round(rate, 3),
                     window_days=RATE_WINDOW_DAYS,
-                    days_with_data=days,
+                    days_with_data=int(days),
                     lamp=due_date(today, lamp, self.ratings.lamp_limit(*key), rate),
                     filter=due_date(today, filt, self.ratings.filter_limit(*key), rate),
                 )
@@ -116,35 +119,36 @@ class Forecaster:
     # --- energy ---------------------------------------------------------------------------
 
     def energy(
-        self, conn: Connection, query: ReportQuery, today: date
+        self, conn: Connection, query: ReportQuery, today: date, sites: list[str]
     ) -> list[EnergyForecastPublic]:
         """The coming month's energy of each school of the report (of the room, for a room)."""
-        d = usage_daily.c
-        if query.scope == "district":
-            sites = sorted(
-                conn.execute(select(d.site).where(*query.filters(usage_daily)).distinct()).scalars()
-            )
-        else:
-            sites = [query.site] if query.site is not None else []
         first, last = next_month(today)
-        return [self._energy(conn, query, site, first, last, today) for site in sites]
+        if query.scope != "district":
+            sites = [query.site] if query.site is not None else []
+        return [self._energy(conn, replace(query, site=site), first, last, today) for site in sites]
 
     def _window(
-        self, conn: Connection, query: ReportQuery, site: str, first: date, last: date
+        self, conn: Connection, query: ReportQuery, first: date, last: date
     ) -> tuple[float, int]:
-        """Watt-hours and days with data of one site (or room) over ``first``..``last``."""
-        d = usage_daily.c
-        with_data = case((d.covered_s > 0, d.day))  # lighting zones' rows cover nothing
-        row = conn.execute(
-            select(
-                func.coalesce(func.sum(d.energy_wh), 0.0), func.count(with_data.distinct())
-            ).where(*query.filters(usage_daily), d.site == site, d.day >= first, d.day <= last)
-        ).one()
-        return float(row[0]), int(row[1])
+        """Watt-hours and days with data of the query's site (or room) over ``first``..``last``."""
+        wh = 0.0
+        days: set[date] = set()
+        for table, where in query.sources():
+            c = table.c
+            within = [*where, c.day >= first, c.day <= last]
+            wh += conn.execute(
+                select(func.coalesce(func.sum(c.energy_wh), 0.0)).where(*within)
+            ).scalar_one()
+            days.update(
+                conn.execute(select(c.day).where(*within, c.covered_s > 0).distinct()).scalars()
+            )
+        return wh, len(days)
 
     def _energy(
-        self, conn: Connection, query: ReportQuery, site: str, first: date, last: date, today: date
+        self, conn: Connection, query: ReportQuery, first: date, last: date, today: date
     ) -> EnergyForecastPublic:
+        assert query.site is not None
+        site = query.site
         days = (last - first).days + 1
         room = query.room if query.scope == "room" else None
         month = f"{first:%Y-%m}"
@@ -153,7 +157,7 @@ class Forecaster:
         have = wanted = 0
         for k in range(1, PAST_YEARS + 1):
             start, end = first - k * YEAR_OF_WEEKS, last - k * YEAR_OF_WEEKS
-            wh, with_data = self._window(conn, query, site, start, end)
+            wh, with_data = self._window(conn, query, start, end)
             if with_data:
                 estimates.append(wh / with_data * days)
                 years.append(start.year)
@@ -170,7 +174,7 @@ class Forecaster:
             )
         else:
             start = today - timedelta(days=RATE_WINDOW_DAYS)
-            wh, have = self._window(conn, query, site, start, today - timedelta(days=1))
+            wh, have = self._window(conn, query, start, today - timedelta(days=1))
             wanted = RATE_WINDOW_DAYS
             if have:
                 method, kwh = "recent", wh / have * days / 1000

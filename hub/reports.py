@@ -1,21 +1,36 @@
 """Usage reports over a range of days, read from the rollups only (never from telemetry).
 
-Two grouped queries per report: one per (period, device, part) for what adds up over rooms
-(projector and lighting hours, energy, waste, lesson sums), one per (period, room) for what
-a room has once however many sensors it has (occupied time, CO2 time, the hours covered:
-the room's sensor that saw most). Days, weeks and months read ``usage_daily``, hours
-``usage_hourly``; the periods are folded in Python (a school's year is a few thousand rows).
+Two queries per report: one per (day, device, part) for what adds up over rooms (projector
+and lighting hours, energy, waste, lesson sums), one per (day, room) for what a room has once
+however many sensors it has (occupied time, CO2 time, the hours covered). Days, weeks and
+months of a school or the district read the site totals (``usage_site_daily``) and the
+rooms' maxima (``usage_room_daily``); a room's report reads its devices' days, an hourly
+report their hours. The periods are folded in Python (a school's year: some 11 000 rows).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, Connection, Engine, Table, func, select
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Date,
+    Engine,
+    Table,
+    cast,
+    distinct,
+    false,
+    func,
+    or_,
+    select,
+    tuple_,
+    type_coerce,
+)
 
 from hub.forecasts import Forecaster
 from hub.ratings import Ratings
@@ -27,13 +42,24 @@ from hub.report_models import (
     UsageReportPublic,
     WastePublic,
 )
-from hub.rollup_tables import usage_daily, usage_hourly
+from hub.rollup_tables import (
+    ROOM_MAXES,
+    usage_daily,
+    usage_hourly,
+    usage_room_daily,
+    usage_site_daily,
+)
 
-HOUR_DAYS_MAX = 31
-"""Longest range of a report grouped by hour."""
+HOUR_DAYS_MAX = {"room": 31, "school": 7, "district": 7}
+"""Longest range of a report grouped by hour, by scope (hours read the devices' own rows)."""
 
-Allowed = Callable[[Any, Any], ColumnElement[bool]]
-"""``allowed(site_column, room_column)``: the rows the caller may read (an access scope)."""
+
+@dataclass(frozen=True)
+class Visible:
+    """What a caller may read: whole sites, and rooms one by one."""
+
+    sites: frozenset[str] = frozenset()
+    rooms: frozenset[tuple[str, str]] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -47,19 +73,51 @@ class ReportQuery:
     group: ReportGroup = "day"
     site: str | None = None
     room: str | None = None
-    allowed: Allowed | None = None
-    """Access filter (None: everything the scope names)."""
+    visible: Visible | None = None
+    """What the caller may read (None: everything)."""
 
-    def filters(self, table: Table) -> list[ColumnElement[bool]]:
-        """The clauses that keep the rows of the report's rooms."""
+    def loose_rooms(self) -> list[tuple[str, str]]:
+        """The visible rooms whose whole site is not (in this report's site, if it has one)."""
+        if self.visible is None:
+            return []
+        return sorted(
+            (site, room)
+            for site, room in self.visible.rooms
+            if site not in self.visible.sites and self.site in (None, site)
+        )
+
+    def room_filter(self, table: Table) -> list[ColumnElement[bool]]:
+        """The clauses that keep the rows of the report's rooms (a table with both columns)."""
         c = table.c
         out: list[ColumnElement[bool]] = []
         if self.site is not None:
             out.append(c.site == self.site)
         if self.room is not None:
             out.append(c.room == self.room)
-        if self.allowed is not None:
-            out.append(self.allowed(c.site, c.room))
+        if self.visible is not None:
+            parts: list[ColumnElement[bool]] = []
+            if self.visible.sites:
+                parts.append(c.site.in_(sorted(self.visible.sites)))
+            if loose := self.loose_rooms():
+                parts.append(tuple_(c.site, c.room).in_(loose))
+            out.append(or_(*parts) if parts else false())
+        return out
+
+    def sources(self) -> list[tuple[Table, list[ColumnElement[bool]]]]:
+        """Where the day sums come from: the site's own total for a site wholly in the
+        report, the devices' rows of the rooms otherwise."""
+        if self.scope == "room":
+            return [(usage_daily, self.room_filter(usage_daily))]
+        s = usage_site_daily.c
+        if self.visible is None:
+            return [(usage_site_daily, [s.site == self.site] if self.site is not None else [])]
+        out: list[tuple[Table, list[ColumnElement[bool]]]] = []
+        whole = self.visible.sites if self.site is None else self.visible.sites & {self.site}
+        if whole:
+            out.append((usage_site_daily, [s.site.in_(sorted(whole))]))
+        if loose := self.loose_rooms():
+            d = usage_daily.c
+            out.append((usage_daily, [tuple_(d.site, d.room).in_(loose)]))
         return out
 
 
@@ -70,6 +128,17 @@ def period_of(day: date, group: ReportGroup) -> date:
     if group == "month":
         return day.replace(day=1)
     return day
+
+
+def period_key(day: Any, group: ReportGroup, dialect: str) -> ColumnElement[date]:
+    """``period_of`` in SQL, for a date column."""
+    if group == "day":
+        return type_coerce(day, Date())
+    if dialect == "postgresql":
+        return cast(func.date_trunc(group, day), Date())
+    if group == "week":  # SQLite: the Sunday ending the ISO week, then its Monday
+        return type_coerce(func.date(day, "weekday 0", "-6 days"), Date())
+    return type_coerce(func.date(day, "start of month"), Date())
 
 
 def label_of(start: date, group: ReportGroup) -> str:
@@ -104,7 +173,8 @@ def periods(start: date, end: date, group: ReportGroup) -> list[tuple[date, date
 class _Sums:
     """One period's raw sums (seconds, watt-hours), before rounding into UsageFigures."""
 
-    rooms: set[tuple[str, str]] = field(default_factory=set)
+    rooms: int = 0
+    """Rooms with data (for the whole report: set once, never added up)."""
     covered_s: float = 0.0
     projector_on_s: float = 0.0
     lighting_on_s: float = 0.0
@@ -145,8 +215,7 @@ class _Sums:
         self.noise_n += int(row.noise_n)
 
     def room(self, row: Any) -> None:
-        """A (period, site, room) row of the second query."""
-        self.rooms.add((row.site, row.room))
+        """A row of the second query: its rooms' maxima, added up."""
         self.covered_s += row.covered_s
         self.occupied_s += row.occupied_s
         self.co2_1000_s += row.co2_1000_s
@@ -155,8 +224,8 @@ class _Sums:
     def add(self, other: _Sums) -> None:
         for name, value in vars(other).items():
             if name == "rooms":
-                self.rooms |= value
-            elif name == "zones_s":
+                continue
+            if name == "zones_s":
                 for zone, seconds in value.items():
                     self.zones_s[zone] = self.zones_s.get(zone, 0.0) + seconds
             else:
@@ -165,7 +234,7 @@ class _Sums:
     def figures(self) -> dict[str, Any]:
         h = _hours
         return {
-            "rooms": len(self.rooms),
+            "rooms": self.rooms,
             "covered_h": h(self.covered_s),
             "projector_on_h": h(self.projector_on_s),
             "lighting_on_h": h(self.lighting_on_s),
@@ -206,7 +275,6 @@ _DEVICE_SUMS = (
     "on_s", "energy_wh", "waste_s", "empty_s", "closed_s", "waste_wh",
     "temp_sum", "temp_n", "noise_sum", "noise_n",
 )  # fmt: skip
-_ROOM_MAXES = ("covered_s", "occupied_s", "co2_1000_s", "co2_1500_s")
 
 
 class Reports:
@@ -219,26 +287,22 @@ class Reports:
 
     def usage(self, query: ReportQuery, *, now: datetime) -> UsageReportPublic:
         """The report; ``now`` (the hub's clock) decides today for the forecasts."""
-        hourly = query.group == "hour"
-        table = usage_hourly if hourly else usage_daily
+        spans = list(self._periods(query))
         with self.engine.connect() as conn:
-            if hourly:
-                start = datetime.combine(query.start, time(), self.tz).astimezone(UTC)
-                end = datetime.combine(query.end + timedelta(days=1), time(), self.tz)
-                within = [table.c.hour >= start, table.c.hour < end.astimezone(UTC)]
-            else:
-                within = [table.c.day >= query.start, table.c.day <= query.end]
-            where = [*query.filters(table), *within]
-            sums = self._sums(conn, table, where, query.group)
+            hourly = query.group == "hour"
+            sums, rooms = self._hours(conn, query) if hourly else self._days(conn, query)
+            out: list[UsagePeriodPublic] = []
+            total = _Sums(rooms=len(rooms))
+            for key, first, last in spans:
+                found = sums.get(key, _Sums())
+                total.add(found)
+                label = key.isoformat() if isinstance(key, datetime) else label_of(key, query.group)
+                out.append(
+                    UsagePeriodPublic(period=label, start=first, end=last, **found.figures())
+                )
+            sites = sorted({site for site, _ in rooms})
             today = now.astimezone(self.tz).date()
-            forecasts = self.forecaster.forecasts(conn, query, today)
-        out: list[UsagePeriodPublic] = []
-        total = _Sums()
-        for key, first, last in self._periods(query):
-            found = sums.get(key, _Sums())
-            total.add(found)
-            label = key.isoformat() if isinstance(key, datetime) else label_of(key, query.group)
-            out.append(UsagePeriodPublic(period=label, start=first, end=last, **found.figures()))
+            forecasts = self.forecaster.forecasts(conn, query, today, sites)
         return UsageReportPublic(
             scope=query.scope,
             site=query.site,
@@ -248,7 +312,7 @@ class Reports:
             group=query.group,
             timezone=self.tz.key,
             generated_at=now.astimezone(UTC).isoformat(),
-            sites=sorted({site for site, _ in total.rooms}),
+            sites=sites,
             periods=out,
             total=UsageFigures(**total.figures()),
             forecasts=forecasts,
@@ -267,45 +331,97 @@ class Reports:
                     yield local, day, day
             day += timedelta(days=1)
 
-    def _sums(
-        self, conn: Connection, table: Table, where: list[ColumnElement[bool]], group: ReportGroup
-    ) -> dict[Any, _Sums]:
-        c = table.c
-        when = c.hour if group == "hour" else c.day
-        by_device = (
-            select(when.label("at"), c.kind, c.device, c.part,
-                   *(func.sum(c[n]).label(n) for n in _DEVICE_SUMS))
-            .where(*where)
-            .group_by(when, c.kind, c.device, c.part)
-        )  # fmt: skip
-        by_room = (
-            select(
-                when.label("at"), c.site, c.room, *(func.max(c[n]).label(n) for n in _ROOM_MAXES)
-            )
-            .where(*where)
-            .group_by(when, c.site, c.room)
-        )
+    def _days(
+        self, conn: Connection, query: ReportQuery
+    ) -> tuple[dict[Any, _Sums], list[tuple[str, str]]]:
+        """Each period's sums (by its first day) and the rooms with data."""
         out: dict[Any, _Sums] = {}
 
-        def of(at: Any) -> _Sums:
-            key = at.astimezone(self.tz) if group == "hour" else period_of(at, group)
+        def of(day: date) -> _Sums:
+            key = period_of(day, query.group)
+            found = out.get(key)
+            if found is None:
+                found = out[key] = _Sums()
+            return found
+
+        for table, where in query.sources():
+            c = table.c
+            by_device = (
+                select(c.day, c.kind, c.device, c.part,
+                       *(func.sum(c[n]).label(n) for n in _DEVICE_SUMS))
+                .where(*where, c.day >= query.start, c.day <= query.end)
+                .group_by(c.day, c.kind, c.device, c.part)
+            )  # fmt: skip
+            for row in conn.execute(by_device):
+                of(row.day).device(row)
+        r = usage_room_daily.c
+        where = [*query.room_filter(usage_room_daily), r.day >= query.start, r.day <= query.end]
+        by_day = (
+            select(r.day, *(func.sum(r[n]).label(n) for n in ROOM_MAXES))
+            .where(*where)
+            .group_by(r.day)
+        )
+        for row in conn.execute(by_day):
+            of(row.day).room(row)
+        period = period_key(r.day, query.group, conn.dialect.name)
+        counted = (  # rooms with data per period, counted in SQL
+            select(period.label("key"), func.count(distinct(r.site + "/" + r.room)).label("n"))
+            .where(*where)
+            .group_by(period)
+        )
+        for row in conn.execute(counted):
+            of(row.key).rooms = int(row.n)
+        rooms = conn.execute(select(r.site, r.room).where(*where).distinct()).all()
+        return out, [(x.site, x.room) for x in rooms]
+
+    def _hours(
+        self, conn: Connection, query: ReportQuery
+    ) -> tuple[dict[Any, _Sums], list[tuple[str, str]]]:
+        """Each hour's sums (by its local start) and the rooms with data."""
+        c = usage_hourly.c
+        start = datetime.combine(query.start, time(), self.tz).astimezone(UTC)
+        end = datetime.combine(query.end + timedelta(days=1), time(), self.tz).astimezone(UTC)
+        where = [*query.room_filter(usage_hourly), c.hour >= start, c.hour < end]
+        by_device = (
+            select(c.hour, c.kind, c.device, c.part,
+                   *(func.sum(c[n]).label(n) for n in _DEVICE_SUMS))
+            .where(*where)
+            .group_by(c.hour, c.kind, c.device, c.part)
+        )  # fmt: skip
+        per_room = (
+            select(c.hour, c.site, c.room, *(func.max(c[n]).label(n) for n in ROOM_MAXES))
+            .where(*where)
+            .group_by(c.hour, c.site, c.room)
+            .subquery()
+        )
+        m = per_room.c
+        by_hour = select(
+            m.hour, func.count().label("rooms"), *(func.sum(m[n]).label(n) for n in ROOM_MAXES)
+        ).group_by(m.hour)
+        out: dict[Any, _Sums] = {}
+
+        def of(hour: datetime) -> _Sums:
+            key = hour.astimezone(self.tz)
             found = out.get(key)
             if found is None:
                 found = out[key] = _Sums()
             return found
 
         for row in conn.execute(by_device):
-            of(row.at).device(row)
-        for row in conn.execute(by_room):
-            of(row.at).room(row)
-        return out
+            of(row.hour).device(row)
+        for row in conn.execute(by_hour):
+            found = of(row.hour)
+            found.room(row)
+            found.rooms = int(row.rooms)
+        rooms = conn.execute(select(c.site, c.room).where(*where).distinct()).all()
+        return out, [(x.site, x.room) for x in rooms]
 
 
 __all__ = [
     "HOUR_DAYS_MAX",
-    "Allowed",
     "ReportQuery",
     "Reports",
+    "Visible",
     "label_of",
     "period_of",
     "periods",

@@ -18,14 +18,23 @@ from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Connection, Date, Table, func
+from sqlalchemy import Connection, Date, Table, func, select, tuple_
 from sqlalchemy.dialects import postgresql, sqlite
 
 from hub import rawsql
 from hub.parsing import Parsed
 from hub.ratings import Ratings
 from hub.rawsql import time_binder
-from hub.rollup_tables import COUNTS, MAXES, SUMS, usage_daily, usage_hourly
+from hub.rollup_tables import (
+    COUNTS,
+    MAXES,
+    ROOM_MAXES,
+    SUMS,
+    usage_daily,
+    usage_hourly,
+    usage_room_daily,
+    usage_site_daily,
+)
 from protocol import Telemetry
 from protocol.usage import (
     CO2,
@@ -46,6 +55,7 @@ CO2_HIGH_PPM = 1000.0
 CO2_VERY_HIGH_PPM = 1500.0
 """CO2 above these is counted (``co2_1000_s``, ``co2_1500_s``)."""
 HOUR_S = 3600
+_KEYS_PER_QUERY = 300
 
 _INDEX = {name: i for i, name in enumerate(SUMS)}
 _COVERED, _ON, _EMPTY, _CLOSED, _WASTE, _ENERGY, _WASTE_WH = (
@@ -217,29 +227,67 @@ class UsageRollups:
     def add(self, conn: Connection, items: Sequence[Parsed]) -> int:
         """Add the usage of newly stored telemetry to both tables, in the caller's
         transaction; return the hourly rows touched."""
-        hourly = self.amounts(items)
+        return self.write(conn, self.amounts(items))
+
+    def write(self, conn: Connection, hourly: dict[Key, Amounts]) -> int:
+        """Add hourly amounts to the hourly table, their sums by local day to the daily one
+        and to the site's, and bring the rooms' daily maxima up to date; return the hourly
+        rows touched. Rows go in sorted order: one lock order for every hub."""
         if not hourly:
             return 0
         daily: dict[tuple[str, str, str, str, date], Amounts] = {}
         for (site, room, device, part, hour), amounts in hourly.items():
-            key = (site, room, device, part, self.day_of(hour))
-            found = daily.get(key)
-            if found is None:
-                found = daily[key] = Amounts(amounts.kind)
-            found.add(amounts)
+            _sum_into(daily, (site, room, device, part, self.day_of(hour)), amounts)
+        by_site: dict[tuple[str, date, str, str, str], Amounts] = {}
+        for (site, _room, device, part, day), amounts in daily.items():
+            _sum_into(by_site, (site, day, amounts.kind, device, part), amounts)
         to_time = time_binder(conn.dialect)
         to_date = _date_binder(conn.dialect)
-        hour_rows = [
-            _row(site, room, device, part, "hour", to_time(_hour_start(hour)), a)
-            for (site, room, device, part, hour), a in sorted(hourly.items())
-        ]  # one lock order for every hub
-        day_rows = [
-            _row(site, room, device, part, "day", to_date(day), a)
+        upsert(conn, usage_hourly, [
+            _row(a, site=site, room=room, device=device, part=part, hour=to_time(_hour_start(h)))
+            for (site, room, device, part, h), a in sorted(hourly.items())
+        ])  # fmt: skip
+        upsert(conn, usage_daily, [
+            _row(a, site=site, room=room, device=device, part=part, day=to_date(day))
             for (site, room, device, part, day), a in sorted(daily.items())
-        ]
-        upsert(conn, usage_hourly, "hour", hour_rows)
-        upsert(conn, usage_daily, "day", day_rows)
-        return len(hour_rows)
+        ])  # fmt: skip
+        upsert(conn, usage_site_daily, [
+            _row(a, site=site, day=to_date(day), device=device, part=part, lamps=False)
+            for (site, day, _kind, device, part), a in sorted(by_site.items())
+        ])  # fmt: skip
+        rooms = sorted({(site, day, room) for site, room, _d, _p, day in daily})
+        _room_maxima(conn, rooms)
+        return len(hourly)
+
+
+def _sum_into(rows: dict[Any, Amounts], key: Any, amounts: Amounts) -> None:
+    found = rows.get(key)
+    if found is None:
+        found = rows[key] = Amounts(amounts.kind)
+    found.add(amounts)
+
+
+def _room_maxima(conn: Connection, rooms: list[tuple[str, date, str]]) -> None:
+    """Set each room's daily maxima (ROOM_MAXES) from its devices' daily rows, which the
+    same transaction has just brought up to date (a few rows per room and day)."""
+    pg = conn.dialect.name == "postgresql"
+    d = usage_daily.c
+    for i in range(0, len(rooms), _KEYS_PER_QUERY):
+        chunk = rooms[i : i + _KEYS_PER_QUERY]
+        maxima = (
+            select(d.site, d.day, d.room, *(func.max(d[n]).label(n) for n in ROOM_MAXES))
+            .where(tuple_(d.site, d.day, d.room).in_(chunk))
+            .group_by(d.site, d.day, d.room)
+        )
+        stmt = (postgresql.insert if pg else sqlite.insert)(usage_room_daily).from_select(
+            ["site", "day", "room", *ROOM_MAXES], maxima
+        )
+        conn.execute(
+            stmt.on_conflict_do_update(
+                index_elements=["site", "day", "room"],
+                set_={n: stmt.excluded[n] for n in ROOM_MAXES},
+            )
+        )
 
 
 def usage_rollups(settings: HubSettings, sites: SitesFile | None) -> UsageRollups | None:
@@ -253,13 +301,11 @@ def _hour_start(hour: int) -> datetime:
     return datetime.fromtimestamp(hour * HOUR_S, UTC)
 
 
-def _row(
-    site: str, room: str, device: str, part: str, period: str, when: Any, a: Amounts
-) -> dict[str, Any]:
-    row: dict[str, Any] = {
-        "site": site, "room": room, "device": device, "part": part, period: when,
-        "kind": a.kind, "lamp_h": a.lamp_h, "filter_h": a.filter_h,
-    }  # fmt: skip
+def _row(a: Amounts, *, lamps: bool = True, **key: Any) -> dict[str, Any]:
+    """One row of driver values: its key, its kind, its sums (and lamp and filter hours)."""
+    row: dict[str, Any] = {**key, "kind": a.kind}
+    if lamps:
+        row["lamp_h"], row["filter_h"] = a.lamp_h, a.filter_h
     for name, value in zip(SUMS, a.sums, strict=True):
         row[name] = int(value) if name in COUNTS else value
     return row
@@ -276,7 +322,7 @@ def _date_binder(dialect: Any) -> Callable[[Any], Any]:
     return binder
 
 
-def upsert(conn: Connection, table: Table, period: str, rows: list[dict[str, Any]]) -> None:
+def upsert(conn: Connection, table: Table, rows: list[dict[str, Any]]) -> None:
     """Insert rows of driver values, or add them to the rows already there (the highest of
     lamp and filter hours); compiled once per dialect and table."""
     if not rows:
@@ -287,19 +333,18 @@ def upsert(conn: Connection, table: Table, period: str, rows: list[dict[str, Any
         stmt = (postgresql.insert if pg else sqlite.insert)(table)
         new = stmt.excluded
         current = table.c
-        values: dict[str, Any] = {name: current[name] + new[name] for name in SUMS}
+        values: dict[str, Any] = {n: current[n] + new[n] for n in SUMS}
         for name in MAXES:
+            if name not in current:
+                continue
             if pg:  # GREATEST ignores NULLs
                 values[name] = func.greatest(current[name], new[name])
             else:  # SQLite's max() of several values is NULL if one is
                 values[name] = func.max(
                     func.coalesce(current[name], new[name]), func.coalesce(new[name], current[name])
                 )
-        return stmt.on_conflict_do_update(
-            index_elements=[current.site, current[period], current.room, current.device,
-                            current.part],
-            set_=values,
-        )  # fmt: skip
+        key = list(table.primary_key.columns)
+        return stmt.on_conflict_do_update(index_elements=key, set_=values)
 
     rawsql.run(conn, f"upsert {table.name}", build, rows)
 

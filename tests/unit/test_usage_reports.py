@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from hub.forecasts import next_month
-from hub.reports import ReportQuery, Reports, periods
+from hub.reports import ReportQuery, Reports, Visible, periods
 from hub.rollups import UsageRollups
 from hub.store import Store
 from tests.unit.hub_helpers import SITE, make_store
@@ -54,6 +54,19 @@ def test_the_school_day_matches_the_figures_worked_out_by_hand(reports: Reports)
     assert report.sites == [SITE]
 
 
+def test_a_school_adds_up_its_rooms(reports: Reports) -> None:
+    """The school reads the site's totals and the rooms' maxima; a room its devices' rows."""
+    school = reports.usage(ReportQuery("school", MONDAY, MONDAY, site=SITE), now=NOW).total
+    rooms = [
+        reports.usage(ReportQuery("room", MONDAY, MONDAY, site=SITE, room=r), now=NOW).total
+        for r in ("6a1", "6a2")
+    ]
+    for name in ("covered_h", "projector_on_h", "lighting_on_h", "occupied_h", "energy_kwh",
+                 "co2_over_1000_min", "lesson_noise_samples"):  # fmt: skip
+        assert getattr(school, name) == pytest.approx(sum(getattr(r, name) for r in rooms))
+    assert school.waste.energy_kwh == pytest.approx(sum(r.waste.energy_kwh for r in rooms))
+
+
 def test_one_room(reports: Reports) -> None:
     report = reports.usage(ReportQuery("room", MONDAY, MONDAY, site=SITE, room="6a2"), now=NOW)
     t = report.total
@@ -96,16 +109,24 @@ def test_weeks_and_months_are_clipped_to_the_range(reports: Reports) -> None:
     ]
 
 
-def test_the_district_sees_only_what_the_filter_allows(store: Store, reports: Reports) -> None:
+def test_the_district_sees_only_what_the_caller_may(store: Store, reports: Reports) -> None:
     store.write_batch(
         [sample("6a2", 999, START + timedelta(hours=1), "projector", {"power_on": 1})], now=NOW
     )
     everything = reports.usage(ReportQuery("district", MONDAY, MONDAY), now=NOW)
     assert (everything.total.rooms, everything.total.projector_on_h) == (2, 2.333)
-    only_6a1 = reports.usage(
-        ReportQuery("district", MONDAY, MONDAY, allowed=lambda site, room: room == "6a1"), now=NOW
-    )
+    assert everything.total.energy_kwh == 1.082  # 1.04 and 250 W for 10 min
+    whole_site = Visible(sites=frozenset({SITE}))
+    assert reports.usage(
+        ReportQuery("district", MONDAY, MONDAY, visible=whole_site), now=NOW
+    ).total == everything.total
+    one_room = Visible(rooms=frozenset({(SITE, "6a1")}))
+    only_6a1 = reports.usage(ReportQuery("district", MONDAY, MONDAY, visible=one_room), now=NOW)
     assert (only_6a1.total.rooms, only_6a1.total.projector_on_h) == (1, 1.167)
+    assert (only_6a1.total.energy_kwh, only_6a1.total.occupied_h) == (0.79, 2.0)
+    assert [f.room for f in only_6a1.forecasts.lamps] == ["6a1"]
+    nothing = reports.usage(ReportQuery("district", MONDAY, MONDAY, visible=Visible()), now=NOW)
+    assert (nothing.total.rooms, nothing.total.energy_kwh, nothing.sites) == (0, 0.0, [])
 
 
 def test_a_lamp_and_its_filter_reach_their_limits(reports: Reports) -> None:
