@@ -18,7 +18,7 @@ from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Connection, Date, Table, func, select, tuple_
+from sqlalchemy import Connection, Date, Table, bindparam, func, select, tuple_
 from sqlalchemy.dialects import postgresql, sqlite
 
 from hub import rawsql
@@ -267,27 +267,31 @@ def _sum_into(rows: dict[Any, Amounts], key: Any, amounts: Amounts) -> None:
     found.add(amounts)
 
 
+_ROOM_MAXIMA: dict[str, Any] = {}
+"""The statement of ``_room_maxima``, per dialect (the rooms are an expanding parameter)."""
+
+
 def _room_maxima(conn: Connection, rooms: list[tuple[str, date, str]]) -> None:
     """Set each room's daily maxima (ROOM_MAXES) from its devices' daily rows, which the
     same transaction has just brought up to date (a few rows per room and day)."""
-    pg = conn.dialect.name == "postgresql"
-    d = usage_daily.c
-    for i in range(0, len(rooms), _KEYS_PER_QUERY):
-        chunk = rooms[i : i + _KEYS_PER_QUERY]
+    stmt = _ROOM_MAXIMA.get(conn.dialect.name)
+    if stmt is None:
+        d = usage_daily.c
         maxima = (
             select(d.site, d.day, d.room, *(func.max(d[n]).label(n) for n in ROOM_MAXES))
-            .where(tuple_(d.site, d.day, d.room).in_(chunk))
+            .where(tuple_(d.site, d.day, d.room).in_(bindparam("rooms", expanding=True)))
             .group_by(d.site, d.day, d.room)
         )
-        stmt = (postgresql.insert if pg else sqlite.insert)(usage_room_daily).from_select(
+        pg = conn.dialect.name == "postgresql"
+        insert = (postgresql.insert if pg else sqlite.insert)(usage_room_daily).from_select(
             ["site", "day", "room", *ROOM_MAXES], maxima
         )
-        conn.execute(
-            stmt.on_conflict_do_update(
-                index_elements=["site", "day", "room"],
-                set_={n: stmt.excluded[n] for n in ROOM_MAXES},
-            )
+        stmt = _ROOM_MAXIMA[conn.dialect.name] = insert.on_conflict_do_update(
+            index_elements=["site", "day", "room"],
+            set_={n: insert.excluded[n] for n in ROOM_MAXES},
         )
+    for i in range(0, len(rooms), _KEYS_PER_QUERY):
+        conn.execute(stmt, {"rooms": rooms[i : i + _KEYS_PER_QUERY]})
 
 
 def usage_rollups(settings: HubSettings, sites: SitesFile | None) -> UsageRollups | None:
