@@ -7,24 +7,33 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import timedelta
+from typing import Annotated
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
 
+from hub.access import Caller
+from hub.api.auth import Authenticated
 from hub.api.deps import HubState
 from hub.api.limits import BodyLimit
 from hub.api.main import api_router
 from hub.api.responses import validation_error
 from hub.api.routes.health import healthz_router
+from hub.api.routes.metrics import metrics_router
+from hub.audit import Audit
 from hub.commands import Commander
 from hub.db import create_schema, make_engine
 from hub.ingest import Ingest
+from hub.login_limit import LoginLimiter
+from hub.metrics import HubMetrics, hub_source
 from hub.pruning import Pruner
 from hub.registry import load_sites
 from hub.rollups import usage_rollups
 from hub.settings import HubSettings
 from hub.store import Store
 from hub.supervisor import Supervisor
+from hub.users import Users
 from protocol.aio import wait_within
 
 logger = logging.getLogger(__name__)
@@ -61,7 +70,12 @@ def create_app(settings: HubSettings | None = None, *, connect_mqtt: bool = True
                 max_age=timedelta(seconds=settings.dead_letters_max_age_s),
                 interval_s=settings.prune_interval_s,
             )
-            ingest = Ingest(settings, store, on_reply=commander.resolve) if connect_mqtt else None
+            metrics = HubMetrics()
+            ingest = (
+                Ingest(settings, store, on_reply=commander.resolve, metrics=metrics)
+                if connect_mqtt
+                else None
+            )
             commander.publisher = ingest
             backoff = {"min_s": settings.restart_min_s, "max_s": settings.restart_max_s}
             supervisor = None
@@ -69,7 +83,34 @@ def create_app(settings: HubSettings | None = None, *, connect_mqtt: bool = True
                 supervisor = Supervisor(f"hub {settings.hub_id} ingest", ingest.run, **backoff)
                 ingest.on_batch = pruner.noted
             pruning = Supervisor(f"hub {settings.hub_id} pruning", pruner.run, **backoff)
-            app.state.hub = HubState(settings, store, commander, ingest, supervisor, pruner)
+            users = Users(
+                engine,
+                session_idle=timedelta(seconds=settings.session_idle_s),
+                session_max=timedelta(seconds=settings.session_max_s),
+                argon2_time_cost=settings.argon2_time_cost,
+                argon2_memory_kib=settings.argon2_memory_kib,
+            )
+            retention = settings.audit_retention_days
+            audit = Audit(engine, retention=timedelta(days=retention) if retention else None)
+            pruner.audit = audit
+            limiter = LoginLimiter(
+                max_failures=settings.login_failures_max,
+                address_failures=settings.login_address_failures_max,
+                window_s=settings.login_window_s,
+            )
+            app.state.hub = HubState(
+                settings,
+                store,
+                commander,
+                ingest,
+                users=users,
+                audit=audit,
+                limiter=limiter,
+                metrics=metrics,
+                supervisor=supervisor,
+                pruner=pruner,
+            )
+            metrics.add_source(hub_source(app.state.hub))
             tasks = [asyncio.create_task(pruning.run(), name="hub-pruning")]
             task = asyncio.create_task(supervisor.run(), name="hub-ingest") if supervisor else None
             try:
@@ -90,13 +131,21 @@ def create_app(settings: HubSettings | None = None, *, connect_mqtt: bool = True
     app = FastAPI(
         title="smartclass hub",
         version="0.1.0",
-        openapi_url="/openapi.json",
+        openapi_url=None,  # served below, to signed-in callers only
+        docs_url=None,
+        redoc_url=None,
         lifespan=lifespan,
     )
     app.include_router(api_router)
+
+    @app.get("/openapi.json", include_in_schema=False)
+    def openapi(_: Annotated[Caller, Depends(Authenticated())]) -> JSONResponse:
+        return JSONResponse(app.openapi())
+
     app.add_exception_handler(RequestValidationError, validation_error)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     app.include_router(healthz_router)
+    app.include_router(metrics_router)
     return app
 
 

@@ -6,11 +6,12 @@ import asyncio
 import logging
 import time
 import uuid
+from collections import Counter
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, Protocol
 
-from hub.errors import CommandTimeout, NotConnected, UnknownRoom
+from hub.errors import CommandTimeout, HubError, NotConnected, UnknownRoom
 from hub.store import Store
 from protocol import Command, CommandReply, RoomConfig, RoomSettings, RoomTopics, encode, utcnow
 from protocol.aio import wait_within
@@ -67,6 +68,9 @@ class Commander:
         self._waiting: dict[str, _Waiting] = {}
         self.forged_replies = 0
         """Replies carrying a waiting command's id from another room or device: ignored."""
+        self.outcomes: Counter[str] = Counter()
+        """Commands sent, by outcome: ``ok``, the agent's error code, or the hub's error
+        (``CommandTimeout``, ``NotConnected``, ``PublishFailed``, ``UnknownRoom``)."""
 
     @property
     def waiting(self) -> int:
@@ -98,6 +102,24 @@ class Commander:
         timeout_s: float | None = None,
     ) -> CommandReply:
         """Send a command and return the agent's reply (whatever its code)."""
+        try:
+            reply = await self._send(site, room, device, action, params, issuer, timeout_s)
+        except HubError as exc:
+            self.outcomes[type(exc).__name__] += 1
+            raise
+        self.outcomes[reply.code] += 1
+        return reply
+
+    async def _send(
+        self,
+        site: str,
+        room: str,
+        device: str,
+        action: str,
+        params: dict[str, Any] | None,
+        issuer: str,
+        timeout_s: float | None,
+    ) -> CommandReply:
         link = self._link()
         topics = await self._check_room(site, room)
         timeout = timeout_s or self.default_timeout_s

@@ -325,9 +325,16 @@ SCHEMA_LOCK = 0x5C4B_0001
 database would otherwise race on ``CREATE TABLE``."""
 
 
+def load_models() -> None:
+    """Import every module that declares tables, so ``Base.metadata`` holds them all."""
+    import hub.audit
+    import hub.users  # noqa: F401
+
+
 def create_schema(engine: Engine) -> None:
     """Create the tables that do not exist yet and add the columns a table made by an older
     hub lacks (Alembic migrations will take this over)."""
+    load_models()
     with engine.begin() as conn:
         if engine.dialect.name == "postgresql":
             conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": SCHEMA_LOCK})

@@ -20,6 +20,7 @@ from paho.mqtt.properties import Properties
 from hub.acks import AckPublisher
 from hub.batches import BatchStorer, Received
 from hub.errors import NotConnected, PublishFailed
+from hub.metrics import HubMetrics
 from hub.parsing import Classifier, Ignored, Parsed, Rejected
 from hub.settings import HubSettings
 from hub.stats import IngestStats
@@ -44,11 +45,17 @@ class Ingest:
     """Owns the hub's MQTT connection; stores what arrives and acks it once committed."""
 
     def __init__(
-        self, settings: HubSettings, store: Store, *, on_reply: OnReply | None = None
+        self,
+        settings: HubSettings,
+        store: Store,
+        *,
+        on_reply: OnReply | None = None,
+        metrics: HubMetrics | None = None,
     ) -> None:
         self.settings = settings
         self.store = store
         self.on_reply = on_reply
+        self.metrics = metrics or HubMetrics()
         self.stats = IngestStats()
         self.boot = uuid.uuid4().hex[:12]
         self._client: AckedClient | None = None
@@ -248,6 +255,8 @@ class Ingest:
         finally:
             self._in_flight -= len(batch)
         self._count(result, batch)
+        self.metrics.batch_size.observe(len(batch))
+        self.metrics.store_seconds.observe(time.perf_counter() - started)
         current = self._client
         for item in batch:
             if current is not None and item.client is current and item.qos > 0:

@@ -7,6 +7,7 @@ import contextlib
 import logging
 from datetime import timedelta
 
+from hub.audit import Audit
 from hub.store import BatchResult, Store
 from protocol import utcnow
 from protocol.aio import wait_within
@@ -15,7 +16,8 @@ logger = logging.getLogger(__name__)
 
 
 class Pruner:
-    """Deletes dead letters beyond ``keep`` or older than ``max_age``."""
+    """Deletes dead letters beyond ``keep`` or older than ``max_age``, and audit entries
+    past their retention."""
 
     def __init__(self, store: Store, *, keep: int, max_age: timedelta, interval_s: float) -> None:
         self.store = store
@@ -29,6 +31,8 @@ class Pruner:
         self._since = 0
         self._wake = asyncio.Event()
         self._stopping = False
+        self.audit: Audit | None = None
+        self.audit_pruned = 0
 
     def noted(self, result: BatchResult) -> None:
         """Count a committed batch's dead letters (on the loop thread)."""
@@ -41,6 +45,8 @@ class Pruner:
         gone = await asyncio.to_thread(
             self.store.prune_dead_letters, keep=self.keep, max_age=self.max_age, now=utcnow()
         )
+        if self.audit is not None:
+            self.audit_pruned += await asyncio.to_thread(self.audit.prune)
         self.runs += 1
         self.pruned += gone
         if gone:

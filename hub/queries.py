@@ -17,6 +17,7 @@ from hub.db import (
     EventRow,
     LatestReading,
     Room,
+    Site,
     TelemetryPoint,
 )
 
@@ -189,6 +190,11 @@ class Queries:
             found = conn.execute(
                 select(Room.room_id).where(Room.site_id == site, Room.room_id == room)
             ).first()
+        return found is not None
+
+    def site_exists(self, site: str) -> bool:
+        with self.engine.connect() as conn:
+            found = conn.execute(select(Site.id).where(Site.id == site)).first()
         return found is not None
 
     def devices(self, site: str, room: str) -> list[DeviceView]:

@@ -6,7 +6,7 @@ import re
 import socket
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import AfterValidator, Field, SecretStr
@@ -94,6 +94,24 @@ class HubSettings(BaseSettings):
     """Default time a command waits for the agent's reply."""
     max_body_bytes: int = Field(default=64 * 1024, ge=1024, le=64 * 1024 * 1024)
     """Largest request body the API reads; a longer one is refused with 413."""
+    session_idle_s: int = Field(default=12 * 3600, ge=60, le=30 * 86400)
+    """A web session unused this long ends (the user signs in again)."""
+    session_max_s: int = Field(default=14 * 86400, ge=300, le=365 * 86400)
+    """A web session ends this long after sign-in, used or not."""
+    cookie_secure: Literal["auto", "always", "never"] = "auto"
+    """The session cookie's ``Secure`` flag: ``auto`` sets it when the request came over
+    HTTPS; ``always`` behind a TLS proxy that forwards plain HTTP."""
+    argon2_time_cost: int = Field(default=3, ge=1, le=20)
+    """Passes of argon2id over its memory per password hash (sign-in cost)."""
+    argon2_memory_kib: int = Field(default=64 * 1024, ge=8 * 1024, le=4 * 1024 * 1024)
+    """Memory of one argon2id password hash, KiB (64 MiB by default; at least 8 MiB)."""
+    login_failures_max: int = Field(default=5, ge=1, le=1000)
+    """Failed sign-ins for one user name within ``login_window_s`` before more are refused."""
+    login_address_failures_max: int = Field(default=20, ge=1, le=100_000)
+    """Failed sign-ins from one address within ``login_window_s`` before more are refused."""
+    login_window_s: float = Field(default=900.0, gt=0, le=86400)
+    audit_retention_days: int | None = Field(default=730, ge=1, le=36500)
+    """Audit entries older than this are deleted by the pruning task; none: kept for ever."""
     reconnect_min_s: float = Field(default=0.5, gt=0)
     reconnect_max_s: float = Field(default=30.0, gt=0)
     restart_min_s: float = Field(default=0.5, gt=0)

@@ -147,9 +147,10 @@ def _cpu_s(pid: int) -> float:
 
 
 def _hub_connected(port: int) -> bool:
+    """``/healthz`` answers 200 once the ingest runs and MQTT is connected (503 before)."""
     try:
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/v1/health", timeout=1) as r:
-            return bool(json.load(r).get("mqtt_connected"))
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1) as r:
+            return bool(json.load(r).get("status") == "ok")
     except (urllib.error.URLError, OSError, ValueError):
         return False
 

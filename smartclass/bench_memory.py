@@ -18,6 +18,8 @@ import paho.mqtt.client as paho
 import yaml
 from paho.mqtt.enums import CallbackAPIVersion
 
+from hub.access import Role
+from hub.users import provision_token
 from protocol import DeviceState, RoomTopics, Status, Telemetry, encode
 from smartclass.broker import Mosquitto, free_port
 from smartclass.processes import smartclass_command, spawn, stop
@@ -106,8 +108,15 @@ def _telemetry(sender: str, seq: int, metric: str = "co2_ppm") -> bytes:
     return encode(msg)
 
 
+_TOKEN: dict[str, str] = {}
+"""API → the bench's token on that hub."""
+
+
 def _get(url: str) -> bytes:
-    with urllib.request.urlopen(url, timeout=30) as r:  # noqa: S310 - our own loopback URL
+    api = url.split("/api/v1", 1)[0]
+    headers = {"Authorization": f"Bearer {_TOKEN[api]}"}
+    request = urllib.request.Request(url, headers=headers)  # noqa: S310 - our loopback URL
+    with urllib.request.urlopen(request, timeout=30) as r:  # noqa: S310
         body: bytes = r.read()
         return body
 
@@ -169,13 +178,15 @@ def measure_memory(rounds: int, per_round: int, work: Path, seed: int = 12) -> M
     sites.write_text(yaml.safe_dump({"sites": [{"id": SITE, "name": SITE, "rooms": rooms}]}))
     port = free_port()
     api = f"http://127.0.0.1:{port}"
+    database_url = f"sqlite:///{work / 'hub.sqlite'}"
+    _TOKEN[api] = provision_token(database_url, "bench", Role.IT, sites=[SITE], name="bench")
     with Mosquitto(data_dir=work / "broker") as broker:
         hub = spawn(
             smartclass_command("--log-level", "ERROR", "hub", "--port", str(port)),
             env={
                 "SMARTCLASS_HUB_MQTT_PORT": str(broker.port),
                 "SMARTCLASS_HUB_TOPIC_ROOT": root,
-                "SMARTCLASS_HUB_DATABASE_URL": f"sqlite:///{work / 'hub.sqlite'}",
+                "SMARTCLASS_HUB_DATABASE_URL": database_url,
                 "SMARTCLASS_HUB_HUB_ID": f"bench-{root}",
                 "SMARTCLASS_HUB_SITES_FILE": str(sites),
                 "SMARTCLASS_HUB_DEAD_LETTERS_MAX": "2000",

@@ -16,6 +16,7 @@ EPILOG = """\
 examples:
   smartclass demo --rooms 6          broker, hub and 6 simulated classrooms
   smartclass hub --port 8000         the hub service (settings: SMARTCLASS_HUB_* variables)
+  smartclass hub users add NAME ...  the hub's users: add, list, disable, reset, token
   smartclass edge --config room.yaml a classroom agent (settings: SMARTCLASS_EDGE_* variables)
   smartclass validate room.yaml      check a room or sites file and exit
   smartclass device projector HOST    query or switch a projector over PJLink
@@ -41,6 +42,12 @@ def _parser() -> argparse.ArgumentParser:
         default="INFO",
         choices=["DEBUG", "INFO", "WARNING", "ERROR"],
         help="how much to log (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--log-format",
+        default="text",
+        choices=["text", "json"],
+        help="log lines as text, or one JSON object per line (default: %(default)s)",
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
@@ -77,6 +84,9 @@ def _parser() -> argparse.ArgumentParser:
     hub.add_argument("--host", default="127.0.0.1", help="listen address (default: 127.0.0.1)")
     hub.add_argument("--port", type=int, default=8000, help="listen port (default: 8000)")
     hub.add_argument("--sites", type=Path, help="YAML registry of sites and rooms")
+    from smartclass import users_cli
+
+    users_cli.add_parsers(hub)
 
     edge = sub.add_parser(
         "edge",
@@ -174,11 +184,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         args.what += extra  # `device projector HOST --password-env X on`: options in between
     elif extra:
         parser.error(f"unrecognized arguments: {' '.join(extra)}")
-    logging.basicConfig(
-        level=args.log_level,
-        format="%(asctime)s %(levelname)-7s %(name)s: %(message)s",
-        datefmt="%H:%M:%S",
-    )
+    from smartclass.logs import configure
+
+    configure(args.log_level, args.log_format)
     if args.command == "demo":
         from smartclass.demo import run_demo
 
@@ -190,6 +198,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             data_dir=args.data_dir,
             interval=args.interval,
         )
+    if args.command == "hub" and args.hub_command == "users":
+        from smartclass import users_cli
+
+        return users_cli.run(args)
     if args.command == "hub":
         from smartclass.run import run_hub
 

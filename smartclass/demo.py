@@ -8,12 +8,14 @@ import time
 import urllib.error
 import urllib.request
 import zlib
+from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from hub.access import Role
 from smartclass.acl import Grant
 from smartclass.broker import BrokerError, Mosquitto, free_port
 from smartclass.credentials import CredentialError, Deployment, ExtraUser, RoomSpec
@@ -102,18 +104,65 @@ def _fill_with_pupils(config: dict[str, Any], key: str) -> None:
             device["occupancy"] = pupils
 
 
-def _get_json(url: str) -> Any:
-    with urllib.request.urlopen(url, timeout=2) as resp:  # noqa: S310 - our own loopback URL
+@dataclass(frozen=True, slots=True)
+class DemoLogin:
+    role: Role
+    username: str
+    password: str
+    reach: str
+
+
+def demo_users(database_url: str, rooms: list[tuple[str, str]]) -> tuple[list[DemoLogin], str]:
+    """One user per role with a fresh generated password (the same names on each run, new
+    passwords), and an API token of the IT user: (logins, token)."""
+    from hub.db import create_schema, make_engine
+    from hub.users import Users, generate_password
+
+    sites = sorted({site for site, _ in rooms})
+    first_site, first_room = rooms[0]
+    people = [
+        (Role.TEACHER, "demo-teacher", (), [rooms[0]], f"{first_site}/{first_room}"),
+        (Role.IT, "demo-it", sites, [], ", ".join(sites)),
+        (Role.ADMIN, "demo-admin", [first_site], [], first_site),
+        (Role.DISTRICT, "demo-district", (), [], "every school"),
+    ]
+    engine = make_engine(database_url)
+    try:
+        create_schema(engine)
+        users = Users(engine)
+        logins = []
+        for role, name, reach_sites, reach_rooms, reach in people:
+            password = generate_password()
+            if users.by_name(name) is None:
+                users.add(name, role, password, sites=reach_sites, rooms=reach_rooms)
+            else:
+                users.set_password(name, password)
+                users.set_reach(name, sites=reach_sites, rooms=reach_rooms)
+            logins.append(DemoLogin(role, name, password, reach))
+        it_user = users.by_name("demo-it")
+        assert it_user is not None
+        for token in users.tokens(it_user.id):
+            if token.revoked_at is None:
+                users.revoke_token(it_user.id, token.id)
+        _, secret = users.create_token(it_user.id, "demo")
+    finally:
+        engine.dispose()
+    return logins, secret
+
+
+def _get_json(url: str, token: str) -> Any:
+    request = urllib.request.Request(url, headers={"Authorization": f"Bearer {token}"})  # noqa: S310
+    with urllib.request.urlopen(request, timeout=2) as resp:  # noqa: S310 - our loopback URL
         return json.load(resp)
 
 
-def wait_rooms_online(api: str, count: int, timeout: float) -> int:
+def wait_rooms_online(api: str, count: int, timeout: float, token: str) -> int:
     """Poll the hub until ``count`` rooms are online; print progress; return how many are."""
     deadline = time.monotonic() + timeout
     online, last = 0, -1
     while time.monotonic() < deadline:
         try:
-            rooms = _get_json(f"{api}/api/v1/rooms")
+            rooms = _get_json(f"{api}/api/v1/rooms", token)
             online = sum(1 for r in rooms if r.get("online"))
         except (urllib.error.URLError, OSError, ValueError):
             online = 0
@@ -157,7 +206,7 @@ def run_demo(
     api = f"http://{'127.0.0.1' if host in ('0.0.0.0', '::') else host}:{http_port}"  # noqa: S104
     mqtt_env = {"MQTT_HOST": broker.host, "MQTT_PORT": str(broker.port)}
     hub_env = {f"SMARTCLASS_HUB_{k}": v for k, v in mqtt_env.items()}
-    hub_env["SMARTCLASS_HUB_DATABASE_URL"] = f"sqlite:///{data_dir / 'hub.sqlite'}"
+    hub_env["SMARTCLASS_HUB_DATABASE_URL"] = database_url = f"sqlite:///{data_dir / 'hub.sqlite'}"
     hub_env["SMARTCLASS_HUB_HUB_ID"] = DEMO_HUB_ID
     hub_env["SMARTCLASS_HUB_MQTT_USERNAME"] = hub_login.username
     hub_env["SMARTCLASS_HUB_MQTT_PASSWORD"] = hub_login.password
@@ -165,6 +214,7 @@ def run_demo(
     edge_env["SMARTCLASS_EDGE_DATA_DIR"] = str(data_dir / "edge")
     edge_env["SMARTCLASS_EDGE_PIN_FACTORY"] = "mock"
     edge_env["SMARTCLASS_EDGE_CREDENTIALS_DIR"] = str(broker.store.env_dir)
+    logins, token = demo_users(database_url, [_site_room(path) for path in room_files])
     print(f"smartclass demo: broker on {broker.host}:{broker.port}, logs in {data_dir}")
     hub = Service(
         "the hub",
@@ -185,17 +235,22 @@ def run_demo(
     )
     try:
         print(f"smartclass demo: starting the hub and {rooms} simulated classrooms…")
-        online = wait_rooms_online(api, rooms, timeout=30)
+        online = wait_rooms_online(api, rooms, timeout=30, token=token)
+        people = "\n".join(
+            f"  {x.role.value:<9} {x.username:<14} {x.password}   ({x.reach})" for x in logins
+        )
         print(
             f"""
 smartclass demo is running ({online}/{rooms} rooms online)
-  API docs (OpenAPI):  {api}/docs
-  rooms:               {api}/api/v1/rooms
-  health:              {api}/api/v1/health
+sign-ins (new passwords each run; POST {api}/api/v1/auth/login):
+{people}
+API token of demo-it: {token}
+  rooms:               curl -H 'Authorization: Bearer {token}' {api}/api/v1/rooms
+  health:              {api}/healthz
   MQTT stream:         mosquitto_sub -h {broker.host} -p {broker.port} -t 'sc/#' -v \\
                          -u {observer.username} -P '{observer.password}'
   broker credentials:  {broker.store.path} (one per agent and hub; anonymous refused)
-  try a command:       curl -X POST \\
+  try a command:       curl -X POST -H 'Authorization: Bearer {token}' \\
                          {api}/api/v1/rooms/{_first(room_files)}/devices/lights/commands \\
                          -H 'content-type: application/json' -d '{{"action": "on"}}'
 Press Ctrl-C to stop.""",

@@ -27,7 +27,8 @@ def run_hub(host: str, port: int, sites: Path | None) -> int:
     faulthandler.register(signal.SIGUSR1)  # `kill -USR1 PID`: every thread's stack, to stderr
     overrides = {"sites_file": sites} if sites else {}
     settings = HubSettings(**overrides)  # type: ignore[arg-type]
-    uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
+    # log_config=None: uvicorn's loggers go through the command's own handler (text or JSON)
+    uvicorn.run(create_app(settings), host=host, port=port, log_config=None)
     return 0
 
 

@@ -5,14 +5,18 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Annotated
 
-from fastapi import Depends, HTTPException, Path, Request, status
+from fastapi import Depends, Path, Request
 
+from hub.audit import Audit
 from hub.commands import Commander
 from hub.ingest import Ingest
+from hub.login_limit import LoginLimiter
+from hub.metrics import HubMetrics
 from hub.pruning import Pruner
 from hub.settings import HubSettings
 from hub.store import Store
 from hub.supervisor import Supervisor
+from hub.users import Users
 
 ID_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,62}$"
 """Site, room and device ids, as in the MQTT contract."""
@@ -27,6 +31,10 @@ class HubState:
     commander: Commander
     ingest: Ingest | None
     """None when the app runs without MQTT (tests, API-only)."""
+    users: Users
+    audit: Audit
+    limiter: LoginLimiter
+    metrics: HubMetrics
     supervisor: Supervisor | None = None
     """Keeps the ingest running (None without MQTT)."""
     pruner: Pruner | None = None
@@ -57,22 +65,12 @@ RoomId = Annotated[str, Path(pattern=ID_PATTERN, description="room id", examples
 DeviceId = Annotated[str, Path(pattern=ID_PATTERN, description="device id", examples=["lights"])]
 
 
-def require_room(store: StoreDep, site: SiteId, room: RoomId) -> tuple[str, str]:
-    """The (site, room) of the path, or 404 if the hub does not know that room."""
-    if not store.room_exists(site, room):
-        raise HTTPException(status.HTTP_404_NOT_FOUND, f"unknown room {site}/{room}")
-    return site, room
-
-
-KnownRoom = Annotated[tuple[str, str], Depends(require_room)]
-
 __all__ = [
     "ID_PATTERN",
     "CommanderDep",
     "DeviceId",
     "HubDep",
     "HubState",
-    "KnownRoom",
     "RoomId",
     "SiteId",
     "StoreDep",

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from hub.api.responses import BODY_TOO_LARGE
-from hub.api.routes import commands, dead_letters, health, rooms
+from hub.api.responses import AUTH_ERRORS, BODY_TOO_LARGE
+from hub.api.routes import audit, auth, commands, dead_letters, fleet, health, rooms
 
-api_router = APIRouter(prefix="/api/v1", responses=BODY_TOO_LARGE)
+api_router = APIRouter(prefix="/api/v1", responses={**BODY_TOO_LARGE, **AUTH_ERRORS})
+api_router.include_router(auth.router)
 api_router.include_router(health.router)
 api_router.include_router(rooms.router)
 api_router.include_router(commands.router)
 api_router.include_router(dead_letters.router)
+api_router.include_router(audit.router)
+api_router.include_router(fleet.router)
 
 __all__ = ["api_router"]

@@ -40,6 +40,14 @@ def error_responses(
 
 BODY_TOO_LARGE = error_responses({413: "the request body is larger than the hub accepts"})
 """Every route: the body limit applies to all of them."""
+AUTH_ERRORS = error_responses(
+    {
+        401: "not signed in, or the token or session is no longer valid",
+        403: "the caller may not do this here (role, school or room), or a request made with"
+        " the session cookie lacks its X-CSRF-Token",
+    }
+)
+"""Every route but ``/healthz`` and the login."""
 
 
 async def validation_error(request: Request, exc: Exception) -> JSONResponse:
@@ -101,4 +109,11 @@ def _text(text: str) -> str:
     return text
 
 
-__all__ = ["BODY_TOO_LARGE", "MAX_ERRORS", "Responses", "error_responses", "validation_error"]
+__all__ = [
+    "AUTH_ERRORS",
+    "BODY_TOO_LARGE",
+    "MAX_ERRORS",
+    "Responses",
+    "error_responses",
+    "validation_error",
+]

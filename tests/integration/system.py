@@ -26,6 +26,7 @@ from edge.agent import Agent
 from edge.clock import Clock, FakeClock
 from edge.config import load_room_config
 from edge.settings import EdgeSettings
+from hub.access import Role
 from hub.app import create_app
 from hub.db import make_engine
 from hub.settings import HubSettings
@@ -33,6 +34,7 @@ from protocol.aio import wait_within
 from protocol.client import session_properties
 from smartclass.broker import Mosquitto, free_port
 from smartclass.processes import smartclass_command, spawn, stop
+from tests.unit.hub_helpers import bearer
 
 REPO = Path(__file__).resolve().parents[2]
 SIM_ROOM = REPO / "firmware_configs" / "rooms" / "sim-room.yaml"
@@ -250,6 +252,12 @@ def write_sites(path: Path, rooms: Iterable[tuple[str, str]]) -> Path:
     return path
 
 
+def it_staff(target: object, rooms: Iterable[tuple[str, str]]) -> dict[str, str]:
+    """Headers of a new IT user of every school of ``rooms`` (``target``: a hub app or the
+    hub's database URL)."""
+    return bearer(target, Role.IT, sites=sorted({site for site, _ in rooms}))
+
+
 @contextlib.asynccontextmanager
 async def running_hub(
     settings: HubSettings, rooms: Iterable[tuple[str, str]] = ROOMS
@@ -264,7 +272,9 @@ async def running_hub(
         app = create_app(settings)
         async with app.router.lifespan_context(app):
             transport = httpx.ASGITransport(app=app)
-            async with httpx.AsyncClient(transport=transport, base_url="http://hub") as http:
+            async with httpx.AsyncClient(
+                transport=transport, base_url="http://hub", headers=it_staff(app, rooms)
+            ) as http:
 
                 async def connected() -> bool:
                     return bool((await http.get("/api/v1/health")).json()["mqtt_connected"])
@@ -302,6 +312,7 @@ class HubProcess:
         self.env = dict(env or {})
         self.proc: subprocess.Popen[bytes] | None = None
         self.url = f"http://127.0.0.1:{self.port}"
+        self.headers: dict[str, str] | None = None
 
     def start(self) -> None:
         self.work.mkdir(parents=True, exist_ok=True)
@@ -336,7 +347,10 @@ class HubProcess:
             stop(self.proc, "hub")
 
     def client(self) -> httpx.AsyncClient:
-        return httpx.AsyncClient(base_url=self.url, timeout=10)
+        """An HTTP client on the hub, signed in as IT staff of every school of ``rooms``."""
+        if self.headers is None:
+            self.headers = it_staff(self.database_url, self.rooms)
+        return httpx.AsyncClient(base_url=self.url, timeout=10, headers=self.headers)
 
     async def wait_connected(self, timeout: float = 30) -> None:
         async with self.client() as http:

@@ -71,14 +71,28 @@ def test_demo_serves_its_rooms_and_stops_cleanly_on_ctrl_c(tmp_path: Path) -> No
         output = "".join(lines)
         assert f"smartclass demo is running ({rooms}/{rooms} rooms online)" in output, output
         assert took < 30
-        assert f"http://127.0.0.1:{port}/docs" in output
-        listed = httpx.get(f"http://127.0.0.1:{port}/api/v1/rooms", timeout=5).json()
+        found = re.search(r"API token of demo-it: (\S+)", output)
+        assert found is not None, output
+        auth = {"Authorization": f"Bearer {found.group(1)}"}
+        logins = dict(
+            re.findall(r"^  (?:teacher|it|admin|district) +(demo-\S+) +(\S+)", output, re.M)
+        )
+        assert set(logins) == {"demo-teacher", "demo-it", "demo-admin", "demo-district"}
+        api = f"http://127.0.0.1:{port}/api/v1"
+        assert httpx.get(f"{api}/rooms", timeout=5).status_code == 401, "nobody is anonymous"
+        with httpx.Client(base_url=api, timeout=10) as browser:  # a teacher signs in
+            signed = browser.post(
+                "/auth/login", json={"username": "demo-teacher", "password": logins["demo-teacher"]}
+            )
+            assert signed.status_code == 200, signed.text
+            assert len(browser.get("/rooms").json()) == 1, "a teacher sees their room only"
+        listed = httpx.get(f"{api}/rooms", timeout=5, headers=auth).json()
         assert len(listed) == rooms
         assert all(room["online"] for room in listed)
         assert {room["name"] for room in listed} <= {"Lớp 6A1", "Lớp 1A", "Lớp 2A", "Lớp 6A2"}
         first = listed[0]
         detail = httpx.get(
-            f"http://127.0.0.1:{port}/api/v1/rooms/{first['site']}/{first['room']}", timeout=5
+            f"{api}/rooms/{first['site']}/{first['room']}", timeout=5, headers=auth
         ).json()
         families = {d["family"] for d in detail["devices"]}
         assert families == {"environment", "lighting", "projector", "noise", "occupancy"}
@@ -105,7 +119,7 @@ def test_demo_serves_its_rooms_and_stops_cleanly_on_ctrl_c(tmp_path: Path) -> No
         url = f"http://127.0.0.1:{port}/api/v1/rooms/{first['site']}/{first['room']}"
         deadline = time.monotonic() + 20
         while time.monotonic() < deadline:
-            again = httpx.get(url, timeout=5).json()
+            again = httpx.get(url, timeout=5, headers=auth).json()
             if again["online"] and again["boot"] != detail["boot"]:
                 break
             time.sleep(0.2)  # polling another process through its API

@@ -209,7 +209,7 @@ async def test_only_registered_rooms_and_only_their_own_agent(
         detail = await room(http)
         assert (detail["online"], detail["readings"], detail["devices"]) == (True, {}, [])
         r = await http.post("/api/v1/rooms/rogue/r1/devices/lights/commands", json={"action": "on"})
-        assert r.status_code == 404
+        assert r.status_code == 403, "not a school of this IT user: refused before any lookup"
 
 
 async def test_the_hub_acknowledges_what_it_stored_on_a_retained_ack_topic(

@@ -3,13 +3,18 @@ whose registry knows the rooms the tests use."""
 
 from __future__ import annotations
 
+import itertools
+import secrets
+from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from hub.access import Role
 from hub.db import create_schema, make_engine
 from hub.parsing import Classifier, Ignored, Parsed, Rejected
 from hub.roster import Roster
 from hub.store import SiteSpec, Store
+from hub.users import Users
 from protocol import (
     ConfigApplied,
     DeviceState,
@@ -34,6 +39,47 @@ T0 = datetime(2025, 3, 3, 1, 0, tzinfo=UTC)
 NOW = T0 + timedelta(seconds=30)
 """The hub's clock in these tests: messages at ``at(0)``..``at(60)`` are on time."""
 CLASSIFY = Classifier(ROOT, Roster((SITE, r) for r in ROOMS), hub_id="hub-test")
+
+
+_names = itertools.count(1)
+
+
+def users_of(target: Any) -> Users:
+    """The ``Users`` of a hub app, a test client of one, or a database URL."""
+    if isinstance(target, Users):
+        return target
+    if isinstance(target, str):
+        engine = make_engine(target)
+        create_schema(engine)
+        return Users(engine)
+    app = getattr(target, "app", target)
+    users: Users = app.state.hub.users
+    return users
+
+
+def bearer(
+    target: Any,
+    role: Role = Role.IT,
+    *,
+    sites: Iterable[str] | None = None,
+    rooms: Iterable[tuple[str, str]] | None = None,
+    username: str | None = None,
+) -> dict[str, str]:
+    """Headers with a real token of a new user of ``role``: by default IT staff or an
+    admin of SITE, a teacher of SITE/ROOM, a district user (``target``: see ``users_of``)."""
+    if sites is None:
+        sites = (SITE,) if role in (Role.IT, Role.ADMIN) else ()
+    if rooms is None:
+        rooms = ((SITE, ROOM),) if role is Role.TEACHER else ()
+    users = users_of(target)
+    try:
+        name = username or f"{role.value}-{next(_names)}-{secrets.token_hex(3)}"
+        user = users.add(name, role, None, sites=sites, rooms=rooms)  # tokens only
+        _, secret = users.create_token(user.id, "tests")
+    finally:
+        if isinstance(target, str):
+            users.engine.dispose()
+    return {"Authorization": f"Bearer {secret}"}
 
 
 def make_store(url: str) -> Store:

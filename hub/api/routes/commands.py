@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from typing import NoReturn
+import time
+from typing import Annotated, NoReturn
 
-from fastapi import APIRouter, HTTPException, status
+from fastapi import APIRouter, Depends, HTTPException, status
 
-from hub.api.deps import CommanderDep, DeviceId, KnownRoom
+from hub.access import Action
+from hub.api.auth import RoomAllowed, RoomRef
+from hub.api.deps import CommanderDep, DeviceId, HubDep
 from hub.api.models import CommandCreate, CommandResultPublic, ErrorPublic, ValidationErrorPublic
 from hub.api.responses import error_responses
 from hub.errors import CommandTimeout, HubError, NotConnected, PublishFailed, UnknownRoom
@@ -58,16 +61,39 @@ UNREADABLE_BODY = "the body cannot be read as JSON (not UTF-8, nested past the p
     ),
 )
 async def send_command(
-    known: KnownRoom, device: DeviceId, body: CommandCreate, commander: CommanderDep
+    ref: Annotated[RoomRef, Depends(RoomAllowed(Action.ROOM_CONTROL))],
+    device: DeviceId,
+    body: CommandCreate,
+    commander: CommanderDep,
+    hub: HubDep,
 ) -> CommandResultPublic:
-    """Send a command and wait for the reply; an error reply becomes a 4xx/5xx status."""
-    site, room = known
+    """Send a command and wait for the reply; an error reply becomes a 4xx/5xx status.
+    Every command is in the audit log: who, where, what, the reply and how long it took."""
+    site, room, caller = ref.site, ref.room, ref.caller
+    started = time.perf_counter()
+    what = {"action": body.action, "params": body.params}
     try:
         reply = await commander.send(
-            site, room, device, body.action, body.params, issuer="api", timeout_s=body.timeout_s
+            site,
+            room,
+            device,
+            body.action,
+            body.params,
+            issuer=f"user:{caller.username}",
+            timeout_s=body.timeout_s,
         )
     except HubError as exc:
+        await hub.audit.record(
+            caller, "command", site=site, room=room, device=device, detail=what,
+            outcome=type(exc).__name__, duration_ms=(time.perf_counter() - started) * 1000,
+        )  # fmt: skip
         raise_for_link(exc)
+    await hub.audit.record(
+        caller, "command", site=site, room=room, device=device,
+        detail={**what, "reply": reply.code, "text": reply.text},
+        outcome="ok" if reply.ok else reply.code,
+        duration_ms=(time.perf_counter() - started) * 1000,
+    )  # fmt: skip
     if not reply.ok:
         detail = f"{reply.code}: {reply.text}" if reply.text else reply.code
         raise HTTPException(REPLY_STATUS.get(reply.code, status.HTTP_502_BAD_GATEWAY), detail)

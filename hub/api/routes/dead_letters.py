@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Depends, Query
 
+from hub.access import Action
+from hub.api.auth import Allowed
 from hub.api.deps import StoreDep
 from hub.api.models import DeadLetterPublic
 from hub.api.responses import error_responses
@@ -17,7 +19,9 @@ PREVIEW_BYTES = 1024
 
 @router.get("", responses=error_responses({422: "a bad `limit`"}))
 def list_dead_letters(
-    store: StoreDep, limit: Annotated[int, Query(ge=1, le=1000)] = 100
+    _: Annotated[object, Depends(Allowed(Action.HUB_ADMIN))],
+    store: StoreDep,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> list[DeadLetterPublic]:
     """The most recent dead letters, newest first."""
     return [

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Annotated
 
-from fastapi import APIRouter, status
+from fastapi import APIRouter, Depends, status
 from fastapi.responses import JSONResponse
 
+from hub.access import Action
+from hub.api.auth import Allowed, Public
 from hub.api.deps import HubDep, HubState
 from hub.api.models import (
     HealthPublic,
@@ -30,7 +33,7 @@ def _problems(hub: HubState, database_error: str | None) -> list[str]:
 
 
 @router.get("/health")
-def health(hub: HubDep) -> HealthPublic:
+def health(_: Annotated[object, Depends(Allowed(Action.HUB_ADMIN))], hub: HubDep) -> HealthPublic:
     """Always 200 while the process serves: read ``ok`` and ``problems`` (or use ``/healthz``)."""
     ingest = hub.ingest
     store = hub.store
@@ -78,7 +81,7 @@ def health(hub: HubDep) -> HealthPublic:
         },
     },
 )
-def healthz(hub: HubDep) -> JSONResponse:
+def healthz(_: Annotated[None, Depends(Public())], hub: HubDep) -> JSONResponse:
     """For load balancers and service managers; no authentication, no detail beyond problems."""
     database_error = None
     try:

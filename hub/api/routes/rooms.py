@@ -5,11 +5,12 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Query, status
+from fastapi import APIRouter, Depends, HTTPException, Query, status
 from fastapi.exceptions import RequestValidationError
-from pydantic import AfterValidator
 
-from hub.api.deps import CommanderDep, KnownRoom, StoreDep
+from hub.access import Action, Caller
+from hub.api.auth import Allowed, RoomAllowed, RoomRef
+from hub.api.deps import CommanderDep, HubDep, StoreDep
 from hub.api.details import room_extras
 from hub.api.models import (
     ConfigPushedPublic,
@@ -23,6 +24,7 @@ from hub.api.models import (
 )
 from hub.api.responses import error_responses
 from hub.api.routes.commands import UNREADABLE_BODY, raise_for_link
+from hub.api.times import plausible
 from hub.errors import HubError
 from protocol import RoomSettings
 
@@ -30,43 +32,32 @@ router = APIRouter(prefix="/rooms", tags=["rooms"])
 
 Metric = Annotated[str, Query(pattern=r"^[a-z][a-z0-9_]{0,62}$", examples=["co2_ppm"])]
 
-EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
-LATEST = datetime(2200, 1, 1, tzinfo=UTC)
-"""History bounds outside [EARLIEST, LATEST] are refused: no reading is there, and near the
-ends of ``datetime`` the window arithmetic would overflow."""
-
 UNKNOWN_ROOM = {404: "unknown room"}
 
 
-def _plausible(name: str) -> AfterValidator:
-    """A validator keeping ``name`` within [EARLIEST, LATEST]; naive times are UTC."""
-
-    def check(value: datetime | None) -> datetime | None:
-        if value is None:
-            return None
-        aware = value if value.utcoffset() is not None else value.replace(tzinfo=UTC)
-        if not EARLIEST <= aware <= LATEST:  # compares without building a datetime: no overflow
-            msg = f"{name} must be between {EARLIEST:%Y-%m-%d} and {LATEST:%Y-%m-%d} (UTC)"
-            raise ValueError(msg)
-        return aware.astimezone(UTC)
-
-    return AfterValidator(check)
-
-
 @router.get("")
-def list_rooms(store: StoreDep) -> list[RoomPublic]:
-    """Every room with its availability and latest readings."""
-    return [RoomPublic.model_validate(r, from_attributes=True) for r in store.list_rooms()]
+def list_rooms(
+    caller: Annotated[Caller, Depends(Allowed(Action.ROOM_READ))], store: StoreDep
+) -> list[RoomPublic]:
+    """The rooms the caller may see, with their availability and latest readings."""
+    scope = caller.scope(Action.ROOM_READ)
+    return [
+        RoomPublic.model_validate(r, from_attributes=True)
+        for r in store.list_rooms()
+        if scope.allows(r.site, r.room)
+    ]
 
 
 @router.get(
     "/{site}/{room}", responses=error_responses({**UNKNOWN_ROOM, 422: "a bad id or `events`"})
 )
 def get_room(
-    known: KnownRoom, store: StoreDep, events: int = Query(20, ge=0, le=500)
+    ref: Annotated[RoomRef, Depends(RoomAllowed(Action.ROOM_READ))],
+    store: StoreDep,
+    events: int = Query(20, ge=0, le=500),
 ) -> RoomDetailPublic:
     """One room: devices and their state, configuration versions, readings, recent events."""
-    site, room = known
+    site, room = ref.site, ref.room
     view = store.get_room(site, room)
     if view is None:  # removed in between
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"unknown room {site}/{room}")
@@ -96,18 +87,18 @@ def get_room(
     ),
 )
 def get_telemetry(
-    known: KnownRoom,
+    ref: Annotated[RoomRef, Depends(RoomAllowed(Action.ROOM_READ))],
     store: StoreDep,
     metric: Metric,
     start: Annotated[
         datetime | None,
         Query(description="ISO 8601, 1970 to 2200; default: an hour before end"),
-        _plausible("start"),
+        plausible("start"),
     ] = None,
     end: Annotated[
         datetime | None,
         Query(description="ISO 8601, excluded, 1970 to 2200; default: now"),
-        _plausible("end"),
+        plausible("end"),
     ] = None,
     interval_s: Annotated[
         int | None, Query(ge=1, le=86_400, description="average per bucket")
@@ -116,7 +107,7 @@ def get_telemetry(
     limit: Annotated[int, Query(ge=1, le=100_000)] = 10_000,
 ) -> TelemetryHistoryPublic:
     """History of one metric, raw or averaged per ``interval_s`` bucket (naive times: UTC)."""
-    site, room = known
+    site, room = ref.site, ref.room
     end = end or datetime.now(UTC)  # both validated: aware, UTC, far from datetime's ends
     start = start or end - timedelta(hours=1)
     if start >= end:
@@ -154,15 +145,26 @@ def get_telemetry(
     ),
 )
 async def put_config(
-    known: KnownRoom, settings: RoomSettings, commander: CommanderDep
+    ref: Annotated[RoomRef, Depends(RoomAllowed(Action.CONFIG_WRITE))],
+    settings: RoomSettings,
+    commander: CommanderDep,
+    hub: HubDep,
 ) -> ConfigPushedPublic:
     """Push settings to the room's agent (retained); it reports the version it applied."""
-    site, room = known
+    site, room = ref.site, ref.room
+    detail = {"settings": settings.model_dump(mode="json")}
     try:
         version = await commander.push_config(site, room, settings)
     except HubError as exc:
+        await hub.audit.record(
+            ref.caller, "config_push", site=site, room=room, detail=detail,
+            outcome=type(exc).__name__,
+        )  # fmt: skip
         raise_for_link(exc)
         raise
+    await hub.audit.record(
+        ref.caller, "config_push", site=site, room=room, detail={**detail, "version": version}
+    )
     return ConfigPushedPublic(site=site, room=room, version=version)
 
 
