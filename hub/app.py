@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import timedelta
 from typing import Annotated
+from zoneinfo import ZoneInfo
 
 from fastapi import Depends, FastAPI
 from fastapi.exceptions import RequestValidationError
@@ -28,8 +29,10 @@ from hub.ingest import Ingest
 from hub.login_limit import LoginLimiter
 from hub.metrics import HubMetrics, hub_source
 from hub.pruning import Pruner
+from hub.ratings import Ratings
 from hub.registry import load_sites
-from hub.rollups import usage_rollups
+from hub.reports import Reports
+from hub.rollups import UsageRollups
 from hub.settings import HubSettings
 from hub.store import Store
 from hub.supervisor import Supervisor
@@ -54,7 +57,9 @@ def create_app(settings: HubSettings | None = None, *, connect_mqtt: bool = True
                 registry = await asyncio.to_thread(load_sites, settings.sites_file)
                 await asyncio.to_thread(store.upsert_sites, registry.specs())
                 logger.info("registry: %d sites from %s", len(registry.sites), settings.sites_file)
-            store.rollups = usage_rollups(settings, registry)
+            ratings = Ratings.of(settings, registry)
+            tz = ZoneInfo(settings.report_timezone)
+            store.rollups = UsageRollups(ratings, tz) if settings.rollups else None
             await asyncio.to_thread(store.load_roster)
             logger.info("registry: %d rooms", len(store.roster))
             commander = Commander(
@@ -109,6 +114,7 @@ def create_app(settings: HubSettings | None = None, *, connect_mqtt: bool = True
                 metrics=metrics,
                 supervisor=supervisor,
                 pruner=pruner,
+                reports=Reports(engine, ratings, tz),
             )
             metrics.add_source(hub_source(app.state.hub))
             tasks = [asyncio.create_task(pruning.run(), name="hub-pruning")]

@@ -10,7 +10,7 @@ report their hours. The periods are folded in Python (a school's year: some 11 0
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
@@ -49,6 +49,7 @@ from hub.rollup_tables import (
     usage_room_daily,
     usage_site_daily,
 )
+from protocol import utcnow
 
 HOUR_DAYS_MAX = {"room": 31, "school": 7, "district": 7}
 """Longest range of a report grouped by hour, by scope (hours read the devices' own rows)."""
@@ -280,10 +281,19 @@ _DEVICE_SUMS = (
 class Reports:
     """Usage reports and their forecasts, from the rollup tables."""
 
-    def __init__(self, engine: Engine, ratings: Ratings, tz: ZoneInfo) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        ratings: Ratings,
+        tz: ZoneInfo,
+        *,
+        clock: Callable[[], datetime] = utcnow,
+    ) -> None:
         self.engine = engine
         self.tz = tz
         self.forecaster = Forecaster(ratings)
+        self.clock = clock
+        """The hub's clock: today, for the API's default range and the forecasts."""
 
     def usage(self, query: ReportQuery, *, now: datetime) -> UsageReportPublic:
         """The report; ``now`` (the hub's clock) decides today for the forecasts."""

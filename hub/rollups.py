@@ -15,7 +15,7 @@ import functools
 import math
 from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, date, datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection, Date, Table, bindparam, func, select, tuple_
@@ -46,10 +46,6 @@ from protocol.usage import (
     TEMPERATURE,
     zone_of,
 )
-
-if TYPE_CHECKING:  # the registry needs the store, which needs this module
-    from hub.registry import SitesFile
-    from hub.settings import HubSettings
 
 CO2_HIGH_PPM = 1000.0
 CO2_VERY_HIGH_PPM = 1500.0
@@ -294,13 +290,6 @@ def _room_maxima(conn: Connection, rooms: list[tuple[str, date, str]]) -> None:
         conn.execute(stmt, {"rooms": rooms[i : i + _KEYS_PER_QUERY]})
 
 
-def usage_rollups(settings: HubSettings, sites: SitesFile | None) -> UsageRollups | None:
-    """The rollups the settings ask for, with the devices' power from the sites file."""
-    if not settings.rollups:
-        return None
-    return UsageRollups(Ratings.of(settings, sites), ZoneInfo(settings.report_timezone))
-
-
 def _hour_start(hour: int) -> datetime:
     return datetime.fromtimestamp(hour * HOUR_S, UTC)
 
@@ -362,5 +351,4 @@ __all__ = [
     "kind_of",
     "pieces",
     "upsert",
-    "usage_rollups",
 ]

@@ -13,6 +13,7 @@ from hub.ingest import Ingest
 from hub.login_limit import LoginLimiter
 from hub.metrics import HubMetrics
 from hub.pruning import Pruner
+from hub.reports import Reports
 from hub.settings import HubSettings
 from hub.store import Store
 from hub.supervisor import Supervisor
@@ -38,6 +39,8 @@ class HubState:
     supervisor: Supervisor | None = None
     """Keeps the ingest running (None without MQTT)."""
     pruner: Pruner | None = None
+    reports: Reports | None = None
+    """Usage reports from the rollups (the app always makes them)."""
 
 
 def get_hub(request: Request) -> HubState:

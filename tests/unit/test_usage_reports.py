@@ -117,9 +117,10 @@ def test_the_district_sees_only_what_the_caller_may(store: Store, reports: Repor
     assert (everything.total.rooms, everything.total.projector_on_h) == (2, 2.333)
     assert everything.total.energy_kwh == 1.082  # 1.04 and 250 W for 10 min
     whole_site = Visible(sites=frozenset({SITE}))
-    assert reports.usage(
-        ReportQuery("district", MONDAY, MONDAY, visible=whole_site), now=NOW
-    ).total == everything.total
+    assert (
+        reports.usage(ReportQuery("district", MONDAY, MONDAY, visible=whole_site), now=NOW).total
+        == everything.total
+    )
     one_room = Visible(rooms=frozenset({(SITE, "6a1")}))
     only_6a1 = reports.usage(ReportQuery("district", MONDAY, MONDAY, visible=one_room), now=NOW)
     assert (only_6a1.total.rooms, only_6a1.total.projector_on_h) == (1, 1.167)
