@@ -85,16 +85,16 @@ class Forecaster:
         used: dict[tuple[str, str, str], list[float]] = {}
         """On seconds and days with data in the rate window."""
         last: dict[tuple[str, str, str], tuple[date, float | None, float | None]] = {}
-        for r in rows:
-            key = (r.site, r.room, r.device)
-            if r.covered_s > 0:
+        for site, room, device, day, on_s, covered_s, lamp_h, filter_h in rows.all():
+            key = (site, room, device)
+            if covered_s > 0:
                 seen = used.setdefault(key, [0.0, 0])
-                seen[0] += r.on_s
+                seen[0] += on_s
                 seen[1] += 1
-            if (r.lamp_h is not None or r.filter_h is not None) and (
-                key not in last or last[key][0] < r.day
+            if (lamp_h is not None or filter_h is not None) and (
+                key not in last or last[key][0] < day
             ):
-                last[key] = (r.day, r.lamp_h, r.filter_h)
+                last[key] = (day, lamp_h, filter_h)
         out = []
         for key in sorted(set(used) | set(last)):
             on_s, days = used.get(key, (0.0, 0))

@@ -195,32 +195,35 @@ class _Sums:
     closed_s: float = 0.0
     waste_wh: float = 0.0
 
-    def device(self, row: Any) -> None:
-        """A (period, kind, device, part) row of the first query."""
-        if row.kind == "projector":
-            self.projector_on_s += row.on_s
-            self.projector_wh += row.energy_wh
-            self.waste_projector_s += row.waste_s
-        elif row.kind == "lighting" and row.part:
-            self.lighting_on_s += row.on_s
-            self.lighting_wh += row.energy_wh
-            self.waste_lighting_s += row.waste_s
-            name = f"{row.device}/{row.part}"
-            self.zones_s[name] = self.zones_s.get(name, 0.0) + row.on_s
-        self.empty_s += row.empty_s
-        self.closed_s += row.closed_s
-        self.waste_wh += row.waste_wh
-        self.temp_sum += row.temp_sum
-        self.temp_n += int(row.temp_n)
-        self.noise_sum += row.noise_sum
-        self.noise_n += int(row.noise_n)
+    def device(self, kind: str, device: str, part: str, *sums: Any) -> None:
+        """A (period, kind, device, part) row of the first query: its _DEVICE_SUMS."""
+        on_s, energy_wh, waste_s, empty_s, closed_s, waste_wh, t_sum, t_n, n_sum, n_n = sums
+        if kind == "projector":
+            self.projector_on_s += on_s
+            self.projector_wh += energy_wh
+            self.waste_projector_s += waste_s
+        elif kind == "lighting" and part:
+            self.lighting_on_s += on_s
+            self.lighting_wh += energy_wh
+            self.waste_lighting_s += waste_s
+            name = f"{device}/{part}"
+            self.zones_s[name] = self.zones_s.get(name, 0.0) + on_s
+        self.empty_s += empty_s
+        self.closed_s += closed_s
+        self.waste_wh += waste_wh
+        self.temp_sum += t_sum
+        self.temp_n += int(t_n)
+        self.noise_sum += n_sum
+        self.noise_n += int(n_n)
 
-    def room(self, row: Any) -> None:
-        """A row of the second query: its rooms' maxima, added up."""
-        self.covered_s += row.covered_s
-        self.occupied_s += row.occupied_s
-        self.co2_1000_s += row.co2_1000_s
-        self.co2_1500_s += row.co2_1500_s
+    def room(
+        self, covered_s: float, occupied_s: float, co2_1000_s: float, co2_1500_s: float
+    ) -> None:
+        """A row of the second query: its rooms' maxima (ROOM_MAXES), added up."""
+        self.covered_s += covered_s
+        self.occupied_s += occupied_s
+        self.co2_1000_s += co2_1000_s
+        self.co2_1500_s += co2_1500_s
 
     def add(self, other: _Sums) -> None:
         for name, value in vars(other).items():
@@ -362,8 +365,8 @@ class Reports:
                 .where(*where, c.day >= query.start, c.day <= query.end)
                 .group_by(c.day, c.kind, c.device, c.part)
             )  # fmt: skip
-            for row in conn.execute(by_device):
-                of(row.day).device(row)
+            for day, kind, device, part, *sums in conn.execute(by_device).all():
+                of(day).device(kind, device, part, *sums)
         r = usage_room_daily.c
         where = [*query.room_filter(usage_room_daily), r.day >= query.start, r.day <= query.end]
         by_day = (
@@ -371,16 +374,16 @@ class Reports:
             .where(*where)
             .group_by(r.day)
         )
-        for row in conn.execute(by_day):
-            of(row.day).room(row)
+        for day, *maxima in conn.execute(by_day).all():
+            of(day).room(*maxima)
         period = period_key(r.day, query.group, conn.dialect.name)
         counted = (  # rooms with data per period, counted in SQL
             select(period.label("key"), func.count(distinct(r.site + "/" + r.room)).label("n"))
             .where(*where)
             .group_by(period)
         )
-        for row in conn.execute(counted):
-            of(row.key).rooms = int(row.n)
+        for key, n in conn.execute(counted).all():
+            of(key).rooms = int(n)
         rooms = conn.execute(select(r.site, r.room).where(*where).distinct()).all()
         return out, [(x.site, x.room) for x in rooms]
 
@@ -417,12 +420,12 @@ class Reports:
                 found = out[key] = _Sums()
             return found
 
-        for row in conn.execute(by_device):
-            of(row.hour).device(row)
-        for row in conn.execute(by_hour):
-            found = of(row.hour)
-            found.room(row)
-            found.rooms = int(row.rooms)
+        for hour, kind, device, part, *sums in conn.execute(by_device).all():
+            of(hour).device(kind, device, part, *sums)
+        for hour, rooms, *maxima in conn.execute(by_hour).all():
+            found = of(hour)
+            found.room(*maxima)
+            found.rooms = int(rooms)
         rooms = conn.execute(select(c.site, c.room).where(*where).distinct()).all()
         return out, [(x.site, x.room) for x in rooms]
 
