@@ -21,7 +21,6 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Connection, Date, Table, bindparam, func, select, tuple_
 from sqlalchemy.dialects import postgresql, sqlite
 
-from hub import rawsql
 from hub.parsing import Parsed
 from hub.ratings import Ratings
 from hub.rawsql import time_binder
@@ -82,8 +81,7 @@ class Amounts:
         self.filter_h: float | None = None
 
     def add(self, other: Amounts) -> None:
-        for i, value in enumerate(other.sums):
-            self.sums[i] += value
+        self.sums = [a + b for a, b in zip(self.sums, other.sums, strict=True)]
         self.lamp_h = _highest(self.lamp_h, other.lamp_h)
         self.filter_h = _highest(self.filter_h, other.filter_h)
 
@@ -228,39 +226,43 @@ class UsageRollups:
     def write(self, conn: Connection, hourly: dict[Key, Amounts]) -> int:
         """Add hourly amounts to the hourly table, their sums by local day to the daily one
         and to the site's, and bring the rooms' daily maxima up to date; return the hourly
-        rows touched. Rows go in sorted order: one lock order for every hub."""
+        rows touched. Rows go in sorted order: one lock order for every hub. The amounts are
+        used up (the daily sums are added into them)."""
         if not hourly:
             return 0
-        daily: dict[tuple[str, str, str, str, date], Amounts] = {}
-        for (site, room, device, part, hour), amounts in hourly.items():
-            _sum_into(daily, (site, room, device, part, self.day_of(hour)), amounts)
-        by_site: dict[tuple[str, date, str, str, str], Amounts] = {}
-        for (site, _room, device, part, day), amounts in daily.items():
-            _sum_into(by_site, (site, day, amounts.kind, device, part), amounts)
         to_time = time_binder(conn.dialect)
         to_date = _date_binder(conn.dialect)
         upsert(conn, usage_hourly, [
-            _row(a, site=site, room=room, device=device, part=part, hour=to_time(_hour_start(h)))
+            (site, to_time(_hour_start(h)), room, device, part, *_values(a))
             for (site, room, device, part, h), a in sorted(hourly.items())
         ])  # fmt: skip
+        # each sum below reuses the first of its parts, written already: no copies
+        daily: dict[tuple[str, str, str, str, date], Amounts] = {}
+        for (site, room, device, part, hour), amounts in hourly.items():
+            _merge(daily, (site, room, device, part, self.day_of(hour)), amounts)
         upsert(conn, usage_daily, [
-            _row(a, site=site, room=room, device=device, part=part, day=to_date(day))
+            (site, to_date(day), room, device, part, *_values(a))
             for (site, room, device, part, day), a in sorted(daily.items())
         ])  # fmt: skip
-        upsert(conn, usage_site_daily, [
-            _row(a, site=site, day=to_date(day), device=device, part=part, lamps=False)
-            for (site, day, _kind, device, part), a in sorted(by_site.items())
-        ])  # fmt: skip
         rooms = sorted({(site, day, room) for site, room, _d, _p, day in daily})
+        by_site: dict[tuple[str, date, str, str, str], Amounts] = {}
+        for (site, _room, device, part, day), amounts in daily.items():
+            _merge(by_site, (site, day, amounts.kind, device, part), amounts)
+        upsert(conn, usage_site_daily, [
+            (site, to_date(day), kind, device, part, *_values(a, lamps=False))
+            for (site, day, kind, device, part), a in sorted(by_site.items())
+        ])  # fmt: skip
         _room_maxima(conn, rooms)
         return len(hourly)
 
 
-def _sum_into(rows: dict[Any, Amounts], key: Any, amounts: Amounts) -> None:
+def _merge(rows: dict[Any, Amounts], key: Any, amounts: Amounts) -> None:
+    """Add ``amounts`` to the row of ``key``; the first amounts of a key become its row."""
     found = rows.get(key)
     if found is None:
-        found = rows[key] = Amounts(amounts.kind)
-    found.add(amounts)
+        rows[key] = amounts
+    else:
+        found.add(amounts)
 
 
 _ROOM_MAXIMA: dict[str, Any] = {}
@@ -294,14 +296,26 @@ def _hour_start(hour: int) -> datetime:
     return datetime.fromtimestamp(hour * HOUR_S, UTC)
 
 
-def _row(a: Amounts, *, lamps: bool = True, **key: Any) -> dict[str, Any]:
-    """One row of driver values: its key, its kind, its sums (and lamp and filter hours)."""
-    row: dict[str, Any] = {**key, "kind": a.kind}
+_COUNTS = [i for i, name in enumerate(SUMS) if name in COUNTS]
+
+
+def _values(a: Amounts, *, lamps: bool = True) -> tuple[Any, ...]:
+    """A row's values after its key (``_columns``): its kind, its sums (counts as integers),
+    its lamp and filter hours (not in the site table)."""
+    sums: list[Any] = list(a.sums)
+    for i in _COUNTS:
+        sums[i] = int(sums[i])
     if lamps:
-        row["lamp_h"], row["filter_h"] = a.lamp_h, a.filter_h
-    for name, value in zip(SUMS, a.sums, strict=True):
-        row[name] = int(value) if name in COUNTS else value
-    return row
+        return (a.kind, *sums, a.lamp_h, a.filter_h)
+    return tuple(sums)  # the site table: its kind is in the key
+
+
+def _columns(table: Table) -> tuple[str, ...]:
+    """The columns of a row of ``upsert``: the key in the key's order, then the values."""
+    key = tuple(c.name for c in table.primary_key.columns)
+    rest = ("kind",) if "kind" not in key else ()
+    maxes = tuple(n for n in MAXES if n in table.c)
+    return (*key, *rest, *SUMS, *maxes)
 
 
 _DATE_BINDERS: dict[str, Callable[[Any], Any]] = {}
@@ -315,14 +329,23 @@ def _date_binder(dialect: Any) -> Callable[[Any], Any]:
     return binder
 
 
-def upsert(conn: Connection, table: Table, rows: list[dict[str, Any]]) -> None:
-    """Insert rows of driver values, or add them to the rows already there (the highest of
-    lamp and filter hours); compiled once per dialect and table."""
+_UPSERTS: dict[tuple[str, str], tuple[str, list[int] | None]] = {}
+"""Compiled upserts per (dialect, table): the SQL and, for a positional driver, the order of
+a row's values in it."""
+
+
+def upsert(conn: Connection, table: Table, rows: list[tuple[Any, ...]]) -> None:
+    """Insert rows of driver values (in ``_columns`` order), or add them to the rows already
+    there (the highest of lamp and filter hours). The statement is compiled once per dialect
+    and table and the rows go to the driver as they are: SQLAlchemy's per-row bind
+    processing would cost more than the SQL (as for the telemetry insert)."""
     if not rows:
         return
-    pg = conn.dialect.name == "postgresql"
-
-    def build() -> Any:
+    dialect = conn.dialect
+    columns = _columns(table)
+    found = _UPSERTS.get((dialect.name, table.name))
+    if found is None:
+        pg = dialect.name == "postgresql"
         stmt = (postgresql.insert if pg else sqlite.insert)(table)
         new = stmt.excluded
         current = table.c
@@ -337,9 +360,22 @@ def upsert(conn: Connection, table: Table, rows: list[dict[str, Any]]) -> None:
                     func.coalesce(current[name], new[name]), func.coalesce(new[name], current[name])
                 )
         key = list(table.primary_key.columns)
-        return stmt.on_conflict_do_update(index_elements=key, set_=values)
-
-    rawsql.run(conn, f"upsert {table.name}", build, rows)
+        compiled = stmt.on_conflict_do_update(index_elements=key, set_=values).compile(
+            dialect=dialect, column_keys=list(columns)
+        )
+        order = (
+            [columns.index(n) for n in compiled.positiontup or ()] if compiled.positional else None
+        )
+        found = _UPSERTS[(dialect.name, table.name)] = (compiled.string, order)
+    sql, order = found
+    params: list[Any]
+    if order is None:
+        params = [dict(zip(columns, row, strict=True)) for row in rows]
+    elif order == list(range(len(columns))):
+        params = rows
+    else:
+        params = [tuple(row[i] for i in order) for row in rows]
+    conn.exec_driver_sql(sql, params)
 
 
 __all__ = [
