@@ -169,7 +169,7 @@ async def test_outbox_replays_in_order_after_the_broker_comes_back(
             lambda: asyncio.sleep(0, not agent.connected.is_set()), WAIT_S, "the agent to notice"
         )
         per_sample = sum(isinstance(d, Sensor) for d in agent.devices.values())
-        assert per_sample == 3  # environment, noise, occupancy
+        assert per_sample == 5  # environment, lights, projector, noise, occupancy
         for _ in range(3):
             await agent.sample()
         assert await agent.unsent() == 3 * per_sample
