@@ -302,6 +302,7 @@ def test_every_operation_documents_its_errors(app: FastAPI) -> None:
         (f"{API}/audit", "get"): {200, 413, 422} | auth,
         (f"{API}/audit.csv", "get"): {200, 413, 422} | auth,
         (f"{API}/fleet", "get"): {200, 413, 422} | auth,
+        (f"{API}/reports/usage", "get"): {200, 404, 413, 422} | auth,
     }  # fmt: skip
     paths = app.openapi()["paths"]
     assert {(p, m) for p, ops in paths.items() for m in ops} == set(expected)
