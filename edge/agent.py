@@ -19,6 +19,7 @@ from edge.automation import Automation
 from edge.clock import Clock as WallClock
 from edge.clock_offset import ClockOffset
 from edge.config import RoomFile
+from edge.help import PANEL_ID, HelpPanel
 from edge.homeassistant import HomeAssistantBridge
 from edge.homeassistant_sync import DiscoveryRecord, sync_discovery
 from edge.inbox import Inbox, InboxHooks
@@ -38,6 +39,7 @@ from protocol.messages import (
     DeviceState,
     Event,
     Health,
+    HelpAck,
     Message,
     OutboxHealth,
     RoomSettings,
@@ -150,6 +152,9 @@ class Agent:
             raise
         self.boot = self.recorder.boot
         """Random id of this run; telemetry and events carry it with their sequence number."""
+        self.panel = HelpPanel(self.recorder.emit_event)
+        """The teacher's help request and the hub's answer to it (device ``panel``)."""
+        self.devices[PANEL_ID] = self.panel
         self.boot_no = self.recorder.boot_no
         self.started_at = utcnow()
         for device_id, reason in failed.items():
@@ -211,6 +216,7 @@ class Agent:
                 on_ack=self._outbox_sender.on_ack,
                 hub_online=self._outbox_sender.hub_online,
                 spawn=self._spawn,
+                on_help=self._on_help,
             ),
             clock=self.clock_offset,
             homeassistant=self.homeassistant,
@@ -514,6 +520,11 @@ class Agent:
             available=bool(current.get("available", True)),
         )
         await self._publish(self.topics.state(device.id), state, retain=True)
+
+    async def _on_help(self, ack: HelpAck) -> None:
+        if self.panel.show(ack):
+            logger.info("%s: help request %s (alert %d)", self.label, ack.state, ack.alert)
+            await self._publish_state(self.panel)
 
     async def _republish(self) -> None:
         client = self.link.client

@@ -21,6 +21,7 @@ from pydantic import (
 from devices.lighting.config import GpioLightingConfig
 from devices.occupancy.config import PirOccupancyConfig
 from devices.registry import DeviceConfig
+from edge.help import PANEL_ID
 from edge.rules import RulesConfig
 from edge.timetable import TimetableConfig
 from protocol.topics import validate_id
@@ -134,6 +135,15 @@ class RoomFile(BaseModel):
     homeassistant: HomeAssistantConfig = Field(
         default_factory=HomeAssistantConfig, description="Home Assistant discovery; off by default."
     )
+
+    @field_validator("devices")
+    @classmethod
+    def _panel_reserved(cls, value: dict[str, Any]) -> dict[str, Any]:
+        """Every agent has its own help panel under this id."""
+        if PANEL_ID in value:
+            msg = f"device id {PANEL_ID!r} is the agent's own help panel; name the device otherwise"
+            raise ValueError(msg)
+        return value
 
     @field_validator("devices")
     @classmethod

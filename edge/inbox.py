@@ -33,6 +33,7 @@ from protocol.messages import (
     TEXT_MAX,
     Command,
     CommandReply,
+    HelpAck,
     HubStatus,
     PayloadError,
     ReplyCode,
@@ -84,6 +85,8 @@ class InboxHooks:
     on_ack: Callable[[StoredAck], Awaitable[None]]
     hub_online: Callable[[bool], None]
     spawn: Callable[[Coroutine[Any, Any, None], str], object]
+    on_help: Callable[[HelpAck], Awaitable[None]] | None = None
+    """The hub's answer to the room's help request (its retained ``help`` topic)."""
 
 
 class Inbox:
@@ -128,13 +131,14 @@ class Inbox:
             Kind.COMMAND: self._on_command,
             Kind.CONFIG: self._on_config,
             Kind.ACK: self._on_ack,
+            Kind.HELP: self._on_help,
         }
 
     @property
     def subscriptions(self) -> list[str]:
         ha = [self.homeassistant.command_filter] if self.homeassistant is not None else []
         t = self.topics
-        return [t.commands, t.config, t.ack, hub_status_filter(t.root), *ha]
+        return [t.commands, t.config, t.ack, t.help, hub_status_filter(t.root), *ha]
 
     def drop(self, topic: str, reason: object) -> None:
         self.malformed += 1
@@ -289,6 +293,13 @@ class Inbox:
         if self._live(message):
             self.clock.add(ack.ts, self.now())
         await self.hooks.on_ack(ack)
+
+    async def _on_help(
+        self, _message: aiomqtt.Message, _device: str | None, payload: Payload
+    ) -> None:
+        if not payload or self.hooks.on_help is None:
+            return  # a cleared retained answer: nothing to show
+        await self.hooks.on_help(decode(HelpAck, payload))
 
     async def _on_hub_status(self, message: aiomqtt.Message, payload: Payload) -> None:
         hub_id = parse_hub_status_topic(message.topic.value, self.topics.root)

@@ -15,6 +15,9 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
 from hub.access import Caller
+from hub.alerts.metrics import alert_source
+from hub.alerts.service import AlertService
+from hub.alerts.store import AlertStore
 from hub.api.auth import Authenticated
 from hub.api.deps import HubState
 from hub.api.limits import BodyLimit
@@ -88,6 +91,11 @@ def create_app(settings: HubSettings | None = None, *, connect_mqtt: bool = True
                 supervisor = Supervisor(f"hub {settings.hub_id} ingest", ingest.run, **backoff)
                 ingest.on_batch = pruner.noted
             pruning = Supervisor(f"hub {settings.hub_id} pruning", pruner.run, **backoff)
+            publish = ingest.publish if ingest is not None else None
+            alerts = AlertService(AlertStore(engine), settings, publish=publish)
+            if ingest is not None:
+                ingest.observers.append(alerts.observe)
+            alerting = Supervisor(f"hub {settings.hub_id} alerts", alerts.run, **backoff)
             users = Users(
                 engine,
                 session_idle=timedelta(seconds=settings.session_idle_s),
@@ -114,10 +122,13 @@ def create_app(settings: HubSettings | None = None, *, connect_mqtt: bool = True
                 metrics=metrics,
                 supervisor=supervisor,
                 pruner=pruner,
+                alerts=alerts,
                 reports=Reports(engine, ratings, tz),
             )
             metrics.add_source(hub_source(app.state.hub))
+            metrics.add_source(alert_source(alerts))
             tasks = [asyncio.create_task(pruning.run(), name="hub-pruning")]
+            tasks.append(asyncio.create_task(alerting.run(), name="hub-alerts"))
             task = asyncio.create_task(supervisor.run(), name="hub-ingest") if supervisor else None
             try:
                 yield
@@ -126,11 +137,14 @@ def create_app(settings: HubSettings | None = None, *, connect_mqtt: bool = True
                     await ingest.stop(task)
                 pruning.stopping = True
                 pruner.stop()
+                alerting.stopping = True
+                alerts.stop()
                 for t in tasks:
                     try:
                         await wait_within(t, 30)
                     except (TimeoutError, asyncio.CancelledError):
                         logger.warning("hub %s: %s did not stop in time", settings.hub_id, t)
+                await alerts.close()
         finally:
             engine.dispose()
 

@@ -327,6 +327,7 @@ database would otherwise race on ``CREATE TABLE``."""
 
 def load_models() -> None:
     """Import every module that declares tables, so ``Base.metadata`` holds them all."""
+    import hub.alerts.tables
     import hub.audit
     import hub.users  # noqa: F401
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 
+from hub.alerts.service import AlertService
 from hub.ingest import Ingest
 from hub.supervisor import Supervisor
 
@@ -19,13 +20,16 @@ def problems(
     *,
     database_error: str | None = None,
     now: float | None = None,
+    alerts: AlertService | None = None,
 ) -> list[str]:
     """The hub's problems; empty when all is well. Without MQTT (``ingest`` None) only the
-    database counts."""
+    database (and the alerts judged from it) counts."""
     now = time.monotonic() if now is None else now
     out: list[str] = []
     if database_error is not None:
         out.append(f"database unreachable: {database_error}")
+    if alerts is not None:
+        out += alerts.problems(now)
     if ingest is None:
         return out
     if supervisor is None or not supervisor.running:
@@ -52,4 +56,12 @@ def problems(
     return out
 
 
-__all__ = ["DB_ERROR_WINDOW_S", "RESTART_WINDOW_S", "problems"]
+def warnings(alerts: AlertService | None, *, now: float | None = None) -> list[str]:
+    """What an operator should see that does not make the hub unwell (so ``/healthz`` stays
+    200): alert notifications the webhook gave up or dropped."""
+    if alerts is None:
+        return []
+    return alerts.warnings(time.monotonic() if now is None else now)
+
+
+__all__ = ["DB_ERROR_WINDOW_S", "RESTART_WINDOW_S", "problems", "warnings"]

@@ -1,7 +1,8 @@
 """What the usage rollups and forecasts assume of each device: its power and its limits.
 
 From the sites file where it says (``devices`` of a room), else the hub's per-family
-defaults (settings).
+defaults (settings: the watts of each family; the lamp and filter hours at which the alerts
+call for service).
 """
 
 from __future__ import annotations
@@ -40,8 +41,8 @@ class Ratings:
         return cls(
             projector_watts=settings.projector_watts,
             lighting_watts=settings.lighting_watts,
-            lamp_limit_h=settings.lamp_limit_h,
-            filter_limit_h=settings.filter_limit_h,
+            lamp_limit_h=settings.alert_lamp_hours,  # the alerts' thresholds: one "due"
+            filter_limit_h=settings.alert_filter_hours,
             devices=devices,
         )
 

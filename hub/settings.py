@@ -9,9 +9,10 @@ from pathlib import Path
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import AfterValidator, Field, SecretStr
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import AfterValidator, Field, HttpUrl, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from hub.alerts.kinds import Severity
 from protocol import ROOT, validate_id
 
 
@@ -117,6 +118,40 @@ class HubSettings(BaseSettings):
     restart_min_s: float = Field(default=0.5, gt=0)
     """First delay before a task that failed unexpectedly (ingest, pruning) starts again."""
     restart_max_s: float = Field(default=30.0, gt=0)
+    alert_offline_grace_s: float = Field(default=120.0, ge=0, le=7 * 24 * 3600)
+    """An agent offline (its status, or its will) for this long raises an alert; it ends when
+    the agent is back online."""
+    alert_gap_grace_s: float = Field(default=300.0, ge=0, le=7 * 24 * 3600)
+    """Messages missing (neither stored nor reported dropped) for this long raise an alert; an
+    outbox still catching up after a lost link is not one."""
+    alert_drops_quiet_s: float = Field(default=3600.0, gt=0, le=30 * 24 * 3600)
+    """An alert for messages an agent dropped ends by itself after this long without more."""
+    alert_co2_high_ppm: float = Field(default=1200.0, gt=0, le=100_000)
+    """CO2 at or above this raises an alert for the room's sensor."""
+    alert_co2_hysteresis_ppm: float = Field(default=100.0, ge=0, le=100_000)
+    """The CO2 alert ends below ``alert_co2_high_ppm`` minus this, so it cannot flap."""
+    alert_lamp_hours: float = Field(default=4000.0, gt=0)
+    """A projector lamp with this many hours is due for replacement."""
+    alert_filter_hours: float = Field(default=1000.0, gt=0)
+    """A projector filter with this many hours is due for cleaning or replacement."""
+    alert_check_interval_s: float = Field(default=5.0, gt=0, le=3600)
+    """How often what time alone decides (an agent that stays offline) is looked at."""
+    alert_events_max: int = Field(default=10_000, ge=1, le=1_000_000)
+    """Help events waiting to be judged; beyond, they are dropped and counted."""
+    webhook_url: HttpUrl | None = None
+    """Where every alert transition is POSTed as JSON; none: no webhook."""
+    webhook_severities: Annotated[frozenset[Severity], NoDecode] = frozenset(
+        {"warning", "critical"}
+    )
+    """Which alerts are sent, comma-separated: ``info``, ``warning``, ``critical``."""
+    webhook_timeout_s: float = Field(default=5.0, gt=0, le=120)
+    """Longest one POST may take."""
+    webhook_retries: int = Field(default=3, ge=0, le=20)
+    """Attempts after a failed first one (no connection, a time-out, 5xx, 408, 429)."""
+    webhook_backoff_s: float = Field(default=1.0, gt=0, le=600)
+    """Wait before the first retry; it doubles with each (at most 60 s)."""
+    webhook_queue_max: int = Field(default=1000, ge=1, le=1_000_000)
+    """Notifications waiting to be sent; beyond, they are dropped and counted."""
     rollups: bool = True
     """Keep the usage rollups (hourly and daily, per device) up to date in each ingest
     transaction; the usage reports read nothing else. Off: reports show no new usage."""
@@ -127,12 +162,26 @@ class HubSettings(BaseSettings):
     """Power of a projector while on, unless the sites file gives the device's own."""
     lighting_watts: float = Field(default=200.0, ge=0, le=100_000)
     """Power of a lighting device with all its zones lit, unless the sites file gives its own."""
-    lamp_limit_h: float = Field(default=4000.0, gt=0)
-    """Projector lamp hours due for replacement, unless the sites file gives the device's own."""
-    filter_limit_h: float = Field(default=1000.0, gt=0)
-    """Projector filter hours due for service, unless the sites file gives the device's own."""
     report_days_max: int = Field(default=1100, ge=31, le=3700)
     """Longest range of days one usage report may cover."""
+
+    @field_validator("webhook_severities", mode="before")
+    @classmethod
+    def _severity_list(cls, value: object) -> object:
+        """``warning,critical`` from the environment; a list or set as it is."""
+        if isinstance(value, str):
+            return frozenset(part.strip() for part in value.split(",") if part.strip())
+        return value
+
+    @model_validator(mode="after")
+    def _co2_band(self) -> HubSettings:
+        if self.alert_co2_hysteresis_ppm >= self.alert_co2_high_ppm:
+            msg = (
+                f"alert_co2_hysteresis_ppm ({self.alert_co2_hysteresis_ppm:g}) must be below "
+                f"alert_co2_high_ppm ({self.alert_co2_high_ppm:g})"
+            )
+            raise ValueError(msg)
+        return self
 
 
 __all__ = ["HubSettings", "default_hub_id", "whole_hour_zone"]

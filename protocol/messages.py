@@ -336,6 +336,30 @@ class StoredAck(Message):
     boots: dict[BootId, Ranges] = Field(default_factory=dict, max_length=BOOTS_MAX)
 
 
+HelpState = Literal["open", "acknowledged", "resolved", "ended"]
+"""A help request's alert: seen by the hub, acknowledged by IT, resolved by IT, or ended
+(the teacher withdrew it)."""
+
+
+class HelpAck(Message):
+    """What became of the room's help request, written by the hub; retained on ``help``.
+
+    ``boot`` and ``seq`` name the newest help event the alert counted, so an agent whose
+    teacher asked again since can tell that this answer is not yet about the new request.
+    """
+
+    alert: int = Field(ge=1, le=INT32_MAX)
+    """The hub's alert id."""
+    state: HelpState
+    boot: BootId
+    seq: int = Field(ge=1, le=INT32_MAX)
+    reason: Text = ""
+    """The reason the teacher gave (the newest request's)."""
+    by: str = Field(default="", max_length=200)
+    """Who acknowledged or resolved it (empty while open or after the teacher withdrew it)."""
+    comment: Text = ""
+
+
 M = TypeVar("M", bound=Message)
 
 
@@ -374,6 +398,8 @@ __all__ = [
     "DeviceState",
     "Event",
     "Health",
+    "HelpAck",
+    "HelpState",
     "HubStatus",
     "Message",
     "Ordered",

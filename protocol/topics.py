@@ -32,6 +32,7 @@ class Kind(StrEnum):
     CONFIG_APPLIED = "config/applied"
     HEALTH = "health"
     ACK = "ack"
+    HELP = "help"
 
 
 # (qos, retained) per kind. Commands are never retained: a retained command
@@ -47,6 +48,7 @@ _RULES: dict[Kind, tuple[int, bool]] = {
     Kind.CONFIG_APPLIED: (1, True),
     Kind.HEALTH: (1, True),
     Kind.ACK: (1, True),
+    Kind.HELP: (1, True),
 }
 
 AGENT_WRITES = frozenset(
@@ -54,7 +56,7 @@ AGENT_WRITES = frozenset(
     | {Kind.CONFIG_APPLIED}
 )
 """Kinds only the room's own agent publishes; the hub checks the sender against the topic."""
-HUB_WRITES = frozenset({Kind.COMMAND, Kind.CONFIG, Kind.ACK})
+HUB_WRITES = frozenset({Kind.COMMAND, Kind.CONFIG, Kind.ACK, Kind.HELP})
 """Kinds only a hub publishes on a room's subtree."""
 _WITH_DEVICE = (Kind.STATE, Kind.COMMAND)
 """Kinds whose last level names a device."""
@@ -139,6 +141,11 @@ class RoomTopics:
     @property
     def event(self) -> str:
         return f"{self.base}/event"
+
+    @property
+    def help(self) -> str:
+        """Where the hub says what became of the room's help request (retained)."""
+        return f"{self.base}/help"
 
     @property
     def config(self) -> str:

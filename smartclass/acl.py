@@ -81,6 +81,7 @@ TOPICS: tuple[TopicRule, ...] = (
     _rule("cmd", f"{_ROOM}/cmd/{{device}}", [_HUB], [_AGENT], retained=False),
     _rule("config", f"{_ROOM}/config", [_HUB], [_AGENT], retained=True),
     _rule("ack", f"{_ROOM}/ack", [_HUB], [_AGENT], retained=True),
+    _rule("help", f"{_ROOM}/help", [_HUB], [_AGENT], retained=True),
     _rule(
         "hub/status",
         f"{{root}}/{HUB_SEGMENT}/{{hub_id}}/status",

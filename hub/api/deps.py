@@ -7,6 +7,7 @@ from typing import Annotated
 
 from fastapi import Depends, Path, Request
 
+from hub.alerts.service import AlertService
 from hub.audit import Audit
 from hub.commands import Commander
 from hub.ingest import Ingest
@@ -39,6 +40,8 @@ class HubState:
     supervisor: Supervisor | None = None
     """Keeps the ingest running (None without MQTT)."""
     pruner: Pruner | None = None
+    alerts: AlertService | None = None
+    """Raises and ends alerts; IT acknowledges and resolves them through it."""
     reports: Reports | None = None
     """Usage reports from the rollups (the app always makes them)."""
 

@@ -7,6 +7,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
+from hub.alerts.views import AlertsHealthPublic
 from protocol.bounds import check_json
 
 PARAMS_MAX_BYTES = 4096
@@ -271,6 +272,9 @@ class HealthPublic(BaseModel):
     losses: LossTotalsPublic | None = None
     clock_suspect_rooms: int = 0
     """Rooms that sent a time far from the hub's clock within the last hour."""
+    warnings: list[str] = Field(default_factory=list)
+    """What deserves attention without making the hub unwell: alert notifications failing."""
+    alerts: AlertsHealthPublic | None = None
 
 
 class HealthzPublic(BaseModel):

@@ -65,10 +65,12 @@ async def test_a_hub_reads_every_rooms_agent_topics(
         assert await topics_all(hub, sent) == sent
 
 
-async def test_a_hub_writes_commands_config_ack_and_its_own_status_only(
+async def test_a_hub_writes_commands_config_ack_help_and_its_own_status_only(
     broker: Mosquitto, topic_root: str
 ) -> None:
-    allowed = [topic(k, topic_root, s, r) for k in ("cmd", "config", "ack") for s, r in ROOMS]
+    allowed = [
+        topic(k, topic_root, s, r) for k in ("cmd", "config", "ack", "help") for s, r in ROOMS
+    ]
     allowed.append(topic("hub/status", topic_root, hub_id=HUB))
     refused = [topic(k, topic_root) for k in kinds(written_by=Party.AGENT)]
     refused += [topic("hub/status", topic_root, hub_id=OTHER_HUB), topic("ha/command", topic_root)]

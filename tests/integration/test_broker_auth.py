@@ -105,7 +105,7 @@ async def test_an_agent_receives_on_each_of_its_read_topics(
 async def test_an_agent_is_refused_other_rooms_and_its_own_read_only_topics(
     broker: Mosquitto, topic_root: str
 ) -> None:
-    own_read_only = [topic(k, topic_root) for k in ("cmd", "config", "ack", "ha/command")]
+    own_read_only = [topic(k, topic_root) for k in ("cmd", "config", "ack", "help", "ha/command")]
     others = [
         topic(kind, topic_root, site, room)
         for kind in kinds(written_by=Party.AGENT)
@@ -134,7 +134,8 @@ async def test_an_agent_receives_nothing_published_to_another_room(
     ):
         await subscribe(agent, [f"{topic_root}/#", "#"])
         for site, room in ((SITE, OTHER_ROOM), (OTHER_SITE, ROOM)):
-            for kind in ("cmd", "config", "ack", "telemetry", "status", "reply", "ha/command"):
+            for kind in ("cmd", "config", "ack", "help", "telemetry", "status", "reply",
+                         "ha/command"):  # fmt: skip
                 await sender.publish_acked(topic(kind, topic_root, site, room), b"1")
         own = topic("cmd", topic_root)
         await sender.publish_acked(own, b"1")

@@ -95,7 +95,7 @@ def test_demo_serves_its_rooms_and_stops_cleanly_on_ctrl_c(tmp_path: Path) -> No
             f"{api}/rooms/{first['site']}/{first['room']}", timeout=5, headers=auth
         ).json()
         families = {d["family"] for d in detail["devices"]}
-        assert families == {"environment", "lighting", "projector", "noise", "occupancy"}
+        assert families == {"environment", "lighting", "projector", "noise", "occupancy", "panel"}
         assert len(_processes_mentioning(str(tmp_path))) >= 3  # broker, hub, agents
         mqtt_port = int(re.search(r"-p (\d+) -t 'sc/#'", output).group(1))  # type: ignore[union-attr]
         login = re.search(r"-u (\S+) -P '([^']+)'", output)

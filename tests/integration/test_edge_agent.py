@@ -57,7 +57,7 @@ async def test_status_state_and_telemetry_reach_the_broker(
         await sub.subscribe(f"{base}/status", qos=1)
         status = decode(Status, (await next_on(sub, f"{base}/status")).payload)  # type: ignore[arg-type]
         assert (status.state, status.boot, status.keepalive) == ("online", agent.boot, 5)
-        assert status.devices == ["env", "lights", "projector", "noise", "presence"]
+        assert status.devices == ["env", "lights", "projector", "noise", "presence", "panel"]
 
         await sub.subscribe(f"{base}/state/lights", qos=1)
         msg = await next_on(sub, f"{base}/state/lights")

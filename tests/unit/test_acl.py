@@ -34,6 +34,7 @@ def test_an_agent_writes_and_reads_its_own_room_only() -> None:
         "topic read sc/s1/6a1/cmd/+",
         "topic read sc/s1/6a1/config",
         "topic read sc/s1/6a1/ack",
+        "topic read sc/s1/6a1/help",
         "topic read sc/_hub/+/status",
     ]
 
@@ -53,6 +54,7 @@ def test_a_hub_reads_every_room_and_only_its_own_replies() -> None:
         "topic write sc/+/+/cmd/+",
         "topic write sc/+/+/config",
         "topic write sc/+/+/ack",
+        "topic write sc/+/+/help",
         "topic write sc/_hub/h1/status",
     ]
     assert "topic read sc/+/+/reply/h1" not in lines(d)["hub-sc-h2"]
@@ -81,7 +83,7 @@ def test_home_assistant_lines_only_for_rooms_that_enable_it() -> None:
 
 def test_commands_are_the_one_hub_topic_kind_never_retained() -> None:
     hub_written = {r.kind: r.retained for r in TOPICS if Party.HUB in r.writers}
-    assert hub_written == {"cmd": False, "config": True, "ack": True}
+    assert hub_written == {"cmd": False, "config": True, "ack": True, "help": True}
 
 
 @pytest.mark.parametrize(

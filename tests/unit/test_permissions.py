@@ -142,7 +142,9 @@ def test_every_route_has_exactly_one_rule(app: FastAPI) -> None:
 
 
 def url_of(route: Any, target: tuple[str, str]) -> str:
-    values = {"site": target[0], "room": target[1], "device": "lights", "token_id": "1"}
+    values = {
+        "site": target[0], "room": target[1], "device": "lights", "token_id": "1", "alert_id": "1",
+    }  # fmt: skip
     path = route.path
     for name in route.param_convertors:
         path = path.replace(f"{{{name}}}", values[name])

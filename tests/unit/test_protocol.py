@@ -22,6 +22,7 @@ def test_room_topics_build_and_parse_round_trip() -> None:
         t.event: (p.Kind.EVENT, None),
         t.config: (p.Kind.CONFIG, None),
         t.config_applied: (p.Kind.CONFIG_APPLIED, None),
+        t.help: (p.Kind.HELP, None),
     }
     for topic, (kind, device) in cases.items():
         parsed = p.parse_topic(topic)
@@ -62,6 +63,8 @@ def test_commands_are_never_retained_and_state_is() -> None:
     assert p.retained(p.Kind.STATUS)
     assert p.retained(p.Kind.STATE)
     assert p.retained(p.Kind.CONFIG)
+    assert p.retained(p.Kind.HELP)
+    assert p.Kind.HELP in p.HUB_WRITES
     assert all(p.qos_of(k) == 1 for k in p.Kind)
 
 
@@ -174,3 +177,15 @@ def test_values_every_database_can_store(
 ) -> None:
     with pytest.raises(p.PayloadError, match=fragment):
         p.decode(model, payload)
+
+
+def test_help_ack_round_trips_and_bounds_its_texts() -> None:
+    ack = p.HelpAck(
+        sender="hub/h1", alert=7, state="acknowledged", boot="b1", seq=12,
+        reason="máy chiếu không lên", by="it-anh", comment="đang tới",
+    )  # fmt: skip
+    assert p.decode(p.HelpAck, p.encode(ack)) == ack
+    with pytest.raises(p.PayloadError, match="state"):
+        p.decode(p.HelpAck, p.encode(ack).replace(b'"acknowledged"', b'"seen"'))
+    with pytest.raises(ValueError, match="comment"):
+        p.HelpAck(sender="hub/h1", alert=7, state="open", boot="b1", seq=1, comment="x" * 2001)

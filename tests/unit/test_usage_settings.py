@@ -37,7 +37,8 @@ def test_devices_of_the_sites_file_and_the_defaults(tmp_path: Path) -> None:
         "          lights: {watts: 180, zone_watts: {front: 90}}\n      - r2\n",
         encoding="utf-8",
     )
-    ratings = Ratings.of(HubSettings(projector_watts=260, filter_limit_h=1200), load_sites(sites))
+    settings = HubSettings(projector_watts=260, alert_filter_hours=1200)
+    ratings = Ratings.of(settings, load_sites(sites))
     assert ratings.projector("s", "r1", "projector") == 300
     assert ratings.projector("s", "r2", "projector") == 260  # the default
     assert ratings.lamp_limit("s", "r1", "projector") == 5000

@@ -18,7 +18,7 @@ from hub.api.models import (
     LossTotalsPublic,
 )
 from hub.api.responses import BODY_TOO_LARGE
-from hub.health import problems
+from hub.health import problems, warnings
 from protocol import utcnow
 from protocol.bounds import safe_text
 
@@ -29,7 +29,7 @@ CLOCK_WINDOW = timedelta(hours=1)
 
 
 def _problems(hub: HubState, database_error: str | None) -> list[str]:
-    return problems(hub.ingest, hub.supervisor, database_error=database_error)
+    return problems(hub.ingest, hub.supervisor, database_error=database_error, alerts=hub.alerts)
 
 
 @router.get("/health")
@@ -41,7 +41,10 @@ def health(_: Annotated[object, Depends(Allowed(Action.HUB_ADMIN))], hub: HubDep
     dead: dict[str, int] = {}
     losses = None
     clock_rooms = 0
+    alerts = None
     try:
+        if hub.alerts is not None:
+            alerts = hub.alerts.health(hub.alerts.store.active_counts())
         dead = store.dead_letter_counts()
         totals = store.loss_totals()
         losses = LossTotalsPublic.model_validate(totals, from_attributes=True)
@@ -66,6 +69,8 @@ def health(_: Annotated[object, Depends(Allowed(Action.HUB_ADMIN))], hub: HubDep
         dead_letters_pruned=hub.pruner.pruned if hub.pruner else 0,
         losses=losses,
         clock_suspect_rooms=clock_rooms,
+        warnings=warnings(hub.alerts),
+        alerts=alerts,
     )
 
 
