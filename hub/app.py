@@ -35,6 +35,7 @@ from hub.pruning import Pruner
 from hub.ratings import Ratings
 from hub.registry import load_sites
 from hub.reports import Reports
+from hub.rollup_metrics import rollup_source
 from hub.rollups import UsageRollups
 from hub.settings import HubSettings
 from hub.store import Store
@@ -127,6 +128,8 @@ def create_app(settings: HubSettings | None = None, *, connect_mqtt: bool = True
             )
             metrics.add_source(hub_source(app.state.hub))
             metrics.add_source(alert_source(alerts))
+            if store.rollups is not None:
+                metrics.add_source(rollup_source(store.rollups))
             tasks = [asyncio.create_task(pruning.run(), name="hub-pruning")]
             tasks.append(asyncio.create_task(alerting.run(), name="hub-alerts"))
             task = asyncio.create_task(supervisor.run(), name="hub-ingest") if supervisor else None

@@ -12,6 +12,7 @@ table (``INSERT … ON CONFLICT DO UPDATE`` adding to what is there, on SQLite a
 from __future__ import annotations
 
 import functools
+import logging
 import math
 from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, date, datetime
@@ -20,6 +21,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection, Date, Table, bindparam, func, select, tuple_
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 
 from hub.parsing import Parsed
 from hub.ratings import Ratings
@@ -35,6 +37,7 @@ from hub.rollup_tables import (
     usage_site_daily,
 )
 from protocol import Telemetry
+from protocol.bounds import safe_text
 from protocol.usage import (
     CO2,
     FILTER_HOURS,
@@ -45,6 +48,8 @@ from protocol.usage import (
     TEMPERATURE,
     zone_of,
 )
+
+logger = logging.getLogger(__name__)
 
 CO2_HIGH_PPM = 1000.0
 CO2_VERY_HIGH_PPM = 1500.0
@@ -121,6 +126,13 @@ class UsageRollups:
         self.tz = tz
         self._days: dict[int, date] = {}
         """Local day of each hour seen lately (the zone's offset is whole hours)."""
+        self.samples = 0
+        """Samples added since the hub started."""
+        self.rows = 0
+        """Hourly rows written (one per device, part and hour of each batch)."""
+        self.errors = 0
+        """Batches whose rollups failed (their usage is lost, their telemetry stored)."""
+        self.last_error: str | None = None
 
     def day_of(self, hour: int) -> date:
         """The local date of a UTC hour (counted since 1970)."""
@@ -219,9 +231,30 @@ class UsageRollups:
     # --- writing --------------------------------------------------------------------------
 
     def add(self, conn: Connection, items: Sequence[Parsed]) -> int:
-        """Add the usage of newly stored telemetry to both tables, in the caller's
-        transaction; return the hourly rows touched."""
-        return self.write(conn, self.amounts(items))
+        """Add the usage of newly stored telemetry, in the caller's transaction; return the
+        hourly rows touched.
+
+        Within a savepoint: should the rollups fail for another reason than the database
+        going away (which the ingest retries whole), only they are undone. The telemetry is
+        stored all the same, the batch's usage is lost, and the error logged and counted:
+        a fault here must never turn a room's telemetry into dead letters.
+        """
+        if not items:
+            return 0
+        try:
+            with conn.begin_nested():
+                rows = self.write(conn, self.amounts(items))
+        except Exception as exc:
+            if _transient(exc):
+                raise
+            self.errors += 1
+            self.last_error = safe_text(exc, 300)
+            logger.exception("usage rollups of %d samples failed; the samples are stored, "
+                             "their usage is not counted", len(items))  # fmt: skip
+            return 0
+        self.samples += len(items)
+        self.rows += rows
+        return rows
 
     def write(self, conn: Connection, hourly: dict[Key, Amounts]) -> int:
         """Add hourly amounts to the hourly table, their sums by local day to the daily one
@@ -254,6 +287,14 @@ class UsageRollups:
         ])  # fmt: skip
         _room_maxima(conn, rooms)
         return len(hourly)
+
+
+def _transient(exc: BaseException) -> bool:
+    """The database went away or is locked: the ingest retries the batch (as
+    ``hub.batches.transient``, which cannot be imported here: it needs the store)."""
+    return isinstance(exc, OperationalError | InterfaceError) or (
+        isinstance(exc, DBAPIError) and exc.connection_invalidated
+    )
 
 
 def _merge(rows: dict[Any, Amounts], key: Any, amounts: Amounts) -> None:

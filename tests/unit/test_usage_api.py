@@ -171,3 +171,10 @@ def test_without_a_range_the_last_30_days_up_to_today(client: TestClient) -> Non
     body = get(client, bearer(client.app, Role.DISTRICT)).json()
     assert (body["from"], body["to"], len(body["periods"])) == ("2025-02-02", "2025-03-03", 30)
     assert body["total"]["energy_kwh"] == 1.29  # both schools: 1.04 and 250 W for an hour
+
+
+def test_the_rollups_are_counted_in_the_metrics(client: TestClient) -> None:
+    lines = client.get("/metrics", headers=bearer(client.app)).text.splitlines()
+    samples = len(scenario()) + 1  # and the other school's hour
+    assert f"smartclass_hub_rollup_samples_total {samples:.1f}" in lines
+    assert "smartclass_hub_rollup_errors_total 0.0" in lines

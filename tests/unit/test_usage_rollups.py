@@ -237,3 +237,36 @@ def test_a_second_writer_of_one_sqlite_file_is_caught_not_counted(tmp_path: Path
     finally:
         one.engine.dispose()
         two.engine.dispose()
+
+
+def test_a_fault_in_the_rollups_costs_their_usage_never_the_telemetry(database_url: str) -> None:
+    """A table of another version (a column this one does not fill) makes the rollups fail:
+    the batch's usage is lost and counted, its telemetry is stored all the same."""
+    engine = make_engine(database_url)
+    with engine.begin() as conn:
+        conn.exec_driver_sql(
+            "CREATE TABLE usage_room_daily (site VARCHAR(63) NOT NULL, day DATE NOT NULL, "
+            "room VARCHAR(63) NOT NULL, covered_s FLOAT NOT NULL DEFAULT 0, "
+            "occupied_s FLOAT NOT NULL DEFAULT 0, co2_1000_s FLOAT NOT NULL DEFAULT 0, "
+            "co2_1500_s FLOAT NOT NULL DEFAULT 0, attendance INTEGER NOT NULL, "
+            "PRIMARY KEY (site, day, room))"
+        )
+    create_schema(engine)
+    rollups = UsageRollups(RATINGS, HCM)
+    store = Store(engine, rollups=rollups)
+    store.upsert_sites(SITES)
+    try:
+        messages = scenario()
+        result = store.write_batch(messages, now=NOW)
+        assert (result.points, result.dead_letters) == (
+            sum(len(m.message.readings) for m in messages),  # type: ignore[attr-defined]
+            0,
+        )
+        assert (rollups.errors, rollups.samples) == (1, 0)
+        assert rollups.last_error is not None
+        assert "attendance" in rollups.last_error
+        assert daily(store) == []  # the rollups alone were undone
+        with engine.connect() as conn:
+            assert conn.exec_driver_sql("SELECT count(*) FROM telemetry").scalar() == result.points
+    finally:
+        engine.dispose()
