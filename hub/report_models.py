@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 ReportScope = Literal["room", "school", "district"]
 ReportGroup = Literal["hour", "day", "week", "month"]
@@ -124,6 +124,8 @@ class ForecastsPublic(BaseModel):
 class UsageReportPublic(BaseModel):
     """Usage of a room, a school or the district over a range of days, and forecasts."""
 
+    model_config = ConfigDict(populate_by_name=True)
+
     scope: ReportScope
     site: str | None
     room: str | None
@@ -139,8 +141,6 @@ class UsageReportPublic(BaseModel):
     periods: list[UsagePeriodPublic]
     total: UsageFigures
     forecasts: ForecastsPublic
-
-    model_config = {"populate_by_name": True}
 
 
 __all__ = [
