@@ -27,10 +27,14 @@ from hub.api.routes.health import healthz_router
 from hub.api.routes.metrics import metrics_router
 from hub.audit import Audit
 from hub.commands import Commander
+from hub.config_push import ConfigPusher
+from hub.config_versions import ConfigVersions
+from hub.configuration import Configuration
 from hub.db import create_schema, make_engine
+from hub.influx import InfluxConfig
 from hub.ingest import Ingest
 from hub.login_limit import LoginLimiter
-from hub.metrics import HubMetrics, hub_source
+from hub.metrics import HubMetrics, hub_source, influx_source
 from hub.pruning import Pruner
 from hub.ratings import Ratings
 from hub.registry import load_sites
@@ -92,6 +96,15 @@ def create_app(settings: HubSettings | None = None, *, connect_mqtt: bool = True
                 supervisor = Supervisor(f"hub {settings.hub_id} ingest", ingest.run, **backoff)
                 ingest.on_batch = pruner.noted
             pruning = Supervisor(f"hub {settings.hub_id} pruning", pruner.run, **backoff)
+            influx_config = InfluxConfig.from_settings(settings)
+            influx = None
+            if influx_config is not None and ingest is not None:
+                from hub.influx.exporter import InfluxExporter  # only a hub that exports loads it
+
+                influx = InfluxExporter(influx_config)
+                ingest.observers.append(influx.observe)
+                logger.info("InfluxDB export to %s, bucket %s", influx_config.safe_url,
+                            influx_config.bucket)  # fmt: skip
             publish = ingest.publish if ingest is not None else None
             alerts = AlertService(AlertStore(engine), settings, publish=publish)
             if ingest is not None:
@@ -112,6 +125,16 @@ def create_app(settings: HubSettings | None = None, *, connect_mqtt: bool = True
                 address_failures=settings.login_address_failures_max,
                 window_s=settings.login_window_s,
             )
+            pusher = ConfigPusher(
+                ConfigVersions(engine),
+                ingest,
+                audit,
+                root=settings.topic_root,
+                hub_id=settings.hub_id,
+                ack_timeout_s=settings.config_push_timeout_s,
+                retry_max_s=settings.config_retry_max_s,
+            )
+            app.state.configuration = Configuration(pusher.versions, pusher, audit)
             app.state.hub = HubState(
                 settings,
                 store,
@@ -123,14 +146,22 @@ def create_app(settings: HubSettings | None = None, *, connect_mqtt: bool = True
                 metrics=metrics,
                 supervisor=supervisor,
                 pruner=pruner,
+                config_pusher=pusher,
                 alerts=alerts,
+                influx=influx,
                 reports=Reports(engine, ratings, tz),
             )
             metrics.add_source(hub_source(app.state.hub))
             metrics.add_source(alert_source(alerts))
+            if influx is not None:
+                metrics.add_source(influx_source(influx.stats))
             if store.rollups is not None:
                 metrics.add_source(rollup_source(store.rollups))
-            tasks = [asyncio.create_task(pruning.run(), name="hub-pruning")]
+            pushing = Supervisor(f"hub {settings.hub_id} config push", pusher.run, **backoff)
+            tasks = [
+                asyncio.create_task(pruning.run(), name="hub-pruning"),
+                asyncio.create_task(pushing.run(), name="hub-config-push"),
+            ]
             tasks.append(asyncio.create_task(alerting.run(), name="hub-alerts"))
             task = asyncio.create_task(supervisor.run(), name="hub-ingest") if supervisor else None
             try:
@@ -138,8 +169,11 @@ def create_app(settings: HubSettings | None = None, *, connect_mqtt: bool = True
             finally:
                 if ingest is not None:
                     await ingest.stop(task)
-                pruning.stopping = True
+                if influx is not None:
+                    await influx.stop()  # after the ingest: its last batches are exported
+                pruning.stopping = pushing.stopping = True
                 pruner.stop()
+                pusher.stop()
                 alerting.stopping = True
                 alerts.stop()
                 for t in tasks:

@@ -19,6 +19,7 @@ from prometheus_client.registry import Collector
 
 if TYPE_CHECKING:
     from hub.api.deps import HubState
+    from hub.influx.stats import InfluxStats
 
 logger = logging.getLogger(__name__)
 
@@ -144,4 +145,23 @@ def hub_source(hub: HubState) -> Source:
     return collect
 
 
-__all__ = ["HubMetrics", "Source", "hub_source"]
+def influx_source(stats: InfluxStats) -> Source:
+    """The InfluxDB export: points by outcome and the backlog waiting to be written."""
+
+    def collect() -> Iterator[Metric]:
+        points = CounterMetricFamily(
+            f"{PREFIX}_influx_points",
+            "Points of the InfluxDB export, by outcome.",
+            labels=["outcome"],
+        )
+        for outcome in ("handed", "written", "failed", "dropped", "retimed"):
+            points.add_metric([outcome], getattr(stats, outcome))
+        yield points
+        yield _counter("influx_retries", "InfluxDB writes tried again.", stats.retries)
+        yield _gauge("influx_backlog", "Points waiting to be written to InfluxDB.", stats.backlog)
+        yield _gauge("influx_failing", "1 while writes to InfluxDB fail.", float(stats.failing))
+
+    return collect
+
+
+__all__ = ["HubMetrics", "Source", "hub_source", "influx_source"]

@@ -48,7 +48,10 @@ GroupName = Annotated[str, AfterValidator(lambda v: validate_id(v, "share group"
 class HubSettings(BaseSettings):
     """Where the broker and the database are, and how ingest batches and commands behave."""
 
-    model_config = SettingsConfigDict(env_prefix="SMARTCLASS_HUB_", extra="forbid")
+    model_config = SettingsConfigDict(
+        env_prefix="SMARTCLASS_HUB_", extra="forbid", hide_input_in_errors=True
+    )
+    """Errors name the setting, never its value: the input holds the secrets."""
 
     mqtt_host: str = "127.0.0.1"
     """Broker host name or address."""
@@ -93,6 +96,12 @@ class HubSettings(BaseSettings):
     """How often dead letters are pruned (also at start, and after a burst of them)."""
     command_timeout_s: float = Field(default=5.0, gt=0, le=300)
     """Default time a command waits for the agent's reply."""
+    config_push_timeout_s: float = Field(default=5.0, gt=0, le=300)
+    """Longest wait for the broker to take a room's configuration (its PUBACK); beyond it
+    the push counts as failed and is tried again."""
+    config_retry_max_s: float = Field(default=60.0, ge=1, le=3600)
+    """Longest pause between two tries of a configuration push the broker did not take
+    (the first after 1 s, then doubling); while the hub is disconnected it tries each second."""
     max_body_bytes: int = Field(default=64 * 1024, ge=1024, le=64 * 1024 * 1024)
     """Largest request body the API reads; a longer one is refused with 413."""
     session_idle_s: int = Field(default=12 * 3600, ge=60, le=30 * 86400)
@@ -181,6 +190,53 @@ class HubSettings(BaseSettings):
                 f"alert_co2_high_ppm ({self.alert_co2_high_ppm:g})"
             )
             raise ValueError(msg)
+        return self
+
+    influx_url: str | None = Field(default=None, pattern=r"^https?://[^\s/]+")
+    """InfluxDB to export telemetry, states, events and agent health to
+    (``http://influxdb:8086``); unset: no export. Needs the org, bucket and token."""
+    influx_org: str | None = Field(default=None, min_length=1)
+    """The InfluxDB organisation (InfluxDB 1.8 ignores it: any word, e.g. ``-``)."""
+    influx_bucket: str | None = Field(default=None, min_length=1)
+    """The bucket (InfluxDB 1.8: ``database/retention-policy``; 3.x: the database)."""
+    influx_token: SecretStr | None = None
+    """A token that may write to the bucket (InfluxDB 1.8: ``user:password``)."""
+    influx_batch_size: int = Field(default=1000, ge=1, le=100_000)
+    """Most points in one write request."""
+    influx_flush_interval_ms: int = Field(default=1000, ge=10, le=60_000)
+    """Longest a point waits for its batch to fill before it is written (the writer's timer
+    thread may outlive a stop by as much)."""
+    influx_backlog_max: int = Field(default=100_000, ge=1, le=10_000_000)
+    """Most points kept (waiting or being retried) while InfluxDB is away or slow; beyond,
+    new points are dropped and counted."""
+    influx_timeout_s: float = Field(default=10.0, gt=0, le=300)
+    """Longest one write request may take."""
+    influx_retry_interval_s: float = Field(default=5.0, gt=0, le=600)
+    """First wait before a failed write is tried again; the waits double up to 60 s."""
+    influx_retry_max_s: float = Field(default=180.0, gt=0, le=86_400)
+    """How long one batch is retried before its points count as failed."""
+    influx_stop_deadline_s: float = Field(default=5.0, ge=0, le=300)
+    """Longest the hub waits at shutdown for what is waiting to be written."""
+
+    @model_validator(mode="after")
+    def _influx_complete(self) -> HubSettings:
+        """A URL needs its org, bucket and token; those without a URL are a mistake too (a
+        misspelt URL variable would silently turn the export off)."""
+        parts = {
+            "SMARTCLASS_HUB_INFLUX_ORG": self.influx_org,
+            "SMARTCLASS_HUB_INFLUX_BUCKET": self.influx_bucket,
+            "SMARTCLASS_HUB_INFLUX_TOKEN": self.influx_token,
+        }
+        if self.influx_url is not None:
+            missing = [name for name, value in parts.items() if value is None]
+            if missing:
+                msg = f"{', '.join(missing)} must be set when SMARTCLASS_HUB_INFLUX_URL is"
+                raise ValueError(msg)
+        else:
+            given = [name for name, value in parts.items() if value is not None]
+            if given:
+                msg = f"{', '.join(given)} set without SMARTCLASS_HUB_INFLUX_URL"
+                raise ValueError(msg)
         return self
 
 

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Engine, delete, insert, select, tuple_, update
+from sqlalchemy import Engine, delete, insert, select, tuple_
 from sqlalchemy.dialects import postgresql, sqlite
 
 from hub.boots import AckBoots, BootCache
@@ -27,7 +27,6 @@ from protocol import (
     DeviceState,
     Event,
     Health,
-    RoomSettings,
     Status,
     Telemetry,
     utcnow,
@@ -242,7 +241,7 @@ class Store(Queries):
                 gone += conn.execute(delete(d).where(d.id <= cutoff)).rowcount or 0
         return gone
 
-    # --- commands and configuration ---------------------------------------------------
+    # --- commands ---------------------------------------------------
 
     def log_command(self, site: str, room: str, command: Command) -> None:
         """Record a command before it is published."""
@@ -261,24 +260,6 @@ class Store(Queries):
                     "expires_at": command.expires,
                 },
             )
-
-    def next_config_version(self, site: str, room: str, settings: RoomSettings) -> int | None:
-        """Reserve the next configuration version of a room and record its settings."""
-        with self.engine.begin() as conn:
-            done = conn.execute(
-                update(Room)
-                .where(Room.site_id == site, Room.room_id == room)
-                .values(
-                    config_version_pushed=Room.config_version_pushed + 1,
-                    config_settings=settings.model_dump(mode="json"),
-                )
-            )
-            if done.rowcount == 0:
-                return None
-            version = conn.execute(
-                select(Room.config_version_pushed).where(Room.site_id == site, Room.room_id == room)
-            ).scalar_one()
-            return int(version)
 
 
 __all__ = ["BatchResult", "SiteSpec", "Store"]

@@ -16,6 +16,7 @@ from pydantic import (
 )
 
 from protocol.bounds import check_json, check_text
+from protocol.room_config import ManagedConfig, RoomSettings
 from protocol.topics import validate_id
 from protocol.usage import Schedule
 from protocol.version import ACCEPTED_VERSIONS, CONTRACT_VERSION
@@ -248,28 +249,25 @@ class CommandReply(Message):
         return self.code == "ok"
 
 
-class RoomSettings(BaseModel):
-    """What the hub may change on an agent at run time."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    telemetry_interval_s: float = Field(default=10.0, ge=0.5, le=3600)
-    """How often the agent samples and sends its sensors."""
-
-
-class RoomConfig(Message):
-    """Configuration pushed by the hub; retained on ``config``."""
+class RoomConfig(ManagedConfig, Message):
+    """Configuration pushed by the hub; retained on ``config``. Its sections (see
+    ``ManagedConfig``) replace the room file's; a section left out keeps the room file's own.
+    The agent applies a version above the one it runs and ignores an older one."""
 
     version: int = Field(ge=1, le=INT32_MAX)
-    settings: RoomSettings = Field(default_factory=RoomSettings)
 
 
 class ConfigApplied(Ordered):
-    """The agent's echo of the configuration version it applied; retained."""
+    """What configuration the agent runs, and the last one it refused; retained."""
 
     version: int = Field(ge=0, le=INT32_MAX)
+    """The version it runs (0: none, only its room file)."""
     ok: bool = True
+    """False when it refused the newest configuration it received."""
+    refused: int = Field(default=0, ge=0, le=INT32_MAX)
+    """The version it refused, if it did (0: none); it goes on running ``version``."""
     text: Text = ""
+    """Why it refused, or a note (a version ignored because it is older)."""
 
 
 Seq = Annotated[int, Field(ge=1, le=INT32_MAX)]

@@ -112,6 +112,14 @@ class GpioLighting(Device):
     def actions(self) -> Mapping[str, Action]:
         return self._actions
 
+    def reconfigure(self, config: GpioLightingConfig) -> None:
+        """Take new scenes; the zones and their pins stay as they are."""
+        if config.zones != self.config.zones:
+            msg = f"lighting {self.id!r}: its zones cannot change while it runs"
+            raise DeviceError(msg)
+        self.config = config
+        self._scenes = config.all_scenes
+
     @property
     def zones(self) -> Mapping[str, DigitalOutputDevice | PWMOutputDevice]:
         """Zone name to its gpiozero output (for tests and diagnostics)."""

@@ -42,6 +42,7 @@ from devices.projector.pjlink import (
     parse_power,
 )
 from devices.projector.sim import SimProjector
+from protocol.room_config import ManagedProjector
 from protocol.usage import FILTER_HOURS, LAMP_HOURS, POWER_ON
 
 logger = logging.getLogger(__name__)
@@ -126,6 +127,15 @@ class PjlinkProjector(Device):
     @property
     def actions(self) -> Mapping[str, Action]:
         return self._actions
+
+    def reconfigure(self, config: PjlinkProjectorConfig | SimProjectorConfig) -> None:
+        """Take new timeouts and polling; anything else (address, password, inputs, the
+        simulator) must stay as it is."""
+        tuning = set(ManagedProjector.model_fields) - {"family"}
+        if config.model_dump(exclude=tuning) != self.config.model_dump(exclude=tuning):
+            msg = f"projector {self.id!r}: only its timeouts and polling can change while it runs"
+            raise DeviceError(msg)
+        self.config = config
 
     @property
     def available(self) -> bool:

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 from fastapi import Depends, Path, Request
 
 from hub.alerts.service import AlertService
 from hub.audit import Audit
 from hub.commands import Commander
+from hub.config_push import ConfigPusher
 from hub.ingest import Ingest
 from hub.login_limit import LoginLimiter
 from hub.metrics import HubMetrics
@@ -19,6 +20,9 @@ from hub.settings import HubSettings
 from hub.store import Store
 from hub.supervisor import Supervisor
 from hub.users import Users
+
+if TYPE_CHECKING:
+    from hub.influx.exporter import InfluxExporter
 
 ID_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,62}$"
 """Site, room and device ids, as in the MQTT contract."""
@@ -40,8 +44,11 @@ class HubState:
     supervisor: Supervisor | None = None
     """Keeps the ingest running (None without MQTT)."""
     pruner: Pruner | None = None
+    config_pusher: ConfigPusher | None = None
     alerts: AlertService | None = None
     """Raises and ends alerts; IT acknowledges and resolves them through it."""
+    influx: InfluxExporter | None = None
+    """Exports to InfluxDB (None when not configured)."""
     reports: Reports | None = None
     """Usage reports from the rollups (the app always makes them)."""
 

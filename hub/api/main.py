@@ -10,6 +10,7 @@ from hub.api.routes import (
     audit,
     auth,
     commands,
+    config,
     dead_letters,
     fleet,
     health,
@@ -22,6 +23,7 @@ api_router.include_router(auth.router)
 api_router.include_router(health.router)
 api_router.include_router(rooms.router)
 api_router.include_router(commands.router)
+api_router.include_router(config.router)
 api_router.include_router(dead_letters.router)
 api_router.include_router(audit.router)
 api_router.include_router(fleet.router)

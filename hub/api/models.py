@@ -205,12 +205,6 @@ class CommandResultPublic(BaseModel):
     state: dict[str, Any] | None
 
 
-class ConfigPushedPublic(BaseModel):
-    site: str
-    room: str
-    version: int
-
-
 class IngestCountersPublic(_Out):
     received: int
     stored: int
@@ -249,6 +243,31 @@ class LossTotalsPublic(BaseModel):
     """What agents report they dropped."""
 
 
+class InfluxExportPublic(BaseModel):
+    """The export to InfluxDB since this hub process started."""
+
+    url: str
+    bucket: str
+    handed: int
+    """Points handed to the writer."""
+    written: int
+    failed: int
+    """Points of batches given up (refused, or retried too long)."""
+    dropped: int
+    """Points never handed over: the backlog was full."""
+    backlog: int
+    """Handed over and not yet written or failed."""
+    backlog_max: int
+    retries: int
+    retimed: int
+    """Points written at the hub's receive time: their own time was implausible."""
+    unconverted: int
+    failing: bool
+    """The last attempt to write failed."""
+    last_error: str | None
+    last_written_at: datetime | None
+
+
 class HealthPublic(BaseModel):
     hub_id: str
     ok: bool
@@ -272,9 +291,15 @@ class HealthPublic(BaseModel):
     losses: LossTotalsPublic | None = None
     clock_suspect_rooms: int = 0
     """Rooms that sent a time far from the hub's clock within the last hour."""
+    config_pushes_pending: int = 0
+    """Rooms whose newest configuration the broker has not taken yet (pushed once it can)."""
+    config_pushes_failed: int = 0
+    """Configuration pushes the broker did not take, since this hub process started."""
     warnings: list[str] = Field(default_factory=list)
     """What deserves attention without making the hub unwell: alert notifications failing."""
     alerts: AlertsHealthPublic | None = None
+    influx: InfluxExportPublic | None = None
+    """The InfluxDB export; None when it is not configured."""
 
 
 class HealthzPublic(BaseModel):
@@ -299,7 +324,6 @@ __all__ = [
     "BootPublic",
     "CommandCreate",
     "CommandResultPublic",
-    "ConfigPushedPublic",
     "ConfigStatusPublic",
     "DeadLetterPublic",
     "DevicePublic",
@@ -308,6 +332,7 @@ __all__ = [
     "HealthPublic",
     "HealthzPublic",
     "IngestCountersPublic",
+    "InfluxExportPublic",
     "PARAMS_MAX_BYTES",
     "PARAMS_MAX_DEPTH",
     "LossTotalsPublic",

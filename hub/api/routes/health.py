@@ -14,6 +14,7 @@ from hub.api.deps import HubDep, HubState
 from hub.api.models import (
     HealthPublic,
     HealthzPublic,
+    InfluxExportPublic,
     IngestCountersPublic,
     LossTotalsPublic,
 )
@@ -29,7 +30,8 @@ CLOCK_WINDOW = timedelta(hours=1)
 
 
 def _problems(hub: HubState, database_error: str | None) -> list[str]:
-    return problems(hub.ingest, hub.supervisor, database_error=database_error, alerts=hub.alerts)
+    found = problems(hub.ingest, hub.supervisor, database_error=database_error, alerts=hub.alerts)
+    return found + (hub.influx.problems() if hub.influx else [])
 
 
 @router.get("/health")
@@ -53,6 +55,7 @@ def health(_: Annotated[object, Depends(Allowed(Action.HUB_ADMIN))], hub: HubDep
         database_error = safe_text(exc, 300)
     found = _problems(hub, database_error)
     supervisor = hub.supervisor
+    pusher = hub.config_pusher
     return HealthPublic(
         hub_id=hub.settings.hub_id,
         ok=not found,
@@ -69,8 +72,11 @@ def health(_: Annotated[object, Depends(Allowed(Action.HUB_ADMIN))], hub: HubDep
         dead_letters_pruned=hub.pruner.pruned if hub.pruner else 0,
         losses=losses,
         clock_suspect_rooms=clock_rooms,
+        config_pushes_pending=len(pusher.pending) if pusher else 0,
+        config_pushes_failed=pusher.failed if pusher else 0,
         warnings=warnings(hub.alerts),
         alerts=alerts,
+        influx=InfluxExportPublic.model_validate(hub.influx.snapshot()) if hub.influx else None,
     )
 
 
