@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Callable, Coroutine, Iterable
 from importlib.metadata import PackageNotFoundError, version
 from typing import Any
@@ -65,6 +66,10 @@ HEALTH_INTERVAL_S = 60.0
 """How often the agent re-publishes its health even when nothing changed."""
 HEALTH_DEBOUNCE_S = 1.0
 """A change of health is published at most this often."""
+SAMPLE_GAP_INTERVALS = 3
+SAMPLE_GAP_MIN_S = 60.0
+"""A sample stands for the time since the device's previous one, but for at most this many
+telemetry intervals (and at least this many seconds): beyond, the room was not watched."""
 
 
 def _agent_version() -> str:
@@ -155,7 +160,9 @@ class Agent:
                     self.devices[device_id] = UnavailableDevice.of(
                         config.family, device_id, str(exc)
                     )
-            self.recorder = Recorder(self.storage, self.topics, self.sender)
+            self.recorder = Recorder(
+                self.storage, self.topics, self.sender, clock=clock or time.monotonic
+            )
         except BaseException:
             self._close_devices()
             self.storage.close()
@@ -415,9 +422,13 @@ class Agent:
         self._health_changed.set()
 
     async def sample(self) -> list[Telemetry]:
-        """Read every sensor once and store the readings for sending."""
+        """Read every sensor once and store the readings for sending, each with the interval
+        it covers (at most SAMPLE_GAP_INTERVALS telemetry intervals) and what the timetable
+        says now."""
         batch = await self.recorder.sample(
-            d for d in self.devices.values() if isinstance(d, Sensor)
+            (d for d in self.devices.values() if isinstance(d, Sensor)),
+            schedule=self.automation.schedule(),
+            longest_s=max(SAMPLE_GAP_MIN_S, SAMPLE_GAP_INTERVALS * self.telemetry_interval_s),
         )
         self.automation.feed_sample(batch)
         return batch

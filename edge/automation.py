@@ -17,8 +17,16 @@ from devices.base import Device
 from edge.clock import Clock, SystemClock
 from edge.dispatch import run_command
 from edge.rules import Outcome, RuleEngine, RulesConfig
-from edge.timetable import Targets, TimetableConfig, Transition, next_transition, state_at
+from edge.timetable import (
+    Targets,
+    TimetableConfig,
+    Transition,
+    next_transition,
+    schedule_at,
+    state_at,
+)
 from protocol.messages import Command, Telemetry
+from protocol.usage import Schedule
 
 logger = logging.getLogger(__name__)
 
@@ -106,6 +114,12 @@ class Automation:
         self.rules = RuleEngine(rules, self._families)
         self._resume_at = self.clock.now()
         self._put(("", None, None))  # wakes the loop, which reads the states for the rules
+
+    def schedule(self) -> Schedule | None:
+        """What the timetable says now on the automation's clock (None: no timetable)."""
+        if self.timetable is None:
+            return None
+        return schedule_at(self.timetable, self.clock.now(), self.tz)
 
     # --- input -----------------------------------------------------------------
 

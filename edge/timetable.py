@@ -16,6 +16,7 @@ from protocol.timetable import (
     TimetableConfig,
     Weekday,
 )
+from protocol.usage import Schedule
 
 
 @dataclass(frozen=True)
@@ -92,6 +93,31 @@ def day_transitions(
     return merged
 
 
+def schedule_at(config: TimetableConfig, instant: datetime, tz: ZoneInfo) -> Schedule:
+    """What the timetable says at ``instant``: ``lesson`` inside a period, ``break`` elsewhere
+    inside a session (from its preparation ``lead_min`` before the first period to its
+    closing ``after_min`` after the last), ``closed`` outside sessions and on days off.
+
+    Telemetry carries it, so the hub can tell lesson means and usage outside the timetable.
+    """
+    local = instant.astimezone(tz)
+    day = local.date()
+    if not config.is_school_day(day):
+        return "closed"
+
+    def at(t: time) -> datetime:
+        return datetime.combine(day, t, tzinfo=tz)
+
+    for _, periods in config.sessions():
+        if any(at(p.start) <= local < at(p.end) for p in periods):
+            return "lesson"
+        opens = at(periods[0].start) - timedelta(minutes=config.lead_min)
+        closes = at(periods[-1].end) + timedelta(minutes=config.after_min)
+        if opens <= local < closes:
+            return "break"
+    return "closed"
+
+
 def state_at(
     config: TimetableConfig, instant: datetime, tz: ZoneInfo, targets: Targets
 ) -> Transition | None:
@@ -148,5 +174,6 @@ __all__ = [
     "Weekday",
     "day_transitions",
     "next_transition",
+    "schedule_at",
     "state_at",
 ]

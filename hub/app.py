@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import timedelta
 from typing import Annotated
+from zoneinfo import ZoneInfo
 
 from fastapi import Depends, FastAPI
 from fastapi.exceptions import RequestValidationError
@@ -35,7 +36,11 @@ from hub.ingest import Ingest
 from hub.login_limit import LoginLimiter
 from hub.metrics import HubMetrics, hub_source, influx_source
 from hub.pruning import Pruner
+from hub.ratings import Ratings
 from hub.registry import load_sites
+from hub.reports import Reports
+from hub.rollup_metrics import rollup_source
+from hub.rollups import UsageRollups
 from hub.settings import HubSettings
 from hub.store import Store
 from hub.supervisor import Supervisor
@@ -55,10 +60,14 @@ def create_app(settings: HubSettings | None = None, *, connect_mqtt: bool = True
         try:
             store = Store(engine, series_max=settings.room_series_max)
             await asyncio.to_thread(create_schema, engine)  # Alembic migrations come later
+            registry = None
             if settings.sites_file is not None:
                 registry = await asyncio.to_thread(load_sites, settings.sites_file)
                 await asyncio.to_thread(store.upsert_sites, registry.specs())
                 logger.info("registry: %d sites from %s", len(registry.sites), settings.sites_file)
+            ratings = Ratings.of(settings, registry)
+            tz = ZoneInfo(settings.report_timezone)
+            store.rollups = UsageRollups(ratings, tz) if settings.rollups else None
             await asyncio.to_thread(store.load_roster)
             logger.info("registry: %d rooms", len(store.roster))
             commander = Commander(
@@ -140,11 +149,14 @@ def create_app(settings: HubSettings | None = None, *, connect_mqtt: bool = True
                 config_pusher=pusher,
                 alerts=alerts,
                 influx=influx,
+                reports=Reports(engine, ratings, tz),
             )
             metrics.add_source(hub_source(app.state.hub))
             metrics.add_source(alert_source(alerts))
             if influx is not None:
                 metrics.add_source(influx_source(influx.stats))
+            if store.rollups is not None:
+                metrics.add_source(rollup_source(store.rollups))
             pushing = Supervisor(f"hub {settings.hub_id} config push", pusher.run, **backoff)
             tasks = [
                 asyncio.create_task(pruning.run(), name="hub-pruning"),

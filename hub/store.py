@@ -16,6 +16,7 @@ from hub.db import CommandLog, DeadLetter, DeviceStateRow, LatestReading, Room, 
 from hub.ordered_writes import Families, OrderedWriter
 from hub.parsing import Parsed, Rejected
 from hub.queries import Queries
+from hub.rollups import UsageRollups
 from hub.roster import Roster
 from hub.series import Budget
 from hub.writes import BatchWriter
@@ -80,8 +81,16 @@ class BatchResult:
 class Store(Queries):
     """Sync access to the hub's database; call it from a worker thread, never the event loop."""
 
-    def __init__(self, engine: Engine, *, series_max: int = SERIES_MAX) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        *,
+        series_max: int = SERIES_MAX,
+        rollups: UsageRollups | None = None,
+    ) -> None:
         super().__init__(engine)
+        self.rollups = rollups
+        """Usage rollups added in each batch's transaction (None: kept by nobody)."""
         self._pg = engine.dialect.name == "postgresql"
         self.roster = Roster()
         """The registered rooms; messages of any other room are dead letters."""
@@ -189,6 +198,8 @@ class Store(Queries):
             )
             w.lock_rooms(parsed)
             result.points, dup_points = w.telemetry(by_type.get(Telemetry, []))
+            if self.rollups is not None:
+                self.rollups.add(conn, w.new_telemetry)
             result.events, dup_events = w.events(by_type.get(Event, []))
             result.duplicates = -1 if min(dup_points, dup_events) < 0 else dup_points + dup_events
             o = OrderedWriter(

@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from devices.family import BackendConfig
 from protocol.room_config import Scene, SceneLevel, SceneName, Scenes
 from protocol.room_config import ZoneName as ZoneId
+from protocol.usage import ZONE_ID_MAX, zone_metric
 
 GpioPin = Annotated[int, Field(ge=0, le=27, description="BCM GPIO number of the pin.")]
 DEFAULT_SCENES = ("lesson", "projection", "off")
@@ -60,6 +61,21 @@ class GpioLightingConfig(BackendConfig):
                 msg = f"zones {seen[zone.pin]!r} and {name!r} use the same pin {zone.pin}"
                 raise ValueError(msg)
             seen[zone.pin] = name
+        return self
+
+    @model_validator(mode="after")
+    def _zones_fit_telemetry(self) -> GpioLightingConfig:
+        """Each zone's level goes out as a metric of its own (``level_{zone}_pct``)."""
+        seen: dict[str, str] = {}
+        for name in self.zones:
+            if len(name) > ZONE_ID_MAX:
+                msg = f"zone {name!r} is longer than {ZONE_ID_MAX} characters"
+                raise ValueError(msg)
+            metric = zone_metric(name)
+            if metric in seen:
+                msg = f"zones {seen[metric]!r} and {name!r} differ only by '-' and '_'"
+                raise ValueError(msg)
+            seen[metric] = name
         return self
 
     @model_validator(mode="after")

@@ -15,6 +15,7 @@ from hub.ingest import Ingest
 from hub.login_limit import LoginLimiter
 from hub.metrics import HubMetrics
 from hub.pruning import Pruner
+from hub.reports import Reports
 from hub.settings import HubSettings
 from hub.store import Store
 from hub.supervisor import Supervisor
@@ -48,6 +49,8 @@ class HubState:
     """Raises and ends alerts; IT acknowledges and resolves them through it."""
     influx: InfluxExporter | None = None
     """Exports to InfluxDB (None when not configured)."""
+    reports: Reports | None = None
+    """Usage reports from the rollups (the app always makes them)."""
 
 
 def get_hub(request: Request) -> HubState:

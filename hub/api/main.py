@@ -5,7 +5,18 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from hub.api.responses import AUTH_ERRORS, BODY_TOO_LARGE
-from hub.api.routes import alerts, audit, auth, commands, config, dead_letters, fleet, health, rooms
+from hub.api.routes import (
+    alerts,
+    audit,
+    auth,
+    commands,
+    config,
+    dead_letters,
+    fleet,
+    health,
+    reports,
+    rooms,
+)
 
 api_router = APIRouter(prefix="/api/v1", responses={**BODY_TOO_LARGE, **AUTH_ERRORS})
 api_router.include_router(auth.router)
@@ -18,5 +29,6 @@ api_router.include_router(audit.router)
 api_router.include_router(fleet.router)
 api_router.include_router(alerts.router)
 api_router.include_router(alerts.room_router)
+api_router.include_router(reports.router)
 
 __all__ = ["api_router"]
