@@ -169,6 +169,11 @@ async def test_outbox_replays_in_order_after_the_broker_comes_back(
         async with subscriber() as sub:
             first = decode(Telemetry, (await next_on(sub, topic)).payload)  # type: ignore[arg-type]
         assert first.seq == 1
+
+        async def all_sent() -> bool:
+            return await agent.unsent() == 0
+
+        await eventually(all_sent, WAIT_S, "the whole first sample to be sent")
         own_broker.stop()
         await eventually(
             lambda: asyncio.sleep(0, not agent.connected.is_set()), WAIT_S, "the agent to notice"
@@ -180,10 +185,6 @@ async def test_outbox_replays_in_order_after_the_broker_comes_back(
         assert await agent.unsent() == 3 * per_sample
         own_broker.start()
         await wait_within(agent.connected.wait(), WAIT_S)
-
-        async def all_sent() -> bool:
-            return await agent.unsent() == 0
-
         await eventually(all_sent, WAIT_S, "the outbox to be sent")
         async with subscriber() as sub:
             # perhaps the rest of the first sample, then the three taken while the broker was down
