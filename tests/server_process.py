@@ -6,20 +6,22 @@ from __future__ import annotations
 import shutil
 import signal
 import subprocess
+from abc import ABC, abstractmethod
 from pathlib import Path
 from types import TracebackType
 from typing import Self
 
 
-class ServerProcess:
+class ServerProcess(ABC):
     """Subclasses set ``tmp`` and start ``_proc``; ``stop_signal`` is how they end cleanly."""
 
     stop_signal = signal.SIGTERM
     tmp: Path
     _proc: subprocess.Popen[bytes] | None
 
+    @abstractmethod
     def start(self) -> None:
-        raise NotImplementedError
+        """Start the child and return once it serves."""
 
     def stop(self, timeout: float = 10.0) -> None:
         proc, self._proc = self._proc, None

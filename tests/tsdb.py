@@ -16,6 +16,7 @@ import shutil
 import subprocess
 import tempfile
 import time
+from abc import abstractmethod
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -58,11 +59,13 @@ class _Server(ServerProcess):
     def url(self) -> str:
         return f"http://{self.host}:{self.port}"
 
+    @abstractmethod
     def command(self) -> list[str]:
-        raise NotImplementedError
+        """The server's command line."""
 
+    @abstractmethod
     def ready(self, http: httpx.Client) -> bool:
-        raise NotImplementedError
+        """True once the server answers."""
 
     @property
     def running(self) -> bool:
