@@ -126,6 +126,16 @@ class Background(Protocol):
 
 
 @runtime_checkable
+class Reconfigurable(Protocol):
+    """A device that takes new settings while it runs (those the hub manages: scenes,
+    timeouts); its hardware (pins, address) never changes this way."""
+
+    def reconfigure(self, config: Any) -> None:
+        """Use ``config`` from now on; raise DeviceError if it changes more than settings."""
+        ...
+
+
+@runtime_checkable
 class Sensor(Protocol):
     """Something that can be sampled for numeric readings."""
 
@@ -146,6 +156,7 @@ __all__ = [
     "DeviceError",
     "DeviceTimeout",
     "DeviceUnavailable",
+    "Reconfigurable",
     "Sensor",
     "UnavailableDevice",
     "parse_params",

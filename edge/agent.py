@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Callable, Coroutine, Iterable
 from importlib.metadata import PackageNotFoundError, version
 from typing import Any
@@ -11,7 +12,15 @@ from zoneinfo import ZoneInfo
 
 import aiomqtt
 
-from devices.base import Background, Clock, Device, DeviceError, Sensor, UnavailableDevice
+from devices.base import (
+    Background,
+    Clock,
+    Device,
+    DeviceError,
+    Reconfigurable,
+    Sensor,
+    UnavailableDevice,
+)
 from devices.environment.sim import SimEnvironmentSensor
 from devices.registry import DeviceHooks, create_device
 from edge.automation import Automation
@@ -23,6 +32,7 @@ from edge.homeassistant import HomeAssistantBridge
 from edge.homeassistant_sync import DiscoveryRecord, sync_discovery
 from edge.inbox import Inbox, InboxHooks
 from edge.link import Endpoint, Link
+from edge.managed import SAVED_FILE, ConfigRefused, SavedConfig, overlay, starting_config
 from edge.publisher import Publisher
 from edge.recorder import Recorder
 from edge.sender import SEND_WINDOW, OutboxSender
@@ -32,6 +42,7 @@ from edge.storage import Storage
 from edge.supervise import guarded, supervised
 from protocol.client import AckedClient, PublishRefused
 from protocol.messages import (
+    TEXT_MAX,
     BootLosses,
     CommandReply,
     ConfigApplied,
@@ -41,7 +52,7 @@ from protocol.messages import (
     HelpAck,
     Message,
     OutboxHealth,
-    RoomSettings,
+    RoomConfig,
     Status,
     Telemetry,
     encode,
@@ -55,6 +66,10 @@ HEALTH_INTERVAL_S = 60.0
 """How often the agent re-publishes its health even when nothing changed."""
 HEALTH_DEBOUNCE_S = 1.0
 """A change of health is published at most this often."""
+SAMPLE_GAP_INTERVALS = 3
+SAMPLE_GAP_MIN_S = 60.0
+"""A sample stands for the time since the device's previous one, but for at most this many
+telemetry intervals (and at least this many seconds): beyond, the room was not watched."""
 
 
 def _agent_version() -> str:
@@ -82,9 +97,17 @@ class Agent:
         clock: Clock | None = None,
         wall_clock: WallClock | None = None,  # for the timetable and rules; None: the real one
     ) -> None:
-        self.room = room
         self.settings = settings
         self.label = f"{room.site}/{room.room}"
+        room_dir = settings.data_dir / f"{room.site}--{room.room}"
+        self.room_file = room
+        """The room file as read at start: each configuration pushed is laid over it."""
+        self._saved = SavedConfig(room_dir / SAVED_FILE)
+        room, self.config_version = starting_config(room, self._saved, self.label)
+        self.room = room
+        """The room as it runs: the room file with the last good configuration pushed."""
+        self._refused: tuple[int, str] | None = None
+        """The newest configuration refused (version, why) since the last one applied."""
         self.sender = f"edge/{room.site}/{room.room}"
         self.topics = RoomTopics(room.site, room.room, room.mqtt.topic_root)
         # The root is part of the id: a persistent session carries its subscriptions, so one
@@ -104,7 +127,6 @@ class Agent:
             else None
         )
         """Home Assistant discovery and commands, if the room file enables them."""
-        room_dir = settings.data_dir / f"{room.site}--{room.room}"
         self._ha_record = DiscoveryRecord(room_dir / "homeassistant.json")
         if pin_factory is None:
             pin_factory = make_pin_factory(settings.pin_factory)
@@ -138,7 +160,9 @@ class Agent:
                     self.devices[device_id] = UnavailableDevice.of(
                         config.family, device_id, str(exc)
                     )
-            self.recorder = Recorder(self.storage, self.topics, self.sender)
+            self.recorder = Recorder(
+                self.storage, self.topics, self.sender, clock=clock or time.monotonic
+            )
         except BaseException:
             self._close_devices()
             self.storage.close()
@@ -204,8 +228,8 @@ class Agent:
                 reply=self._publish_reply,
                 publish_state=self._publish_state,
                 republish=self._republish,
-                apply_settings=self._apply_settings,
-                applied=self._publish_applied,
+                configure=self._configure,
+                unreadable_config=self._unreadable_config,
                 on_ack=self._outbox_sender.on_ack,
                 hub_online=self._outbox_sender.hub_online,
                 spawn=self._spawn,
@@ -299,9 +323,98 @@ class Agent:
         self.automation.notify_state(device.id, state)
         await self._publish_state(device)
 
-    def _apply_settings(self, settings: RoomSettings) -> None:
-        self.telemetry_interval_s = settings.telemetry_interval_s
+    def set_telemetry_interval(self, seconds: float) -> None:
+        """Sample every ``seconds`` from now on (the next sample comes that long after the
+        last one)."""
+        self.telemetry_interval_s = seconds
         self._interval_changed.set()
+
+    # --- configuration pushed by the hub ----------------------------------------------
+
+    async def _configure(self, config: RoomConfig) -> None:
+        """Apply a newer configuration at once, or refuse it and run on with the last good
+        one; ignore an older one. Each outcome is published on ``config/applied``."""
+        running = self.config_version
+        if config.version < running:
+            note = f"version {config.version} ignored: older than version {running}, applied"
+            logger.warning("%s: configuration %s", self.label, note)
+            await self._publish_applied(note)
+            return
+        if config.version == running:  # delivered again (retained): it runs already
+            await self._publish_applied()
+            return
+        try:
+            room = overlay(self.room_file, config)
+        except ConfigRefused as exc:
+            await self._refuse(config.version, f"version {config.version} refused: {exc}")
+            return
+        try:
+            self._reconfigure(room, self.room)  # refuses before it changes anything
+        except ConfigRefused as exc:
+            await self._refuse(config.version, f"version {config.version} refused: {exc}")
+            return
+        except Exception as exc:  # a device or the automation failed on the way: undo
+            logger.exception("%s: applying configuration %d failed", self.label, config.version)
+            self._undo(room)
+            await self._refuse(config.version, f"version {config.version} failed: {exc}")
+            return
+        self.room, self.config_version, self._refused = room, config.version, None
+        note = ""
+        try:
+            await asyncio.to_thread(self._saved.save, config)
+        except OSError as exc:
+            note = f"applied, but not saved to disk (a restart goes back to the previous): {exc}"
+            logger.error("%s: configuration %d %s", self.label, config.version, note)
+        logger.info("%s: configuration version %d applied", self.label, config.version)
+        self.recorder.emit_event(
+            "config_applied", text=f"configuration version {config.version} applied",
+            data={"version": config.version},
+        )  # fmt: skip
+        await self._publish_applied(note)
+
+    def _reconfigure(self, room: RoomFile, current: RoomFile) -> None:
+        """Switch the devices, the automation and the telemetry interval from ``current``
+        to ``room``; refuse (before changing anything) a device that cannot take it."""
+        changed = {
+            device_id: config
+            for device_id, config in room.devices.items()
+            if config != current.devices[device_id]
+            and not isinstance(self.devices[device_id], UnavailableDevice)
+        }
+        for device_id in changed:
+            if not isinstance(self.devices[device_id], Reconfigurable):
+                family = self.devices[device_id].family
+                msg = f"devices.{device_id}: this {family} device cannot take new settings"
+                raise ConfigRefused(msg)
+        for device_id, config in changed.items():
+            device = self.devices[device_id]
+            assert isinstance(device, Reconfigurable)
+            device.reconfigure(config)
+        self.automation.reconfigure(room.timetable, room.rules)
+        if room.telemetry_interval_s != self.telemetry_interval_s:
+            self.set_telemetry_interval(room.telemetry_interval_s)
+
+    def _undo(self, tried: RoomFile) -> None:
+        """Back to the room as it ran before ``tried`` was half applied."""
+        try:
+            self._reconfigure(self.room, tried)
+        except Exception:
+            logger.exception("%s: going back to configuration %d failed", self.label,
+                             self.config_version)  # fmt: skip
+
+    async def _refuse(self, version: int, why: str) -> None:
+        """Run on with the last good configuration, and say why ``version`` was refused."""
+        logger.warning("%s: configuration %s", self.label, why)
+        if self._refused is None or self._refused[0] != version:  # once per version
+            self.recorder.emit_event(
+                "config_refused", severity="warning", text=why[:TEXT_MAX],
+                data={"version": version, "running": self.config_version},
+            )  # fmt: skip
+        self._refused = (version, why)
+        await self._publish_applied()
+
+    async def _unreadable_config(self, version: int, why: str) -> None:
+        await self._refuse(version, f"version {version or '?'} refused: {why}")
 
     def _storage_fault(self, bad: bool, why: str) -> None:
         kind, severity = ("storage_fault", "critical") if bad else ("storage_ok", "info")
@@ -309,9 +422,13 @@ class Agent:
         self._health_changed.set()
 
     async def sample(self) -> list[Telemetry]:
-        """Read every sensor once and store the readings for sending."""
+        """Read every sensor once and store the readings for sending, each with the interval
+        it covers (at most SAMPLE_GAP_INTERVALS telemetry intervals) and what the timetable
+        says now."""
         batch = await self.recorder.sample(
-            d for d in self.devices.values() if isinstance(d, Sensor)
+            (d for d in self.devices.values() if isinstance(d, Sensor)),
+            schedule=self.automation.schedule(),
+            longest_s=max(SAMPLE_GAP_MIN_S, SAMPLE_GAP_INTERVALS * self.telemetry_interval_s),
         )
         self.automation.feed_sample(batch)
         return batch
@@ -495,8 +612,13 @@ class Agent:
     async def _publish_reply(self, topic: str, reply: CommandReply) -> None:
         await self.publisher.publish(topic, encode(reply), retain=False, key=f"reply {reply.id}")
 
-    async def _publish_applied(self, version: int, ok: bool, text: str) -> None:
-        applied = ConfigApplied(**self._ordered(), version=version, ok=ok, text=text)
+    async def _publish_applied(self, note: str = "") -> None:
+        """Say which configuration runs and, if one was refused since, which and why."""
+        refused, why = self._refused or (0, note)
+        applied = ConfigApplied(
+            **self._ordered(), version=self.config_version, ok=self._refused is None,
+            refused=refused, text=why[:TEXT_MAX],
+        )  # fmt: skip
         await self._publish(self.topics.config_applied, applied, retain=True)
 
     async def _publish_state(self, device: Device) -> None:

@@ -17,8 +17,16 @@ from devices.base import Device
 from edge.clock import Clock, SystemClock
 from edge.dispatch import run_command
 from edge.rules import Outcome, RuleEngine, RulesConfig
-from edge.timetable import Targets, TimetableConfig, Transition, next_transition, state_at
+from edge.timetable import (
+    Targets,
+    TimetableConfig,
+    Transition,
+    next_transition,
+    schedule_at,
+    state_at,
+)
 from protocol.messages import Command, Telemetry
+from protocol.usage import Schedule
 
 logger = logging.getLogger(__name__)
 
@@ -70,23 +78,48 @@ class Automation:
         self.clock: Clock = clock or SystemClock()
         self.publish_state = publish_state
         self.label = label or sender
-        families = {d.id: d.family for d in devices.values()}
-        self.rules = RuleEngine(rules or RulesConfig(), families)
-
-        def ids(given: list[str] | None, family: str) -> tuple[str, ...]:
-            return tuple(
-                given if given is not None else (d for d, f in families.items() if f == family)
-            )
-
-        self.targets = Targets(
-            lights=ids(timetable.lights if timetable else None, "lighting"),
-            projectors=ids(timetable.projectors if timetable else None, "projector"),
-        )
+        self._families = {d.id: d.family for d in devices.values()}
+        self.rules = RuleEngine(rules or RulesConfig(), self._families)
+        self.targets = self._targets(timetable)
+        self._resume_at: datetime | None = None
+        """Set by ``reconfigure``: the timetable runs on from this instant."""
         self._queue: asyncio.Queue[Observation] = asyncio.Queue(maxsize=QUEUE_SIZE)
         self._sleeper: tuple[datetime, asyncio.Future[None]] | None = None
         self._locks: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
         self.idle = asyncio.Event()
         """Set while waiting with nothing to do; cleared by new input (tests wait on it)."""
+
+    def _targets(self, timetable: TimetableConfig | None) -> Targets:
+        def ids(given: list[str] | None, family: str) -> tuple[str, ...]:
+            return tuple(
+                given
+                if given is not None
+                else (d for d, f in self._families.items() if f == family)
+            )
+
+        return Targets(
+            lights=ids(timetable.lights if timetable else None, "lighting"),
+            projectors=ids(timetable.projectors if timetable else None, "projector"),
+        )
+
+    def reconfigure(self, timetable: TimetableConfig | None, rules: RulesConfig) -> None:
+        """Switch to another timetable and rules at once, without a restart.
+
+        The new timetable runs from now on: what it would have switched before now is not
+        replayed (the room is in use; the next switching time puts it in line). The rules
+        start afresh and read the watched states again.
+        """
+        self.timetable = timetable
+        self.targets = self._targets(timetable)
+        self.rules = RuleEngine(rules, self._families)
+        self._resume_at = self.clock.now()
+        self._put(("", None, None))  # wakes the loop, which reads the states for the rules
+
+    def schedule(self) -> Schedule | None:
+        """What the timetable says now on the automation's clock (None: no timetable)."""
+        if self.timetable is None:
+            return None
+        return schedule_at(self.timetable, self.clock.now(), self.tz)
 
     # --- input -----------------------------------------------------------------
 
@@ -119,6 +152,8 @@ class Automation:
         try:
             while True:
                 now = self.clock.now()
+                if self._resume_at is not None:
+                    last, self._resume_at = max(last, self._resume_at), None
                 if self.timetable is not None:
                     while (t := self._next(last)) is not None and t.at <= now:
                         await self._run_transition(t, now)

@@ -22,8 +22,8 @@ from devices.lighting.config import GpioLightingConfig
 from devices.occupancy.config import PirOccupancyConfig
 from devices.registry import DeviceConfig
 from edge.help import PANEL_ID
-from edge.rules import RulesConfig
-from edge.timetable import TimetableConfig
+from protocol.rules import RulesConfig
+from protocol.timetable import TimetableConfig
 from protocol.topics import validate_id
 
 

@@ -38,11 +38,11 @@ from protocol.messages import (
     PayloadError,
     ReplyCode,
     RoomConfig,
-    RoomSettings,
     StoredAck,
     decode,
     utcnow,
 )
+from protocol.room_config import CONFIG_MAX_BYTES
 from protocol.topics import (
     HUB_SEGMENT,
     Kind,
@@ -63,8 +63,9 @@ SEEN_MAX = 512
 """Recent command ids remembered, so a redelivered command is answered and not run again."""
 REPUBLISH_MIN_S = 10.0
 """Least time between two re-sends of everything for a hub that comes back."""
-MAX_PAYLOAD_BYTES = 64 * 1024
-"""Longest payload read; a command, a config or an acknowledgement is far shorter."""
+MAX_PAYLOAD_BYTES = CONFIG_MAX_BYTES
+"""Longest payload read: a configuration's bound (a command or an acknowledgement is far
+shorter)."""
 SETTLE_S = 2.0
 """Messages in this long after a connect may have waited at the broker: no clock samples."""
 
@@ -79,9 +80,10 @@ class InboxHooks:
     """Publish a reply on a topic (kept and sent again after a reconnect)."""
     publish_state: Callable[[Device], Awaitable[None]]
     republish: Callable[[], Awaitable[None]]
-    apply_settings: Callable[[RoomSettings], None]
-    applied: Callable[[int, bool, str], Awaitable[None]]
-    """Publish the ConfigApplied for (version, ok, text)."""
+    configure: Callable[[RoomConfig], Awaitable[None]]
+    """Apply a configuration pushed by the hub (or refuse it), and say so on ``config/applied``."""
+    unreadable_config: Callable[[int, str], Awaitable[None]]
+    """Refuse a configuration that cannot be read: (its version if readable, else 0; why)."""
     on_ack: Callable[[StoredAck], Awaitable[None]]
     hub_online: Callable[[bool], None]
     spawn: Callable[[Coroutine[Any, Any, None], str], object]
@@ -277,12 +279,9 @@ class Inbox:
             config = decode(RoomConfig, payload)
         except PayloadError as exc:
             self.drop(message.topic.value, exc)
-            version, ok, text = _version_of(payload), False, safe_text(exc, 500)
-        else:
-            self.hooks.apply_settings(config.settings)
-            logger.info("%s: applied config version %s", self.label, config.version)
-            version, ok, text = config.version, True, ""
-        await self.hooks.applied(version, ok, text)
+            await self.hooks.unreadable_config(_version_of(payload), safe_text(exc, TEXT_MAX))
+            return
+        await self.hooks.configure(config)
 
     async def _on_ack(
         self, message: aiomqtt.Message, _device: str | None, payload: Payload

@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from devices.base import DeviceError, Sensor
 from edge.storage import Row, Storage
 from protocol.bounds import safe_text
-from protocol.messages import TEXT_MAX, Event, Sequenced, Telemetry, encode
+from protocol.messages import INTERVAL_MAX_S, TEXT_MAX, Event, Sequenced, Telemetry, encode
 from protocol.topics import RoomTopics
+from protocol.usage import OCCUPIED, Schedule
 
 logger = logging.getLogger(__name__)
 
@@ -29,7 +31,13 @@ class Recorder:
     """
 
     def __init__(
-        self, storage: Storage, topics: RoomTopics, sender: str, *, boot: str | None = None
+        self,
+        storage: Storage,
+        topics: RoomTopics,
+        sender: str,
+        *,
+        boot: str | None = None,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.storage = storage
         self.topics = topics
@@ -42,6 +50,10 @@ class Recorder:
         self.previous_boot = started.previous
         self.previous_last_seq = started.previous_last_seq
         self._seq = 0
+        self._clock = clock
+        """Monotonic seconds: the intervals samples cover never follow a stepped wall clock."""
+        self._sampled_at: dict[str, float] = {}
+        """When each device was last sampled in this boot (``clock``)."""
 
     @property
     def last_seq(self) -> int:
@@ -74,29 +86,57 @@ class Recorder:
         self.storage.add_soon(self._rows([(self.topics.event, event)]))
         return event
 
-    async def sample(self, sensors: Iterable[Sensor]) -> list[Telemetry]:
-        """Read each sensor once (a failing one is logged and skipped); store the readings."""
-        batch: list[Telemetry] = []
+    def _interval(self, device: str, at: float, longest_s: float) -> float:
+        """Seconds since the device's previous sample of this boot (0 for its first), at
+        most ``longest_s``: what happened in a longer gap is not known."""
+        previous = self._sampled_at.get(device)
+        return 0.0 if previous is None else round(min(max(at - previous, 0.0), longest_s), 3)
+
+    async def sample(
+        self,
+        sensors: Iterable[Sensor],
+        *,
+        schedule: Schedule | None = None,
+        longest_s: float = INTERVAL_MAX_S,
+    ) -> list[Telemetry]:
+        """Read each sensor once (a failing one is logged and skipped); store the readings.
+
+        Each message says what it stands for (contract v3): the interval since that device's
+        previous sample (at most ``longest_s``), whether any sensor of this sample saw the
+        room occupied, and what the timetable says now (``schedule``).
+        """
+        taken: list[tuple[str, dict[str, float], float]] = []
         for sensor in sensors:
             try:
                 async with asyncio.timeout(READ_TIMEOUT_S):
                     readings = await sensor.read()
+            except (DeviceError, TimeoutError, ValueError) as exc:
+                logger.warning("%s: reading %s failed: %s", self.label, sensor.id, exc)
+                continue
+            taken.append((sensor.id, readings, self._clock()))
+        seen = [r[OCCUPIED] for _, r, _ in taken if isinstance(r.get(OCCUPIED), int | float)]
+        occupied = any(v >= 0.5 for v in seen) if seen else None
+        longest_s = min(longest_s, INTERVAL_MAX_S)
+        batch: list[Telemetry] = []
+        for device, readings, at in taken:
+            try:
                 telemetry = Telemetry(
                     sender=self.sender,
                     boot=self.boot,
                     boot_no=self.boot_no,
                     seq=self._seq + 1,
-                    device=sensor.id,
+                    device=device,
                     readings=readings,
+                    interval_s=self._interval(device, at, longest_s),
+                    occupied=occupied,
+                    schedule=schedule,
                 )
-            except (DeviceError, TimeoutError) as exc:
-                logger.warning("%s: reading %s failed: %s", self.label, sensor.id, exc)
-                continue
             except ValueError as exc:  # a reading the contract refuses (NaN, too many)
                 logger.warning("%s: %s gave readings that cannot be sent: %s", self.label,
-                               sensor.id, exc)  # fmt: skip
+                               device, exc)  # fmt: skip
                 continue
             self._next_seq()
+            self._sampled_at[device] = at
             batch.append(telemetry)
         if batch:
             await self.storage.add(self._rows((self.topics.telemetry, t) for t in batch))

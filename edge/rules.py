@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from edge.rules_config import (
+from protocol.rules import (
     ActionSpec,
     Co2Rule,
     FanSpec,

@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import timedelta
 from typing import Annotated
+from zoneinfo import ZoneInfo
 
 from fastapi import Depends, FastAPI
 from fastapi.exceptions import RequestValidationError
@@ -26,6 +27,9 @@ from hub.api.routes.health import healthz_router
 from hub.api.routes.metrics import metrics_router
 from hub.audit import Audit
 from hub.commands import Commander
+from hub.config_push import ConfigPusher
+from hub.config_versions import ConfigVersions
+from hub.configuration import Configuration
 from hub.db import make_engine
 from hub.influx import InfluxConfig
 from hub.ingest import Ingest
@@ -33,7 +37,11 @@ from hub.login_limit import LoginLimiter
 from hub.metrics import HubMetrics, hub_source, influx_source
 from hub.migrate import upgrade
 from hub.pruning import Pruner
+from hub.ratings import Ratings
 from hub.registry import load_sites
+from hub.reports import Reports
+from hub.rollup_metrics import rollup_source
+from hub.rollups import UsageRollups
 from hub.settings import HubSettings
 from hub.store import Store
 from hub.supervisor import Supervisor
@@ -53,10 +61,14 @@ def create_app(settings: HubSettings | None = None, *, connect_mqtt: bool = True
         try:
             store = Store(engine, series_max=settings.room_series_max)
             await asyncio.to_thread(upgrade, engine)
+            registry = None
             if settings.sites_file is not None:
                 registry = await asyncio.to_thread(load_sites, settings.sites_file)
                 await asyncio.to_thread(store.upsert_sites, registry.specs())
                 logger.info("registry: %d sites from %s", len(registry.sites), settings.sites_file)
+            ratings = Ratings.of(settings, registry)
+            tz = ZoneInfo(settings.report_timezone)
+            store.rollups = UsageRollups(ratings, tz) if settings.rollups else None
             await asyncio.to_thread(store.load_roster)
             logger.info("registry: %d rooms", len(store.roster))
             commander = Commander(
@@ -114,6 +126,16 @@ def create_app(settings: HubSettings | None = None, *, connect_mqtt: bool = True
                 address_failures=settings.login_address_failures_max,
                 window_s=settings.login_window_s,
             )
+            pusher = ConfigPusher(
+                ConfigVersions(engine),
+                ingest,
+                audit,
+                root=settings.topic_root,
+                hub_id=settings.hub_id,
+                ack_timeout_s=settings.config_push_timeout_s,
+                retry_max_s=settings.config_retry_max_s,
+            )
+            app.state.configuration = Configuration(pusher.versions, pusher, audit)
             app.state.hub = HubState(
                 settings,
                 store,
@@ -125,14 +147,22 @@ def create_app(settings: HubSettings | None = None, *, connect_mqtt: bool = True
                 metrics=metrics,
                 supervisor=supervisor,
                 pruner=pruner,
+                config_pusher=pusher,
                 alerts=alerts,
                 influx=influx,
+                reports=Reports(engine, ratings, tz),
             )
             metrics.add_source(hub_source(app.state.hub))
             metrics.add_source(alert_source(alerts))
             if influx is not None:
                 metrics.add_source(influx_source(influx.stats))
-            tasks = [asyncio.create_task(pruning.run(), name="hub-pruning")]
+            if store.rollups is not None:
+                metrics.add_source(rollup_source(store.rollups))
+            pushing = Supervisor(f"hub {settings.hub_id} config push", pusher.run, **backoff)
+            tasks = [
+                asyncio.create_task(pruning.run(), name="hub-pruning"),
+                asyncio.create_task(pushing.run(), name="hub-config-push"),
+            ]
             tasks.append(asyncio.create_task(alerting.run(), name="hub-alerts"))
             task = asyncio.create_task(supervisor.run(), name="hub-ingest") if supervisor else None
             try:
@@ -142,8 +172,9 @@ def create_app(settings: HubSettings | None = None, *, connect_mqtt: bool = True
                     await ingest.stop(task)
                 if influx is not None:
                     await influx.stop()  # after the ingest: its last batches are exported
-                pruning.stopping = True
+                pruning.stopping = pushing.stopping = True
                 pruner.stop()
+                pusher.stop()
                 alerting.stopping = True
                 alerts.stop()
                 for t in tasks:

@@ -190,6 +190,13 @@ class BootBook:
             return False  # the usual case: a new message above everything stored
         return ranges.covers(record.stored, seq)
 
+    def unsure(self, agent: str, boot: str, seq: int) -> bool:
+        """Whether ``is_stored`` may miss a stored seq: the boot was not read from the
+        database (new to it, or deleted as one of an agent's oldest), or the seq is at or
+        below the cut of its ranges."""
+        record = self.get(agent, boot)
+        return record is None or record.new or seq <= record.stored_floor
+
     def add_stored(self, agent: str, boot: str, boot_no: int, seqs: Ranges) -> None:
         record = self._record(agent, boot, boot_no)
         record.stored = ranges.merge(record.stored, seqs)

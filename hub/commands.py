@@ -1,4 +1,4 @@
-"""Commands to devices and configuration pushed to rooms, and the routing of their replies."""
+"""Commands to devices and the routing of their replies."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from typing import Any, Protocol
 
 from hub.errors import CommandTimeout, HubError, NotConnected, UnknownRoom
 from hub.store import Store
-from protocol import Command, CommandReply, RoomConfig, RoomSettings, RoomTopics, encode, utcnow
+from protocol import Command, CommandReply, RoomTopics, encode, utcnow
 from protocol.aio import wait_within
 
 logger = logging.getLogger(__name__)
@@ -48,7 +48,7 @@ class _Waiting:
 
 
 class Commander:
-    """Sends commands and waits for their replies; pushes retained room configuration."""
+    """Sends commands and waits for their replies."""
 
     def __init__(
         self,
@@ -169,21 +169,6 @@ class Commander:
         del self._waiting[reply.id]
         waiting.future.set_result(reply)
         return True
-
-    async def push_config(self, site: str, room: str, settings: RoomSettings) -> int:
-        """Publish the room's configuration (retained) with the next version; return it."""
-        link = self._link()
-        topics = RoomTopics(site, room, self.root)
-        version = await asyncio.to_thread(self.store.next_config_version, site, room, settings)
-        if version is None:
-            msg = f"unknown room {site}/{room}"
-            raise UnknownRoom(msg)
-        config = RoomConfig(sender=self.sender, version=version, settings=settings)
-        await link.publish(
-            topics.config, encode(config), retain=True, ack_timeout_s=self.default_timeout_s
-        )
-        logger.info("config version %d pushed to %s/%s", version, site, room)
-        return version
 
 
 __all__ = ["Commander", "Publisher"]

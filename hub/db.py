@@ -114,6 +114,8 @@ class Room(Base):
     config_version_applied: Mapped[int | None] = mapped_column(Integer)
     config_applied_ok: Mapped[bool | None] = mapped_column(Boolean)
     config_applied_text: Mapped[str | None] = mapped_column(Text)
+    config_refused_version: Mapped[int | None] = mapped_column(Integer)
+    """The version the agent last refused (0 or None: none since it applied one)."""
     applied_era: Mapped[int | None] = mapped_column(Integer)
     applied_boot_no: Mapped[int | None] = mapped_column(Integer)
     applied_n: Mapped[int | None] = mapped_column(Integer)
@@ -322,6 +324,7 @@ def load_models() -> None:
     """Import every module that declares tables, so ``Base.metadata`` holds them all."""
     import hub.alerts.tables
     import hub.audit
+    import hub.config_versions
     import hub.users  # noqa: F401
 
 

@@ -196,6 +196,7 @@ class OrderedWriter:
                 config_version_applied=bindparam("b_version"),
                 config_applied_ok=bindparam("b_ok"),
                 config_applied_text=bindparam("b_text"),
+                config_refused_version=bindparam("b_refused"),
                 applied_era=bindparam("b_era"),
                 applied_boot_no=bindparam("b_boot_no"),
                 applied_n=bindparam("b_n"),
@@ -205,7 +206,8 @@ class OrderedWriter:
             stmt,
             [
                 {"b_site": s, "b_room": r, "b_version": m.version, "b_ok": m.ok,
-                 "b_text": m.text, "b_era": k[0], "b_boot_no": k[1], "b_n": k[2]}
+                 "b_text": m.text, "b_refused": m.refused, "b_era": k[0], "b_boot_no": k[1],
+                 "b_n": k[2]}
                 for (s, r), (m, k) in sorted(winners.items())
             ],
         )  # fmt: skip

@@ -27,6 +27,27 @@ class RegistryError(ValueError):
 
 SiteId = Annotated[str, AfterValidator(lambda v: validate_id(v, "site id"))]
 RoomId = Annotated[str, AfterValidator(lambda v: validate_id(v, "room id"))]
+DeviceId = Annotated[str, AfterValidator(lambda v: validate_id(v, "device id"))]
+Watts = Annotated[float, Field(ge=0, le=100_000)]
+Hours = Annotated[float, Field(gt=0, le=1_000_000)]
+
+
+class DeviceEntry(BaseModel):
+    """What the hub's usage reports need to know of one device: its power and its limits.
+
+    Whatever is left out comes from the hub's per-family defaults (settings).
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    watts: Watts | None = None
+    """Power drawn while on (a lighting device: with all its zones lit)."""
+    zone_watts: dict[str, Watts] = Field(default_factory=dict, max_length=64)
+    """Lighting: a zone's own power; zones not listed share ``watts`` equally."""
+    lamp_limit_h: Hours | None = None
+    """Projector: lamp hours at which the lamp is due for replacement."""
+    filter_limit_h: Hours | None = None
+    """Projector: filter hours at which the filter is due for cleaning or replacement."""
 
 
 class RoomEntry(BaseModel):
@@ -36,6 +57,8 @@ class RoomEntry(BaseModel):
 
     id: RoomId
     name: str | None = Field(default=None, max_length=200)
+    devices: dict[DeviceId, DeviceEntry] = Field(default_factory=dict, max_length=256)
+    """Power and limits of the room's devices, for usage reports (optional)."""
 
     @property
     def display_name(self) -> str:
@@ -139,4 +162,4 @@ def load_sites(path: Path) -> SitesFile:
         raise RegistryError("\n".join(problems)) from exc
 
 
-__all__ = ["RegistryError", "RoomEntry", "SiteEntry", "SitesFile", "load_sites"]
+__all__ = ["DeviceEntry", "RegistryError", "RoomEntry", "SiteEntry", "SitesFile", "load_sites"]

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import re
 import socket
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import AfterValidator, Field, HttpUrl, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -20,6 +22,23 @@ def default_hub_id(hostname: str | None = None) -> str:
     name = (hostname if hostname is not None else socket.gethostname()).lower()
     name = re.sub(r"[^a-z0-9_-]+", "-", name).strip("-_")
     return validate_id(f"hub-{name}"[:63].rstrip("-_") if name else "hub-1", "hub id")
+
+
+def whole_hour_zone(name: str) -> str:
+    """An IANA time zone whose offset from UTC is always whole hours (1970 to 2100): usage
+    rollups are kept per UTC hour, and each must fall within one local day."""
+    try:
+        zone = ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        msg = f"unknown time zone {name!r} (an IANA name, e.g. Asia/Ho_Chi_Minh)"
+        raise ValueError(msg) from exc
+    for year in range(1970, 2101):
+        for month in (1, 4, 7, 10):
+            offset = datetime(year, month, 1, tzinfo=UTC).astimezone(zone).utcoffset()
+            if offset is not None and offset.total_seconds() % 3600:
+                msg = f"time zone {name!r} is {offset} from UTC in {year}: not whole hours"
+                raise ValueError(msg)
+    return name
 
 
 HubId = Annotated[str, AfterValidator(lambda v: validate_id(v, "hub id"))]
@@ -77,6 +96,12 @@ class HubSettings(BaseSettings):
     """How often dead letters are pruned (also at start, and after a burst of them)."""
     command_timeout_s: float = Field(default=5.0, gt=0, le=300)
     """Default time a command waits for the agent's reply."""
+    config_push_timeout_s: float = Field(default=5.0, gt=0, le=300)
+    """Longest wait for the broker to take a room's configuration (its PUBACK); beyond it
+    the push counts as failed and is tried again."""
+    config_retry_max_s: float = Field(default=60.0, ge=1, le=3600)
+    """Longest pause between two tries of a configuration push the broker did not take
+    (the first after 1 s, then doubling); while the hub is disconnected it tries each second."""
     max_body_bytes: int = Field(default=64 * 1024, ge=1024, le=64 * 1024 * 1024)
     """Largest request body the API reads; a longer one is refused with 413."""
     session_idle_s: int = Field(default=12 * 3600, ge=60, le=30 * 86400)
@@ -136,6 +161,18 @@ class HubSettings(BaseSettings):
     """Wait before the first retry; it doubles with each (at most 60 s)."""
     webhook_queue_max: int = Field(default=1000, ge=1, le=1_000_000)
     """Notifications waiting to be sent; beyond, they are dropped and counted."""
+    rollups: bool = True
+    """Keep the usage rollups (hourly and daily, per device) up to date in each ingest
+    transaction; the usage reports read nothing else. Off: reports show no new usage."""
+    report_timezone: Annotated[str, AfterValidator(whole_hour_zone)] = "Asia/Ho_Chi_Minh"
+    """Time zone of the days, weeks and months of usage reports (its offset from UTC must be
+    whole hours)."""
+    projector_watts: float = Field(default=250.0, ge=0, le=100_000)
+    """Power of a projector while on, unless the sites file gives the device's own."""
+    lighting_watts: float = Field(default=200.0, ge=0, le=100_000)
+    """Power of a lighting device with all its zones lit, unless the sites file gives its own."""
+    report_days_max: int = Field(default=1100, ge=31, le=3700)
+    """Longest range of days one usage report may cover."""
 
     @field_validator("webhook_severities", mode="before")
     @classmethod
@@ -203,4 +240,4 @@ class HubSettings(BaseSettings):
         return self
 
 
-__all__ = ["HubSettings", "default_hub_id"]
+__all__ = ["HubSettings", "default_hub_id", "whole_hour_zone"]

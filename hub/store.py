@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Engine, delete, insert, select, tuple_, update
+from sqlalchemy import Engine, delete, insert, select, tuple_
 from sqlalchemy.dialects import postgresql, sqlite
 
 from hub.boots import AckBoots, BootCache
@@ -16,6 +16,7 @@ from hub.db import CommandLog, DeadLetter, DeviceStateRow, LatestReading, Room, 
 from hub.ordered_writes import Families, OrderedWriter
 from hub.parsing import Parsed, Rejected
 from hub.queries import Queries
+from hub.rollups import UsageRollups
 from hub.roster import Roster
 from hub.series import Budget
 from hub.writes import BatchWriter
@@ -26,7 +27,6 @@ from protocol import (
     DeviceState,
     Event,
     Health,
-    RoomSettings,
     Status,
     Telemetry,
     utcnow,
@@ -81,8 +81,16 @@ class BatchResult:
 class Store(Queries):
     """Sync access to the hub's database; call it from a worker thread, never the event loop."""
 
-    def __init__(self, engine: Engine, *, series_max: int = SERIES_MAX) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        *,
+        series_max: int = SERIES_MAX,
+        rollups: UsageRollups | None = None,
+    ) -> None:
         super().__init__(engine)
+        self.rollups = rollups
+        """Usage rollups added in each batch's transaction (None: kept by nobody)."""
         self._pg = engine.dialect.name == "postgresql"
         self.roster = Roster()
         """The registered rooms; messages of any other room are dead letters."""
@@ -190,6 +198,8 @@ class Store(Queries):
             )
             w.lock_rooms(parsed)
             result.points, dup_points = w.telemetry(by_type.get(Telemetry, []))
+            if self.rollups is not None:
+                self.rollups.add(conn, w.new_telemetry)
             result.events, dup_events = w.events(by_type.get(Event, []))
             result.duplicates = -1 if min(dup_points, dup_events) < 0 else dup_points + dup_events
             o = OrderedWriter(
@@ -231,7 +241,7 @@ class Store(Queries):
                 gone += conn.execute(delete(d).where(d.id <= cutoff)).rowcount or 0
         return gone
 
-    # --- commands and configuration ---------------------------------------------------
+    # --- commands ---------------------------------------------------
 
     def log_command(self, site: str, room: str, command: Command) -> None:
         """Record a command before it is published."""
@@ -250,24 +260,6 @@ class Store(Queries):
                     "expires_at": command.expires,
                 },
             )
-
-    def next_config_version(self, site: str, room: str, settings: RoomSettings) -> int | None:
-        """Reserve the next configuration version of a room and record its settings."""
-        with self.engine.begin() as conn:
-            done = conn.execute(
-                update(Room)
-                .where(Room.site_id == site, Room.room_id == room)
-                .values(
-                    config_version_pushed=Room.config_version_pushed + 1,
-                    config_settings=settings.model_dump(mode="json"),
-                )
-            )
-            if done.rowcount == 0:
-                return None
-            version = conn.execute(
-                select(Room.config_version_pushed).where(Room.site_id == site, Room.room_id == room)
-            ).scalar_one()
-            return int(version)
 
 
 __all__ = ["BatchResult", "SiteSpec", "Store"]

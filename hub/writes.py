@@ -43,6 +43,10 @@ SEEN_EVERY_S = 1.0
 _KEYS_PER_QUERY = 300
 
 
+class StaleBootsError(RuntimeError):
+    """The boots' ranges did not know of telemetry the database holds."""
+
+
 def _ts_binder(dialect: Any) -> Callable[[Any], Any]:
     return time_binder(dialect)
 
@@ -78,6 +82,9 @@ class BatchWriter:
         """Messages found wrong while writing (kept as dead letters in the same transaction)."""
         self.conflicts = 0
         """Duplicates by (agent, boot, seq) whose content differs from what is stored."""
+        self.new_telemetry: list[Parsed] = []
+        """Telemetry stored by this batch for the first time, never a redelivery (the usage
+        rollups add these, in the same transaction)."""
 
     def reject(self, item: Parsed, reason: str, detail: str) -> None:
         self.rejected.append(rejected(item.source, encode(item.message), reason, detail, self.now))
@@ -231,6 +238,7 @@ class BatchWriter:
                     continue
                 admitted.add(shape)
             first[key] = msg
+            self.new_telemetry.append(item)
             order = orders.get((agent, msg.boot))
             if order is None:
                 order = orders[(agent, msg.boot)] = book.order(agent, msg.boot, msg.boot_no)
@@ -243,12 +251,39 @@ class BatchWriter:
                 if have is None or have["rank"] < rank:
                     latest[lkey] = {"rank": rank, "value": value, "ts": msg.ts}
             seqs.setdefault((agent, msg.boot, msg.boot_no), []).append(msg.seq)
+        known = self._stored_already(self.new_telemetry)
+        if known:  # redeliveries after all
+            again += [i for i in self.new_telemetry if _seq_key(i) in known]
+            self.new_telemetry = [i for i in self.new_telemetry if _seq_key(i) not in known]
+            rows = [row for row in rows if (row[0], row[1], row[2]) not in known]
+            repeated += sum(len(m.readings) for k, m in first.items() if k in known)
         stored, dups = self._insert_raw(TelemetryPoint.__table__, _TELEMETRY_COLUMNS, rows)
+        if dups > 0:
+            # The database holds messages the boots' ranges did not know of (another writer
+            # of a SQLite file): they must not count as new. The transaction is undone, the
+            # boots in memory are forgotten, and the batch goes again (one by one).
+            why = f"{dups} telemetry points were stored already, unknown to their boots' ranges"
+            raise StaleBootsError(why)
         for (agent, boot, boot_no), numbers in seqs.items():
             book.add_stored(agent, boot, boot_no, from_numbers(numbers))
         self.conflicts += self._telemetry_conflicts(again)
         self._latest(latest)
         return stored, -1 if dups < 0 else dups + repeated
+
+    def _stored_already(self, items: list[Parsed]) -> set[tuple[str, str, int]]:
+        """Of the messages the boots' ranges take for new, those whose (agent, boot, seq) the
+        telemetry table has nevertheless: asked only where the ranges cannot tell (a boot
+        new to them, a seq below their cut), which is once per boot in the usual case."""
+        book = self.book
+        unsure = sorted({k for i in items if book.unsure(*(k := _seq_key(i)))})
+        if not unsure:
+            return set()
+        t = TelemetryPoint
+        found: set[tuple[str, str, int]] = set()
+        for chunk in _chunks(unsure):
+            query = select(t.agent, t.boot, t.seq).where(tuple_(t.agent, t.boot, t.seq).in_(chunk))
+            found.update((r.agent, r.boot, r.seq) for r in self.conn.execute(query))
+        return found
 
     def _latest(self, latest: dict[tuple[str, str, str], dict[str, Any]]) -> None:
         """Newest value per metric by (era, boot_no, seq): a sender's clock never decides."""
@@ -398,6 +433,12 @@ class BatchWriter:
         return len(items)
 
 
+def _seq_key(item: Parsed) -> tuple[str, str, int]:
+    msg = item.message
+    assert isinstance(msg, Telemetry)
+    return item.agent, msg.boot, msg.seq
+
+
 def _telemetry_body(msg: Telemetry) -> tuple[Any, ...]:
     return (msg.device, msg.ts, dict(msg.readings))
 
@@ -422,4 +463,4 @@ def dead_row(item: Rejected) -> dict[str, Any]:
     }
 
 
-__all__ = ["BatchWriter", "InsertFactory", "dead_row"]
+__all__ = ["BatchWriter", "InsertFactory", "StaleBootsError", "dead_row"]

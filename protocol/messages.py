@@ -16,7 +16,9 @@ from pydantic import (
 )
 
 from protocol.bounds import check_json, check_text
+from protocol.room_config import ManagedConfig, RoomSettings
 from protocol.topics import validate_id
+from protocol.usage import Schedule
 from protocol.version import ACCEPTED_VERSIONS, CONTRACT_VERSION
 
 
@@ -134,11 +136,28 @@ class Sequenced(Message):
     """Per-boot sequence number shared by telemetry and events; gaps are detectable."""
 
 
+INTERVAL_MAX_S = 3600.0
+"""Longest interval one telemetry sample may stand for."""
+
+
 class Telemetry(Sequenced):
-    """One sample of one device: several metrics taken at ``ts``."""
+    """One sample of one device: several metrics taken at ``ts``.
+
+    Since contract v3 a sample also says what it stands for: the interval before ``ts`` it
+    covers, and whether the room was occupied and in a lesson at ``ts`` (``protocol.usage``).
+    Older agents leave these out (None), and the hub keeps no usage from their samples.
+    """
 
     device: DeviceId
     readings: dict[Metric, Reading] = Field(min_length=1, max_length=METRICS_MAX)
+    interval_s: float | None = Field(default=None, ge=0, le=INTERVAL_MAX_S, allow_inf_nan=False)
+    """Seconds this sample stands for, ending at ``ts``: since the device's previous sample
+    of this boot (0 for its first), at most INTERVAL_MAX_S. None: not said (before v3)."""
+    occupied: bool | None = None
+    """The room was occupied at ``ts`` by its occupancy sensors, as read in the same sample
+    (None: the room has none, or not said)."""
+    schedule: Schedule | None = None
+    """What the room's timetable says at ``ts`` (None: no timetable, or not said)."""
 
 
 class Event(Sequenced):
@@ -230,28 +249,25 @@ class CommandReply(Message):
         return self.code == "ok"
 
 
-class RoomSettings(BaseModel):
-    """What the hub may change on an agent at run time."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    telemetry_interval_s: float = Field(default=10.0, ge=0.5, le=3600)
-    """How often the agent samples and sends its sensors."""
-
-
-class RoomConfig(Message):
-    """Configuration pushed by the hub; retained on ``config``."""
+class RoomConfig(ManagedConfig, Message):
+    """Configuration pushed by the hub; retained on ``config``. Its sections (see
+    ``ManagedConfig``) replace the room file's; a section left out keeps the room file's own.
+    The agent applies a version above the one it runs and ignores an older one."""
 
     version: int = Field(ge=1, le=INT32_MAX)
-    settings: RoomSettings = Field(default_factory=RoomSettings)
 
 
 class ConfigApplied(Ordered):
-    """The agent's echo of the configuration version it applied; retained."""
+    """What configuration the agent runs, and the last one it refused; retained."""
 
     version: int = Field(ge=0, le=INT32_MAX)
+    """The version it runs (0: none, only its room file)."""
     ok: bool = True
+    """False when it refused the newest configuration it received."""
+    refused: int = Field(default=0, ge=0, le=INT32_MAX)
+    """The version it refused, if it did (0: none); it goes on running ``version``."""
     text: Text = ""
+    """Why it refused, or a note (a version ignored because it is older)."""
 
 
 Seq = Annotated[int, Field(ge=1, le=INT32_MAX)]
@@ -367,6 +383,7 @@ __all__ = [
     "BOOTS_MAX",
     "DATA_MAX_BYTES",
     "EARLIEST",
+    "INTERVAL_MAX_S",
     "LATEST",
     "METRICS_MAX",
     "PARAMS_MAX_BYTES",

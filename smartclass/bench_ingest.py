@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import sqlite3
 import statistics
 import subprocess
@@ -100,9 +101,10 @@ async def _plain_subscriber(
 
 
 def _hub_round(
-    broker: Mosquitto, root: str, agents: int, messages: int, work: Path
+    broker: Mosquitto, root: str, agents: int, messages: int, work: Path, *, rollups: bool = True
 ) -> tuple[float, float]:
-    """Run the hub, let the load through it, and time until every point is stored."""
+    """Run the hub (keeping its usage rollups or not), let the load through it, and time
+    until every point is stored."""
     db = work / f"hub-{root}.sqlite"
     port = free_port()
     sites = write_sites(work / f"sites-{root}.yaml", agents)  # the hub takes registered rooms only
@@ -118,6 +120,7 @@ def _hub_round(
             "SMARTCLASS_HUB_DATABASE_URL": f"sqlite:///{db}",
             "SMARTCLASS_HUB_HUB_ID": f"bench-{root}",
             "SMARTCLASS_HUB_SITES_FILE": str(sites),
+            "SMARTCLASS_HUB_ROLLUPS": "true" if rollups else "false",
         },
         log_file=work / "hub.log",
     )
@@ -125,12 +128,22 @@ def _hub_round(
         _wait(lambda: _hub_connected(port), 30, "the hub to connect")
         load = Loadgen(broker, root, agents, messages)
         points = load.count * len(METRICS)
+        cpu = _cpu_s(hub.pid)
         start = load.go()
         _wait(lambda: _stored(db) >= points, 600, "the hub to store every point")
         elapsed = time.perf_counter() - start
-        return elapsed, load.finish()
+        cpu = _cpu_s(hub.pid) - cpu
+        load.finish()
+        return elapsed, cpu
     finally:
         stop(hub, "hub")
+
+
+def _cpu_s(pid: int) -> float:
+    """CPU seconds (user and system) a process has used, from ``/proc``: steadier than a
+    rate on a machine shared with other work."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def _hub_connected(port: int) -> bool:
@@ -154,15 +167,24 @@ PLAIN = {"MQTT 3.1.1": aiomqtt.ProtocolVersion.V311, "MQTT 5": aiomqtt.ProtocolV
 """Baselines: a bare aiomqtt subscriber with each protocol; the hub speaks MQTT 5."""
 
 
-def run_ingest_bench(agents: int, messages: int, repeat: int) -> int:
+ROLLUPS = {"on": ("hub",), "off": ("hub without rollups",), "both": ("hub without rollups", "hub")}
+"""``--rollups``: the hub rounds of each choice."""
+
+
+def run_ingest_bench(agents: int, messages: int, repeat: int, rollups: str = "on") -> int:
     """Print the plain subscribers' and the hub's rates and their ratio (best of ``repeat``).
 
     The baseline is a bare aiomqtt subscriber speaking MQTT 5, like the hub; one speaking
-    MQTT 3.1.1 is shown too, since paho builds a property object per MQTT 5 message.
+    MQTT 3.1.1 is shown too, since paho builds a property object per MQTT 5 message. With
+    ``rollups="both"`` each round runs the hub without its usage rollups and with them, and
+    the ratio of the two is printed as well.
     """
+    hubs = ROLLUPS[rollups]
     print(f"bench ingest: {agents} agents, {messages} telemetry messages "
           f"({len(METRICS)} points each), best of {repeat} rounds")  # fmt: skip
-    rates: dict[str, list[float]] = {name: [] for name in [*PLAIN, "hub"]}
+    rates: dict[str, list[float]] = {name: [] for name in [*PLAIN, *hubs]}
+    cpu: dict[str, list[float]] = {hub: [] for hub in hubs}
+    """The hub's CPU microseconds per message stored, per round."""
     with (
         tempfile.TemporaryDirectory(prefix="smartclass-bench-") as tmp,
         Mosquitto(data_dir=Path(tmp) / "broker", auth=[]) as broker,
@@ -173,23 +195,38 @@ def run_ingest_bench(agents: int, messages: int, repeat: int) -> int:
                 load = Loadgen(broker, root, agents, messages)
                 seconds, published = asyncio.run(_plain_subscriber(broker, root, load, protocol))
                 rates[name].append(load.count / seconds)
-                print(f"  round {i + 1}: plain subscriber, {name:10} {rates[name][-1]:7.0f} msg/s "
+                print(f"  round {i + 1}: plain subscriber, {name:10}  {rates[name][-1]:7.0f} msg/s "
                       f"(publishers {load.count / published:.0f} msg/s)", flush=True)  # fmt: skip
-            root = f"b{uuid.uuid4().hex[:8]}"
-            seconds, _ = _hub_round(broker, root, agents, messages, Path(tmp))
-            rates["hub"].append(load.count / seconds)
-            print(f"  round {i + 1}: hub, stored               {rates['hub'][-1]:7.0f} msg/s "
-                  f"= {rates['hub'][-1] * len(METRICS):.0f} points/s", flush=True)  # fmt: skip
+            for hub in hubs:
+                root = f"b{uuid.uuid4().hex[:8]}"
+                seconds, used = _hub_round(
+                    broker, root, agents, messages, Path(tmp), rollups=hub == "hub"
+                )
+                rates[hub].append(load.count / seconds)
+                cpu[hub].append(used / load.count * 1e6)
+                print(f"  round {i + 1}: {hub + ', stored':30} {rates[hub][-1]:7.0f} msg/s "
+                      f"= {rates[hub][-1] * len(METRICS):.0f} points/s, "
+                      f"{cpu[hub][-1]:.0f} µs CPU/msg", flush=True)  # fmt: skip
     best = {name: max(values) for name, values in rates.items()}
+    median = {name: statistics.median(values) for name, values in rates.items()}
     print()
     for name in PLAIN:
-        print(f"plain aiomqtt subscriber, {name:10} {best[name]:7.0f} msg/s "
-              f"(median {statistics.median(rates[name]):.0f})")  # fmt: skip
-    hub_median = statistics.median(rates["hub"])
-    print(f"hub ingest, stored:                  {best['hub']:7.0f} msg/s = "
-          f"{best['hub'] * len(METRICS):.0f} points/s (median {hub_median:.0f})")  # fmt: skip
-    print(f"ratio hub / plain MQTT 5:            {best['hub'] / best['MQTT 5']:.2f}")
-    print(f"ratio hub / plain MQTT 3.1.1:        {best['hub'] / best['MQTT 3.1.1']:.2f}")
+        print(f"{'plain aiomqtt subscriber, ' + name:40} {best[name]:7.0f} msg/s "
+              f"(median {median[name]:.0f})")  # fmt: skip
+    for hub in hubs:
+        used = statistics.median(cpu[hub])
+        print(f"{hub + ' ingest, stored':40} {best[hub]:7.0f} msg/s = "
+              f"{best[hub] * len(METRICS):.0f} points/s (median {median[hub]:.0f}); "
+              f"CPU {min(cpu[hub]):.0f} µs/msg (median {used:.0f})")  # fmt: skip
+    for hub in hubs:
+        print(f"{'ratio ' + hub + ' / plain MQTT 5':40} {best[hub] / best['MQTT 5']:7.2f}")
+    print(f"{'ratio hub / plain MQTT 3.1.1':40} {best[hubs[-1]] / best['MQTT 3.1.1']:7.2f}")
+    if len(hubs) == 2:
+        without = hubs[0]
+        cpu_ratio = statistics.median(cpu[without]) / statistics.median(cpu["hub"])
+        print(f"{'ratio with / without rollups':40} {best['hub'] / best[without]:7.2f} "
+              f"(medians {median['hub'] / median[without]:.2f}; "
+              f"CPU per message {cpu_ratio:.2f})")  # fmt: skip
     return 0
 
 

@@ -24,6 +24,7 @@ examples:
   smartclass sim projector --port N  a simulated PJLink projector on the network
   smartclass broker credentials ...  broker passwords and per-room ACLs for a deployment
   smartclass bench ingest            measure the hub's ingest against a plain subscriber
+  smartclass bench report            usage reports over a year of rollups (school, district)
   smartclass bench latency           request/reply latency against default socket settings
   smartclass bench memory            the hub's memory under a fuzz of large, malformed messages
 """
@@ -135,6 +136,29 @@ def _parser() -> argparse.ArgumentParser:
         "--messages", type=int, default=20000, help="telemetry messages in all (default: 20000)"
     )
     ingest.add_argument("--repeat", type=int, default=3, help="rounds; best is reported")
+    ingest.add_argument(
+        "--rollups",
+        choices=("on", "off", "both"),
+        default="on",
+        help="the hub keeps its usage rollups (on, the default), not (off), or each round runs "
+        "both and the ratio with / without is printed (both)",
+    )
+    report = bench_sub.add_parser(
+        "report",
+        help="usage reports over a year of rollups: a school's and the district's",
+        description="Fill a year of hourly usage rollups for a fleet of rooms (on a temporary "
+        "SQLite file, or the empty database of --database-url), then time a school's report "
+        "over the year and the district's, several runs each. Exits 1 if the school's median "
+        "is 200 ms or more.",
+    )
+    report.add_argument("--rooms", type=int, default=50, help="rooms (default: 50)")
+    report.add_argument("--schools", type=int, default=2, help="schools (default: 2)")
+    report.add_argument("--days", type=int, default=365, help="days filled (default: 365)")
+    report.add_argument("--runs", type=int, default=20, help="runs of each report (default: 20)")
+    report.add_argument(
+        "--database-url",
+        help="a database of its own (e.g. postgresql://…); its rollups are deleted afterwards",
+    )
     latency = bench_sub.add_parser(
         "latency",
         help="request/reply latency with TCP_NODELAY against default sockets",
@@ -209,6 +233,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         from smartclass.bench_memory import run_memory_bench
 
         return run_memory_bench(rounds=args.rounds, per_round=args.messages)
+    if args.command == "bench" and args.bench == "report":
+        from smartclass.bench_report import run_report_bench
+
+        return run_report_bench(
+            rooms=args.rooms, schools=args.schools, days=args.days, runs=args.runs,
+            database_url=args.database_url,
+        )  # fmt: skip
     if args.command == "bench" and args.bench == "latency":
         from smartclass.bench_latency import run_latency_bench
 
@@ -216,7 +247,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "bench":
         from smartclass.bench_ingest import run_ingest_bench
 
-        return run_ingest_bench(agents=args.agents, messages=args.messages, repeat=args.repeat)
+        return run_ingest_bench(
+            agents=args.agents, messages=args.messages, repeat=args.repeat, rollups=args.rollups
+        )
     return 2  # pragma: no cover - argparse refuses unknown commands
 
 

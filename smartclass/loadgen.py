@@ -9,15 +9,18 @@ import threading
 import time
 import uuid
 from collections.abc import Sequence
+from datetime import timedelta
 from pathlib import Path
 
 import paho.mqtt.client as paho
 import yaml
 from paho.mqtt.enums import CallbackAPIVersion
 
-from protocol import RoomTopics, Telemetry, encode
+from protocol import RoomTopics, Telemetry, encode, utcnow
+from protocol.usage import zone_metric
 
 METRICS = ("temperature_c", "humidity_pct", "co2_ppm", "light_lux")
+"""The environment sensor's readings; every message has as many (the lights: four zones)."""
 SITE = "bench"
 """The site of every simulated room; rooms are ``room-000``, ``room-001``, …"""
 
@@ -33,23 +36,33 @@ def write_sites(path: Path, agents: int) -> Path:
     return path
 
 
+ZONES = ("front", "middle", "back", "board")
+INTERVAL_S = 10.0
+"""A simulated room's devices are sampled every 10 s of their ``ts``, which ends now: an
+agent's samples span hours, as an outbox replayed after a long time offline would."""
+
+
 def payloads(site: str, room: str, count: int) -> tuple[str, list[bytes]]:
-    """The telemetry topic of one simulated room and ``count`` payloads with seq 1..count."""
+    """The telemetry topic of one simulated room and ``count`` payloads with seq 1..count:
+    contract v3 samples of its environment sensor and its lights (four zones), taken in turn,
+    each with the interval it covers and the room's context, so the hub's rollups do work."""
     boot = uuid.uuid4().hex
     sender = f"edge/{site}/{room}"
-    out = [
-        encode(
-            Telemetry(
-                sender=sender,
-                boot=boot,
-                boot_no=1,
-                seq=seq,
-                device="env",
-                readings={m: 20.0 + (seq % 17) + i for i, m in enumerate(METRICS)},
-            )
-        )
-        for seq in range(1, count + 1)
-    ]
+    start = utcnow() - timedelta(seconds=INTERVAL_S * (count // 2 + 1))
+    out = []
+    for seq in range(1, count + 1):
+        if seq % 2:
+            device, readings = "env", {m: 20.0 + (seq % 17) + i for i, m in enumerate(METRICS)}
+        else:
+            device = "lights"
+            readings = {zone_metric(z): float(100 * ((seq // 2 + i) % 3 > 0))
+                        for i, z in enumerate(ZONES)}  # fmt: skip
+        message = Telemetry(
+            sender=sender, boot=boot, boot_no=1, seq=seq, device=device, readings=readings,
+            ts=start + timedelta(seconds=INTERVAL_S * (seq // 2)), interval_s=INTERVAL_S,
+            occupied=seq % 7 > 1, schedule="lesson" if seq % 5 else "closed",
+        )  # fmt: skip
+        out.append(encode(message))
     return RoomTopics(site, room).telemetry, out
 
 

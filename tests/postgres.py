@@ -13,7 +13,6 @@ import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
-from types import TracebackType
 
 import psycopg
 import pytest
@@ -21,6 +20,7 @@ from psycopg import sql
 
 from smartclass.broker import free_port
 from smartclass.processes import die_with_parent
+from tests.server_process import ServerProcess
 
 INSTALL_HINT = (
     "install the PostgreSQL server with 'apt-get install postgresql' (Debian, Raspberry Pi OS),"
@@ -57,23 +57,26 @@ def find_bin_dir() -> Path:
     raise PostgresError(msg)
 
 
-class PostgresServer:
+class PostgresServer(ServerProcess):
     """initdb into a temporary folder, then a ``postgres`` child on a free loopback port.
 
     PostgreSQL refuses to run as root: as root, both run as the ``postgres`` system user
-    (made by the Debian package), who owns the temporary folder.
+    (made by the Debian package), who owns the temporary folder. It stops with a fast
+    shutdown (SIGINT): open sessions are ended, nothing is waited for.
     """
+
+    stop_signal = signal.SIGINT
 
     def __init__(self, host: str = "127.0.0.1") -> None:
         self.host = host
         self.port = free_port(host)
         self.bin_dir = find_bin_dir()
         self._user = _run_as()
-        self._tmp = Path(tempfile.mkdtemp(prefix="smartclass-pg-"))
-        self.data_dir = self._tmp / "data"
-        self.log_path = self._tmp / "postgres.log"
+        self.tmp = Path(tempfile.mkdtemp(prefix="smartclass-pg-"))
+        self.data_dir = self.tmp / "data"
+        self.log_path = self.tmp / "postgres.log"
         if self._user is not None:
-            os.chown(self._tmp, self._user.pw_uid, self._user.pw_gid)
+            os.chown(self.tmp, self._user.pw_uid, self._user.pw_gid)
         self._proc: subprocess.Popen[bytes] | None = None
 
     def url(self, database: str = "postgres", *, driver: str = "psycopg") -> str:
@@ -87,7 +90,7 @@ class PostgresServer:
         user = self._user
         return subprocess.Popen(
             args,
-            cwd=self._tmp,
+            cwd=self.tmp,
             stdin=subprocess.DEVNULL,
             stdout=log if log is not None else subprocess.PIPE,
             stderr=subprocess.STDOUT,
@@ -141,35 +144,6 @@ class PostgresServer:
         """Run one statement outside a transaction (CREATE DATABASE needs that)."""
         with psycopg.connect(self.conninfo(database), autocommit=True, connect_timeout=5) as c:
             c.execute(statement)
-
-    def stop(self, timeout: float = 10.0) -> None:
-        """Fast shutdown (SIGINT): open sessions are ended, nothing is waited for."""
-        proc, self._proc = self._proc, None
-        if proc is None:
-            return
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGINT)
-            try:
-                proc.wait(timeout)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
-
-    def close(self) -> None:
-        self.stop()
-        shutil.rmtree(self._tmp, ignore_errors=True)
-
-    def __enter__(self) -> PostgresServer:
-        self.start()
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
 
 def _run_as() -> pwd.struct_passwd | None:

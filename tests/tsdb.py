@@ -13,20 +13,20 @@ from __future__ import annotations
 import contextlib
 import json
 import shutil
-import signal
 import subprocess
 import tempfile
 import time
+from abc import abstractmethod
 from collections.abc import Iterator
 from pathlib import Path
-from types import TracebackType
-from typing import Any, Self
+from typing import Any
 
 import httpx
 import pytest
 
 from smartclass.broker import free_port
 from smartclass.processes import die_with_parent
+from tests.server_process import ServerProcess
 
 INSTALL_HINT = "run scripts/bootstrap --dev, which installs it (Debian, Raspberry Pi OS)"
 
@@ -43,7 +43,7 @@ def _find(binary: str, package: str) -> str:
     return found
 
 
-class _Server:
+class _Server(ServerProcess):
     """A child process on a free loopback port with a temporary folder of its own."""
 
     name = "server"
@@ -59,11 +59,13 @@ class _Server:
     def url(self) -> str:
         return f"http://{self.host}:{self.port}"
 
+    @abstractmethod
     def command(self) -> list[str]:
-        raise NotImplementedError
+        """The server's command line."""
 
+    @abstractmethod
     def ready(self, http: httpx.Client) -> bool:
-        raise NotImplementedError
+        """True once the server answers."""
 
     @property
     def running(self) -> bool:
@@ -94,33 +96,6 @@ class _Server:
                     msg = f"{self.name} did not start on {self.url}:\n{log_text}"
                     raise ServerError(msg)
                 time.sleep(0.02)  # polling a server coming up: there is no event to wait on
-
-    def stop(self, timeout: float = 10.0) -> None:
-        proc, self._proc = self._proc, None
-        if proc is None or proc.poll() is not None:
-            return
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(timeout)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-
-    def close(self) -> None:
-        self.stop()
-        shutil.rmtree(self.tmp, ignore_errors=True)
-
-    def __enter__(self) -> Self:
-        self.start()
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
 
 class VictoriaMetrics(_Server):

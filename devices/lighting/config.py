@@ -4,31 +4,14 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from devices.family import BackendConfig
+from protocol.room_config import Scene, SceneLevel, SceneName, Scenes
+from protocol.room_config import ZoneName as ZoneId
+from protocol.usage import ZONE_ID_MAX, zone_metric
 
-ZoneId = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,62}$")]
 GpioPin = Annotated[int, Field(ge=0, le=27, description="BCM GPIO number of the pin.")]
-SceneName = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,62}$")]
-
-
-def _scene_level(value: object) -> object:
-    """``on``/``true`` is 100, ``off``/``false`` is 0; numbers are left to the int check."""
-    if isinstance(value, bool):
-        return 100 if value else 0
-    if isinstance(value, str) and value.strip().lower() in ("on", "off"):
-        return 100 if value.strip().lower() == "on" else 0
-    return value
-
-
-SceneLevel = Annotated[
-    int,
-    BeforeValidator(_scene_level),
-    Field(ge=0, le=100, description="Level 0..100, or on (100) / off (0)."),
-]
-Scene = dict[ZoneId, SceneLevel]
-"""Zone name to its level in the scene; zones a scene does not name keep their level."""
 DEFAULT_SCENES = ("lesson", "projection", "off")
 PROJECTION_LEVEL = 30
 """Level of the dimmable zones other than the front one in the default ``projection`` scene."""
@@ -68,12 +51,7 @@ class GpioLightingConfig(BackendConfig):
     family: Literal["lighting"] = Field(default="lighting", description="Device family: lights.")
     backend: Literal["gpio"] = Field(description="gpiozero outputs (a mock pin factory in tests).")
     zones: dict[ZoneId, ZoneConfig] = Field(min_length=1, description="Zone name to its output.")
-    scenes: dict[SceneName, Scene] = Field(
-        default_factory=dict,
-        description="Named scenes, zone to level 0..100 or on/off; they add to or replace the "
-        "built-in 'lesson' (all full), 'projection' (front zone off, other dimmers low, relays "
-        "on; the front zone is the one named 'front', else the first) and 'off'.",
-    )
+    scenes: Scenes = Field(default_factory=dict)
 
     @model_validator(mode="after")
     def _distinct_pins(self) -> GpioLightingConfig:
@@ -83,6 +61,21 @@ class GpioLightingConfig(BackendConfig):
                 msg = f"zones {seen[zone.pin]!r} and {name!r} use the same pin {zone.pin}"
                 raise ValueError(msg)
             seen[zone.pin] = name
+        return self
+
+    @model_validator(mode="after")
+    def _zones_fit_telemetry(self) -> GpioLightingConfig:
+        """Each zone's level goes out as a metric of its own (``level_{zone}_pct``)."""
+        seen: dict[str, str] = {}
+        for name in self.zones:
+            if len(name) > ZONE_ID_MAX:
+                msg = f"zone {name!r} is longer than {ZONE_ID_MAX} characters"
+                raise ValueError(msg)
+            metric = zone_metric(name)
+            if metric in seen:
+                msg = f"zones {seen[metric]!r} and {name!r} differ only by '-' and '_'"
+                raise ValueError(msg)
+            seen[metric] = name
         return self
 
     @model_validator(mode="after")

@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from devices.base import Action, BadCommand, Device, DeviceError, parse_params
 from devices.lighting.config import GpioLightingConfig, RelayZoneConfig
+from protocol.usage import zone_metric
 
 
 class _ZoneParams(BaseModel):
@@ -111,6 +112,14 @@ class GpioLighting(Device):
     def actions(self) -> Mapping[str, Action]:
         return self._actions
 
+    def reconfigure(self, config: GpioLightingConfig) -> None:
+        """Take new scenes; the zones and their pins stay as they are."""
+        if config.zones != self.config.zones:
+            msg = f"lighting {self.id!r}: its zones cannot change while it runs"
+            raise DeviceError(msg)
+        self.config = config
+        self._scenes = config.all_scenes
+
     @property
     def zones(self) -> Mapping[str, DigitalOutputDevice | PWMOutputDevice]:
         """Zone name to its gpiozero output (for tests and diagnostics)."""
@@ -118,6 +127,10 @@ class GpioLighting(Device):
 
     async def state(self) -> dict[str, Any]:
         return {name: {"on": z.level > 0, "level": z.level} for name, z in self._zones.items()}
+
+    async def read(self) -> dict[str, float]:
+        """Each zone's level, 0..100, for telemetry: the hub counts the time a zone is lit."""
+        return {zone_metric(name): float(z.level) for name, z in self._zones.items()}
 
     def _pick(self, zone: str | None) -> list[_Zone]:
         if zone is None:

@@ -8,6 +8,13 @@ from pydantic import ConfigDict, Field
 
 from devices.family import BackendConfig
 from devices.projector.pjlink import INPUT_CODE, PJLINK_PORT
+from protocol.room_config import (
+    BusyRetryS,
+    BusyWaitS,
+    PollIntervalS,
+    ProjectorTimeoutS,
+    TransitionPollS,
+)
 
 DEFAULT_INPUTS = {
     "vga1": "11",
@@ -25,7 +32,10 @@ EnvName = Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")]
 
 
 class ProjectorSettings(BackendConfig):
-    """What every projector backend shares: secrets by name, timeouts, busy handling, inputs."""
+    """What every projector backend shares: secrets by name, timeouts, busy handling, inputs.
+
+    The timeouts and polling are the hub's to change too (``protocol.room_config``).
+    """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -34,25 +44,11 @@ class ProjectorSettings(BackendConfig):
         default=None,
         description="Name of the environment variable holding the PJLink password; omit if none.",
     )
-    timeout_s: float = Field(default=3.0, gt=0, le=30, description="Connect and reply timeout.")
-    poll_interval_s: float = Field(
-        default=30.0, gt=0, description="Seconds between status refreshes; older state is stale."
-    )
-    busy_wait_s: float = Field(
-        default=4.0,
-        ge=0,
-        le=60,
-        description="How long a command refused with ERR3 (warming up, cooling down) is retried "
-        "before it fails; keep it under the hub's command timeout (5 s by default), so the "
-        "teacher gets the projector's reason rather than a timeout.",
-    )
-    busy_retry_s: float = Field(default=1.0, gt=0, description="Pause between ERR3 retries.")
-    transition_poll_s: float = Field(
-        default=1.0,
-        gt=0,
-        description="Seconds between status refreshes while warming up or cooling down, so "
-        "the room shows the end of it at once.",
-    )
+    timeout_s: ProjectorTimeoutS = 3.0
+    poll_interval_s: PollIntervalS = 30.0
+    busy_wait_s: BusyWaitS = 4.0
+    busy_retry_s: BusyRetryS = 1.0
+    transition_poll_s: TransitionPollS = 1.0
     inputs: dict[InputName, InputCode] = Field(
         default_factory=lambda: dict(DEFAULT_INPUTS),
         description="Input names teachers use, to PJLink input codes (e.g. hdmi1: '31').",

@@ -42,6 +42,8 @@ from devices.projector.pjlink import (
     parse_power,
 )
 from devices.projector.sim import SimProjector
+from protocol.room_config import ManagedProjector
+from protocol.usage import FILTER_HOURS, LAMP_HOURS, POWER_ON
 
 logger = logging.getLogger(__name__)
 
@@ -126,6 +128,15 @@ class PjlinkProjector(Device):
     def actions(self) -> Mapping[str, Action]:
         return self._actions
 
+    def reconfigure(self, config: PjlinkProjectorConfig | SimProjectorConfig) -> None:
+        """Take new timeouts and polling; anything else (address, password, inputs, the
+        simulator) must stay as it is."""
+        tuning = set(ManagedProjector.model_fields) - {"family"}
+        if config.model_dump(exclude=tuning) != self.config.model_dump(exclude=tuning):
+            msg = f"projector {self.id!r}: only its timeouts and polling can change while it runs"
+            raise DeviceError(msg)
+        self.config = config
+
     @property
     def available(self) -> bool:
         """True while the projector answers (False before the first contact)."""
@@ -145,6 +156,19 @@ class PjlinkProjector(Device):
             with contextlib.suppress(DeviceError):
                 await self.refresh()
         return self._snapshot()
+
+    async def read(self) -> dict[str, float]:
+        """Usage for telemetry: ``power_on`` (the lamp lit: on or warming up) and the lamp and
+        filter hours when the projector reports them; a projector that does not answer is
+        left out of the sample (its state is unknown, not off)."""
+        snapshot = await self.state()
+        if not snapshot["available"]:
+            raise DeviceUnavailable(snapshot["reason"] or f"projector {self.id!r} is unavailable")
+        readings = {POWER_ON: float(snapshot["power"] in ("on", "warming"))}
+        for metric, key in ((LAMP_HOURS, "lamp_hours"), (FILTER_HOURS, "filter_hours")):
+            if snapshot[key] is not None:
+                readings[metric] = float(snapshot[key])
+        return readings
 
     async def refresh(self) -> dict[str, Any]:
         """Ask the projector for its whole status now (one connection)."""

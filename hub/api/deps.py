@@ -10,10 +10,12 @@ from fastapi import Depends, Path, Request
 from hub.alerts.service import AlertService
 from hub.audit import Audit
 from hub.commands import Commander
+from hub.config_push import ConfigPusher
 from hub.ingest import Ingest
 from hub.login_limit import LoginLimiter
 from hub.metrics import HubMetrics
 from hub.pruning import Pruner
+from hub.reports import Reports
 from hub.settings import HubSettings
 from hub.store import Store
 from hub.supervisor import Supervisor
@@ -42,10 +44,13 @@ class HubState:
     supervisor: Supervisor | None = None
     """Keeps the ingest running (None without MQTT)."""
     pruner: Pruner | None = None
+    config_pusher: ConfigPusher | None = None
     alerts: AlertService | None = None
     """Raises and ends alerts; IT acknowledges and resolves them through it."""
     influx: InfluxExporter | None = None
     """Exports to InfluxDB (None when not configured)."""
+    reports: Reports | None = None
+    """Usage reports from the rollups (the app always makes them)."""
 
 
 def get_hub(request: Request) -> HubState:

@@ -5,17 +5,30 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from hub.api.responses import AUTH_ERRORS, BODY_TOO_LARGE
-from hub.api.routes import alerts, audit, auth, commands, dead_letters, fleet, health, rooms
+from hub.api.routes import (
+    alerts,
+    audit,
+    auth,
+    commands,
+    config,
+    dead_letters,
+    fleet,
+    health,
+    reports,
+    rooms,
+)
 
 api_router = APIRouter(prefix="/api/v1", responses={**BODY_TOO_LARGE, **AUTH_ERRORS})
 api_router.include_router(auth.router)
 api_router.include_router(health.router)
 api_router.include_router(rooms.router)
 api_router.include_router(commands.router)
+api_router.include_router(config.router)
 api_router.include_router(dead_letters.router)
 api_router.include_router(audit.router)
 api_router.include_router(fleet.router)
 api_router.include_router(alerts.router)
 api_router.include_router(alerts.room_router)
+api_router.include_router(reports.router)
 
 __all__ = ["api_router"]

@@ -205,12 +205,6 @@ class CommandResultPublic(BaseModel):
     state: dict[str, Any] | None
 
 
-class ConfigPushedPublic(BaseModel):
-    site: str
-    room: str
-    version: int
-
-
 class IngestCountersPublic(_Out):
     received: int
     stored: int
@@ -297,6 +291,10 @@ class HealthPublic(BaseModel):
     losses: LossTotalsPublic | None = None
     clock_suspect_rooms: int = 0
     """Rooms that sent a time far from the hub's clock within the last hour."""
+    config_pushes_pending: int = 0
+    """Rooms whose newest configuration the broker has not taken yet (pushed once it can)."""
+    config_pushes_failed: int = 0
+    """Configuration pushes the broker did not take, since this hub process started."""
     warnings: list[str] = Field(default_factory=list)
     """What deserves attention without making the hub unwell: alert notifications failing."""
     alerts: AlertsHealthPublic | None = None
@@ -326,7 +324,6 @@ __all__ = [
     "BootPublic",
     "CommandCreate",
     "CommandResultPublic",
-    "ConfigPushedPublic",
     "ConfigStatusPublic",
     "DeadLetterPublic",
     "DevicePublic",

@@ -69,7 +69,7 @@ async def test_status_state_and_telemetry_reach_the_broker(
         agent.sim.set_occupancy(30)
         await sub.subscribe(f"{base}/telemetry", qos=1)
         by_device: dict[str, Telemetry] = {}
-        while len(by_device) < 3:
+        while len(by_device) < 5:
             msg = await next_on(sub, f"{base}/telemetry")
             telemetry = decode(Telemetry, msg.payload)  # type: ignore[arg-type]
             assert telemetry.boot == agent.boot
@@ -78,6 +78,11 @@ async def test_status_state_and_telemetry_reach_the_broker(
         assert {"co2_ppm", "temperature_c"} <= set(by_device["env"].readings)
         assert set(by_device["noise"].readings) == {"noise_dba"}
         assert set(by_device["presence"].readings) == {"occupied"}
+        assert set(by_device["lights"].readings) == {
+            "level_front_pct", "level_middle_pct", "level_back_pct",
+        }  # fmt: skip
+        assert by_device["projector"].readings["power_on"] == 0.0
+        assert {t.schedule for t in by_device.values()} == {"closed"}  # a quiet Sunday
 
     async with mqtt_client(broker, topic_root, "sub") as sub:
         await sub.subscribe(f"{base}/status", qos=1)
@@ -164,21 +169,22 @@ async def test_outbox_replays_in_order_after_the_broker_comes_back(
         async with subscriber() as sub:
             first = decode(Telemetry, (await next_on(sub, topic)).payload)  # type: ignore[arg-type]
         assert first.seq == 1
+
+        async def all_sent() -> bool:
+            return await agent.unsent() == 0
+
+        await eventually(all_sent, WAIT_S, "the whole first sample to be sent")
         own_broker.stop()
         await eventually(
             lambda: asyncio.sleep(0, not agent.connected.is_set()), WAIT_S, "the agent to notice"
         )
         per_sample = sum(isinstance(d, Sensor) for d in agent.devices.values())
-        assert per_sample == 3  # environment, noise, occupancy
+        assert per_sample == 5  # environment, lights, projector, noise, occupancy
         for _ in range(3):
             await agent.sample()
         assert await agent.unsent() == 3 * per_sample
         own_broker.start()
         await wait_within(agent.connected.wait(), WAIT_S)
-
-        async def all_sent() -> bool:
-            return await agent.unsent() == 0
-
         await eventually(all_sent, WAIT_S, "the outbox to be sent")
         async with subscriber() as sub:
             # perhaps the rest of the first sample, then the three taken while the broker was down

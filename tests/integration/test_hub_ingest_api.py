@@ -147,10 +147,12 @@ async def test_commands_and_config_round_trip(
             assert r.status_code == 504
             assert "no reply" in r.json()["detail"]
 
-            r = await http.put(
-                f"/api/v1/rooms/{SITE}/{ROOM}/config", json={"telemetry_interval_s": 2}
-            )
+            change = {"config": {"settings": {"telemetry_interval_s": 2}}}
+            r = await http.put(f"/api/v1/rooms/{SITE}/{ROOM}/config", json=change)
             assert (r.status_code, r.json()["version"]) == (202, 1)
+            assert r.json()["pushes"] == [
+                {"room": ROOM, "version": 1, "pushed": True, "error": None}
+            ]
 
             async def applied() -> Any:
                 config = (await http.get(f"/api/v1/rooms/{SITE}/{ROOM}")).json()["config"]

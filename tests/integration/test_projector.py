@@ -237,6 +237,27 @@ async def test_lamp_and_filter_hours_count_while_on(make_rig: RigFactory) -> Non
     assert state["lamp_hours"] == 1203
 
 
+async def test_telemetry_says_whether_the_lamp_is_lit_and_its_hours(make_rig: RigFactory) -> None:
+    rig = await make_rig()
+    assert (await rig.device.read())["power_on"] == 0.0
+    await rig.device.execute("on", {})
+    assert (await rig.device.read())["power_on"] == 1.0  # warming up: the lamp is lit
+    await rig.settle("on", WARMUP_S)
+    readings = await rig.device.read()
+    assert readings["power_on"] == 1.0
+    if rig.sim is not None:
+        assert readings["lamp_hours"] == 1200.0
+        assert ("filter_hours" in readings) == (rig.sim.pjlink_class == 2)
+    await rig.device.execute("off", {})
+    assert (await rig.device.read())["power_on"] == 0.0  # cooling down: the lamp is out
+
+
+async def test_a_projector_that_does_not_answer_is_left_out_of_telemetry() -> None:
+    device = pjlink_device(free_port(), [])
+    with pytest.raises(DeviceUnavailable, match="does not answer"):
+        await device.read()
+
+
 async def test_error_status_is_reported(make_rig: RigFactory) -> None:
     rig = await make_rig()
     sim = rig.simulated

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from devices.projector.config import PjlinkProjectorConfig
-from protocol import RoomSettings, RoomTopics, Telemetry, decode, encode
+from protocol import RoomTopics, Telemetry, decode, encode
 from protocol.aio import wait_within
 from smartclass.broker import Mosquitto, free_port
 from tests.integration.system import (
@@ -270,7 +270,7 @@ async def test_broker_restarted_twice_while_an_agent_publishes_stores_every_poin
                 print(f"restart {restart + 1}: outbox held {len(agent.outbox)} messages")
             seq = agent.last_seq
             await eventually(lambda: _true(agent.last_seq >= seq + 10), 10, "more telemetry")
-            agent._apply_settings(RoomSettings(telemetry_interval_s=3600))  # no more samples
+            agent.set_telemetry_interval(3600)  # no more samples
 
             async def forgotten() -> bool:  # the hub acknowledged every message
                 return await agent.stored() == 0
@@ -300,7 +300,7 @@ async def test_hub_killed_and_restarted_loses_nothing_from_a_real_agent(
         await hub.wait_connected()
         seq = agent.last_seq
         await eventually(lambda: _true(agent.last_seq >= seq + 5), 10, "telemetry after return")
-        agent._apply_settings(RoomSettings(telemetry_interval_s=3600))  # no more samples
+        agent.set_telemetry_interval(3600)  # no more samples
 
         async def all_stored() -> list[tuple[str, int, int]] | None:
             rows = await _stored_exactly(hub, agent.last_seq)  # a sample under way may add one
@@ -327,7 +327,7 @@ async def test_an_agent_started_with_the_broker_down_drains_its_outbox_in_order(
         assert not agent.connected.is_set()
         own_broker.start()
         await wait_within(agent.connected.wait(), 15)
-        agent._apply_settings(RoomSettings(telemetry_interval_s=3600))  # no more samples
+        agent.set_telemetry_interval(3600)  # no more samples
 
         async def sent() -> bool:  # no hub here: the rows stay, but the broker took them
             return await agent.unsent() == 0

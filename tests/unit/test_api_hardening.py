@@ -280,6 +280,7 @@ async def test_every_reply_code_answers_a_documented_status(
 
 def test_every_operation_documents_its_errors(app: FastAPI) -> None:
     rooms = f"{API}/rooms/{{site}}/{{room}}"
+    sites = f"{API}/sites/{{site}}"
     auth = {401, 403}  # every route but /healthz: not signed in; not allowed, or no CSRF token
     expected = {
         (f"{API}/auth/login", "post"): {200, 400, 413, 422, 429} | auth,
@@ -294,7 +295,17 @@ def test_every_operation_documents_its_errors(app: FastAPI) -> None:
         (f"{API}/rooms", "get"): {200, 413} | auth,
         (rooms, "get"): {200, 404, 413, 422} | auth,
         (f"{rooms}/telemetry", "get"): {200, 404, 413, 422} | auth,
-        (f"{rooms}/config", "put"): {202, 400, 404, 413, 422, 503} | auth,
+        (f"{rooms}/config", "get"): {200, 404, 413, 422} | auth,
+        (f"{rooms}/config", "put"): {202, 400, 404, 413, 422} | auth,
+        (f"{rooms}/config/versions", "get"): {200, 404, 413, 422} | auth,
+        (f"{rooms}/config/versions/{{version}}", "get"): {200, 404, 413, 422} | auth,
+        (f"{rooms}/config/versions/{{a}}/diff/{{b}}", "get"): {200, 404, 413, 422} | auth,
+        (f"{rooms}/config/push", "post"): {202, 404, 409, 413, 422, 503} | auth,
+        (f"{sites}/config", "get"): {200, 404, 413, 422} | auth,
+        (f"{sites}/config", "put"): {202, 400, 404, 413, 422} | auth,
+        (f"{sites}/config/versions", "get"): {200, 404, 413, 422} | auth,
+        (f"{sites}/config/versions/{{version}}", "get"): {200, 404, 413, 422} | auth,
+        (f"{sites}/config/versions/{{a}}/diff/{{b}}", "get"): {200, 404, 413, 422} | auth,
         (f"{rooms}/devices/{{device}}/commands", "post"): {
             200, 400, 404, 409, 413, 422, 502, 503, 504
         } | auth,
@@ -309,6 +320,7 @@ def test_every_operation_documents_its_errors(app: FastAPI) -> None:
             200, 400, 404, 409, 413, 422, 503
         } | auth,
         (f"{rooms}/alerts", "get"): {200, 404, 413, 422} | auth,
+        (f"{API}/reports/usage", "get"): {200, 404, 413, 422} | auth,
     }  # fmt: skip
     paths = app.openapi()["paths"]
     assert {(p, m) for p, ops in paths.items() for m in ops} == set(expected)

@@ -63,21 +63,24 @@ def test_every_command_and_config_push_is_audited_with_its_outcome(
     command = {"action": "on", "params": {"zone": "front"}}
     r = client.post(f"{API}/rooms/{SITE}/{ROOM}/devices/lights/commands", json=command, headers=it)
     assert r.status_code == 503, "no broker in this test: the command cannot go"
-    r = client.put(
-        f"{API}/rooms/{SITE}/{ROOM}/config", json={"telemetry_interval_s": 30}, headers=it
-    )
-    assert r.status_code == 503
+    change = {"config": {"settings": {"telemetry_interval_s": 30}}, "comment": "slower"}
+    r = client.put(f"{API}/rooms/{SITE}/{ROOM}/config", json=change, headers=it)
+    assert r.status_code == 202, "stored; pushed once the broker is there"
+    assert r.json()["pushes"][0]["pushed"] is False
     found = entries(client, it, site=SITE)
     assert [(e["action"], e["actor"], e["role"], e["via"]) for e in found] == [
         ("command", "lan", "it", "token"),
+        ("config_change", "lan", "it", "token"),
         ("config_push", "lan", "it", "token"),
     ]
-    sent, pushed = found
+    sent, changed, pushed = found
     assert (sent["site"], sent["room"], sent["device"]) == (SITE, ROOM, "lights")
     assert sent["detail"] == {"action": "on", "params": {"zone": "front"}}
     assert sent["outcome"] == "NotConnected"
     assert isinstance(sent["duration_ms"], float)
-    assert pushed["detail"] == {"settings": {"telemetry_interval_s": 30.0}}
+    assert changed["detail"] == {"version": 1, "comment": "slower", "site_version": 0}
+    assert (changed["room"], changed["outcome"]) == (ROOM, "ok")
+    assert (pushed["detail"], pushed["outcome"]) == ({"version": 1, "retry": False}, "NotConnected")
 
 
 def test_a_school_reads_only_its_own_entries(app: FastAPI, client: TestClient) -> None:

@@ -180,12 +180,24 @@ def test_telemetry_bad_queries(client: TestClient) -> None:
     ]
 
 
-def test_commands_and_config_without_mqtt_are_503(client: TestClient) -> None:
+def test_commands_without_mqtt_are_503_and_config_waits_for_it(client: TestClient) -> None:
     r = client.post(f"{API}/rooms/{SITE}/{ROOM}/devices/lights/commands", json={"action": "on"})
     assert r.status_code == 503
     assert "not connected" in r.json()["detail"]
-    r = client.put(f"{API}/rooms/{SITE}/{ROOM}/config", json={"telemetry_interval_s": 5})
-    assert r.status_code == 503
+    change = {"config": {"settings": {"telemetry_interval_s": 5}}}
+    r = client.put(f"{API}/rooms/{SITE}/{ROOM}/config", json=change)
+    assert r.status_code == 202
+    assert r.json()["pushes"] == [
+        {"room": ROOM, "version": 1, "pushed": False,
+         "error": "the hub is not connected to the MQTT broker"}
+    ]  # fmt: skip
+    status = client.get(f"{API}/rooms/{SITE}/{ROOM}/config").json()["status"]
+    assert (status["latest"], status["pushed"], status["pending"]) == (1, 0, True)
+    r = client.post(f"{API}/rooms/{SITE}/{ROOM}/config/push")
+    assert (r.status_code, r.json()["detail"]) == (
+        503,
+        "the hub is not connected to the MQTT broker",
+    )
 
 
 def test_command_body_and_room_are_checked_first(client: TestClient) -> None:
@@ -194,7 +206,12 @@ def test_command_body_and_room_are_checked_first(client: TestClient) -> None:
     assert client.post(url, json={"action": "on", "timeout_s": 0}).status_code == 422
     assert client.post(url.replace(ROOM, "nope"), json={"action": "on"}).status_code == 404
     r = client.put(f"{API}/rooms/{SITE}/{ROOM}/config", json={"telemetry_interval_s": 0})
-    assert r.status_code == 422
+    assert r.status_code == 422, "the body holds the document under config"
+    bad = {"config": {"settings": {"telemetry_interval_s": 0}}}
+    r = client.put(f"{API}/rooms/{SITE}/{ROOM}/config", json=bad)
+    assert [p["loc"] for p in r.json()["detail"]] == [
+        ["body", "config", "settings", "telemetry_interval_s"]
+    ]
 
 
 def test_dead_letters_listed_with_reasons(client: TestClient) -> None:

@@ -9,10 +9,11 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
+from hub.config_versions import Author, ConfigVersions
 from hub.db import AGENT_VERSION_MAX, DEAD_LETTER_MAX_BYTES, make_engine
 from hub.parsing import Rejected
 from hub.store import SiteSpec, Store
-from protocol import Event, RoomSettings, RoomTopics
+from protocol import Event, RoomTopics
 from tests.unit.hub_helpers import (
     AGENT,
     NOW,
@@ -152,9 +153,12 @@ def test_registry_upsert_names_rooms_and_keeps_their_state(store: Store) -> None
 
 
 def test_config_versions_pushed_and_applied(store: Store) -> None:
-    assert store.next_config_version(SITE, "nope", RoomSettings()) is None  # unknown room
-    assert store.next_config_version(SITE, ROOM, RoomSettings()) == 1
-    assert store.next_config_version(SITE, ROOM, RoomSettings(telemetry_interval_s=2)) == 2
+    versions = ConfigVersions(store.engine)
+    for interval in (10, 2):
+        settings = {"settings": {"telemetry_interval_s": interval}}
+        versions.change_room(SITE, ROOM, settings, Author("lan", "it"), "")
+    versions.mark_pushed(SITE, ROOM, 2)
+    versions.mark_pushed(SITE, ROOM, 1)  # a late push of an older version: not shown
     store.write_batch([applied(2)])
     room = store.get_room(SITE, ROOM)
     assert room is not None

@@ -102,7 +102,7 @@ def test_telemetry_round_trips_and_times_are_utc() -> None:
     assert back == msg
     assert back.ts.tzinfo == UTC
     assert back.ts.hour == 0
-    assert b'"v":2' in p.encode(msg)
+    assert f'"v":{p.CONTRACT_VERSION}'.encode() in p.encode(msg)
 
 
 @pytest.mark.parametrize(

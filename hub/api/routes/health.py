@@ -55,6 +55,7 @@ def health(_: Annotated[object, Depends(Allowed(Action.HUB_ADMIN))], hub: HubDep
         database_error = safe_text(exc, 300)
     found = _problems(hub, database_error)
     supervisor = hub.supervisor
+    pusher = hub.config_pusher
     return HealthPublic(
         hub_id=hub.settings.hub_id,
         ok=not found,
@@ -71,6 +72,8 @@ def health(_: Annotated[object, Depends(Allowed(Action.HUB_ADMIN))], hub: HubDep
         dead_letters_pruned=hub.pruner.pruned if hub.pruner else 0,
         losses=losses,
         clock_suspect_rooms=clock_rooms,
+        config_pushes_pending=len(pusher.pending) if pusher else 0,
+        config_pushes_failed=pusher.failed if pusher else 0,
         warnings=warnings(hub.alerts),
         alerts=alerts,
         influx=InfluxExportPublic.model_validate(hub.influx.snapshot()) if hub.influx else None,

@@ -1,4 +1,4 @@
-"""Rooms: list, detail, telemetry history and configuration push."""
+"""Rooms: list, detail and telemetry history."""
 
 from __future__ import annotations
 
@@ -10,10 +10,9 @@ from fastapi.exceptions import RequestValidationError
 
 from hub.access import Action, Caller
 from hub.api.auth import Allowed, RoomAllowed, RoomRef
-from hub.api.deps import CommanderDep, HubDep, StoreDep
+from hub.api.deps import StoreDep
 from hub.api.details import room_extras
 from hub.api.models import (
-    ConfigPushedPublic,
     ConfigStatusPublic,
     DevicePublic,
     EventPublic,
@@ -23,10 +22,7 @@ from hub.api.models import (
     TelemetryPointPublic,
 )
 from hub.api.responses import error_responses
-from hub.api.routes.commands import UNREADABLE_BODY, raise_for_link
 from hub.api.times import plausible
-from hub.errors import HubError
-from protocol import RoomSettings
 
 router = APIRouter(prefix="/rooms", tags=["rooms"])
 
@@ -130,42 +126,6 @@ def get_telemetry(
         interval_s=interval_s,
         points=points,
     )
-
-
-@router.put(
-    "/{site}/{room}/config",
-    status_code=status.HTTP_202_ACCEPTED,
-    responses=error_responses(
-        {
-            400: UNREADABLE_BODY,
-            **UNKNOWN_ROOM,
-            422: "the settings do not fit",
-            503: "the hub is not connected to the broker, or the broker refused the publish",
-        }
-    ),
-)
-async def put_config(
-    ref: Annotated[RoomRef, Depends(RoomAllowed(Action.CONFIG_WRITE))],
-    settings: RoomSettings,
-    commander: CommanderDep,
-    hub: HubDep,
-) -> ConfigPushedPublic:
-    """Push settings to the room's agent (retained); it reports the version it applied."""
-    site, room = ref.site, ref.room
-    detail = {"settings": settings.model_dump(mode="json")}
-    try:
-        version = await commander.push_config(site, room, settings)
-    except HubError as exc:
-        await hub.audit.record(
-            ref.caller, "config_push", site=site, room=room, detail=detail,
-            outcome=type(exc).__name__,
-        )  # fmt: skip
-        raise_for_link(exc)
-        raise
-    await hub.audit.record(
-        ref.caller, "config_push", site=site, room=room, detail={**detail, "version": version}
-    )
-    return ConfigPushedPublic(site=site, room=room, version=version)
 
 
 __all__ = ["router"]

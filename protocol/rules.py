@@ -1,10 +1,20 @@
-"""Room rules as data: vacancy, CO2 and projector maintenance, validated from the room file."""
+"""Room rules as data: vacancy, CO2 and projector maintenance.
+
+The agent runs them (``edge.rules``); the hub validates the rules it manages with the same
+models before it pushes them.
+"""
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+
+from protocol.bounds import check_json
+from protocol.timetable import DeviceRef
+
+PARAMS_MAX_BYTES = 4096
+"""Longest params of a rule's action, as JSON (a command's bound)."""
 
 Severity = Literal["info", "warning", "critical"]
 ActionName = Field(pattern=r"^[a-z][a-z0-9_]{0,62}$", description="Device action, e.g. 'on'.")
@@ -16,7 +26,10 @@ class ActionSpec(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     action: str = ActionName
-    params: dict[str, Any] = Field(default_factory=dict, description="The action's params.")
+    params: Annotated[
+        dict[str, Any],
+        AfterValidator(lambda v: check_json(v, max_depth=8, max_bytes=PARAMS_MAX_BYTES)),
+    ] = Field(default_factory=dict, description="The action's params.")
 
 
 class FanSpec(BaseModel):
@@ -24,7 +37,7 @@ class FanSpec(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    device: str = Field(description="Device id of the fan or ventilation relay.")
+    device: DeviceRef = Field(description="Device id of the fan or ventilation relay.")
     on: ActionSpec = Field(default=ActionSpec(action="on"), description="Action that starts it.")
     off: ActionSpec = Field(default=ActionSpec(action="off"), description="Action that stops it.")
 
@@ -41,11 +54,11 @@ class VacancyRule(BaseModel):
     grace_min: float = Field(
         default=5, ge=0, le=240, description="Minutes from the warning to switching off."
     )
-    sensors: list[str] | None = Field(
+    sensors: list[DeviceRef] | None = Field(
         default=None, description="Occupancy device ids; omitted: every occupancy device."
     )
-    lights: list[str] | None = Field(default=None, description="Lights; omitted: every one.")
-    projectors: list[str] | None = Field(
+    lights: list[DeviceRef] | None = Field(default=None, description="Lights; omitted: every one.")
+    projectors: list[DeviceRef] | None = Field(
         default=None, description="Projectors; omitted: every one."
     )
 
@@ -60,7 +73,7 @@ class Co2Rule(BaseModel):
     hysteresis_ppm: float = Field(
         default=100, ge=0, description="Clear only below co2_ppm minus this, so it cannot flap."
     )
-    sensors: list[str] | None = Field(
+    sensors: list[DeviceRef] | None = Field(
         default=None, description="Device ids read; omitted: every device reporting co2_ppm."
     )
     fan: FanSpec | None = Field(default=None, description="Ventilation to switch; omitted: none.")
@@ -75,7 +88,7 @@ class MaintenanceRule(BaseModel):
     lamp_hours: int = Field(default=4000, gt=0, description="Lamp hours that call for service.")
     filter_hours: int = Field(default=1000, gt=0, description="Filter hours that call for service.")
     errors: bool = Field(default=True, description="Alert on errors the projector reports.")
-    projectors: list[str] | None = Field(
+    projectors: list[DeviceRef] | None = Field(
         default=None, description="Projectors watched; omitted: every one."
     )
 
