@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
-PREVIOUS_RELEASE = "b82010109181cf36cbc88fddf0ab9d0525181317"
+PREVIOUS_RELEASE = "d641facf31e2c96d192f7b054df87fd3513e74f9"
 """The last commit whose hub made its schema without migrations."""
 SCHEMA = "previous_release"
 """The PostgreSQL schema the dump is made in; its name is taken out of the dump, which then
@@ -103,22 +103,29 @@ def _unqualified(dump: str) -> str:
 
 def _fill(url: str) -> None:
     """A school's data, written by the release's own code: two sites, rooms with statuses,
-    telemetry with a gap and a clock far ahead, events, device states, a configuration pushed
-    and applied, health with losses, two boots, dead letters, a command with its reply, users
-    with their schools, rooms, a token and a session, the audit log, and alerts with their
-    transitions."""
+    telemetry with a gap and a clock far ahead, events, device states, configuration
+    versions of the school and a room (pushed, applied by one agent, refused by another),
+    health with losses, two boots, dead letters, a command with its reply, users with their
+    schools, rooms, a token and a session, the audit log, alerts with their transitions, and
+    the usage rollups of a room's contract-v3 samples over two hours."""
+    from zoneinfo import ZoneInfo
+
     from hub.access import Role
     from hub.alerts.kinds import AlertKey, AlertKind
     from hub.alerts.store import AlertStore, NewAlert
     from hub.audit import Audit
+    from hub.config_versions import Author, ConfigVersions
+    from hub.ratings import Ratings
+    from hub.rollups import UsageRollups
     from hub.store import SiteSpec
     from hub.users import Users
-    from protocol import Command, CommandReply, RoomSettings, RoomTopics, encode
+    from protocol import Command, CommandReply, ConfigApplied, RoomTopics, encode
     from protocol.messages import BootLosses
     from tests.unit import hub_helpers as h
 
     store = h.make_store(url)  # the release's create_schema, and h.SITE with h.ROOMS
     store.upsert_sites([SiteSpec("thpt-vo-truong-toan", "THPT Võ Trường Toản", [("10a1", "10A1")])])
+    store.rollups = UsageRollups(Ratings(), ZoneInfo("Asia/Ho_Chi_Minh"))  # as the hub does
     topics = RoomTopics(h.SITE, h.ROOM, h.ROOT)
     b1: dict[str, Any] = {"boot": "b1", "boot_no": 1}
     b2: dict[str, Any] = {"boot": "b2", "boot_no": 2}
@@ -130,7 +137,16 @@ def _fill(url: str) -> None:
         "families": families,
     }
     losses = [BootLosses(boot="b1", dropped=[[8, 8]], count=1)]
-    store.next_config_version(h.SITE, h.ROOM, RoomSettings(telemetry_interval_s=5))
+    versions = ConfigVersions(store.engine)
+    lan_it = Author("lan", "it")
+    versions.change_site(h.SITE, {"settings": {"telemetry_interval_s": 10}}, lan_it, "cả trường")
+    versions.change_room(h.SITE, h.ROOM, {"settings": {"telemetry_interval_s": 5}}, lan_it, "")
+    for room, version in ((h.ROOM, 2), ("6a2", 1), ("9a1", 1)):
+        versions.mark_pushed(h.SITE, room, version)
+    refused = ConfigApplied(
+        sender=f"edge/{h.SITE}/6a2", boot="b1", n=1, version=0, ok=False, refused=1,
+        text="không lưu được", ts=h.at(20),
+    )  # fmt: skip
     command = Command(
         sender="hub-test", id="cmd-0001", device="lights", action="scene",
         params={"scene": "projection"}, issuer="giao-vien-lan", ts=h.at(50), expires=h.at(60),
@@ -146,7 +162,8 @@ def _fill(url: str) -> None:
         [h.telemetry(seq, **b1, ts=seq) for seq in range(1, 31) if seq not in (7, 8)],
         [h.event(31, **b1, ts=31, kind="help", text="Cô ơi, máy chiếu không lên")],
         [h.state("lights", **b1, n=1, scene="lesson", on=True)],
-        [h.applied(1, boot_no=1, n=1)],
+        [h.applied(2, boot_no=1, n=1)],
+        [h.parsed(RoomTopics(h.SITE, "6a2", h.ROOT).config_applied, refused)],
         [h.health(**b1, n=1, last_seq=31, losses=losses)],
         [h.telemetry(1, **b2, ts=40), h.telemetry(2, **b2, ts=41, device="air", co2_ppm=1250.5)],
         [h.telemetry(3, **b2, ts=86_400)],  # the agent's clock a day ahead
@@ -160,6 +177,7 @@ def _fill(url: str) -> None:
             h.item(RoomTopics(h.SITE, "x9", h.ROOT).telemetry, encode(command)),
             h.item(topics.event, b"\x00\xff binary"),
         ],
+        _usage_samples(h, "9a1"),
     ]
     for batch in batches:
         store.write_batch(batch, now=h.NOW)
@@ -189,6 +207,39 @@ def _fill(url: str) -> None:
     assert offline is not None
     alerts.resolve(offline.id, "lan", "đã sửa", h.at(50))
     store.engine.dispose()
+
+
+def _usage_samples(h: Any, room: str) -> list[Any]:
+    """Contract-v3 samples of a room's presence, projector, lights and air every 10 minutes
+    from 06:30 to 07:50 local (two UTC hours, one local day): lesson, break, then closed;
+    occupied, then empty; so every usage table gets rows, waste and CO2 time included."""
+    from datetime import timedelta
+
+    from protocol import RoomTopics, Telemetry
+
+    topic = RoomTopics(h.SITE, room, h.ROOT).telemetry
+    out = []
+    seq = 0
+    for i in range(1, 9):
+        schedule = "lesson" if i <= 4 else "break" if i <= 6 else "closed"
+        occupied = i <= 5
+        devices = {
+            "presence": {"occupied": float(occupied)},
+            "projector": {"power_on": float(2 <= i <= 6), "lamp_hours": 1200.0 + (i >= 5),
+                          "filter_hours": 300.0},
+            "lights": {"level_front_pct": 100.0, "level_back_pct": 50.0 if i >= 6 else 0.0},
+            "air": {"co2_ppm": 900.0 if i <= 3 else 1300.0 if i <= 5 else 1600.0,
+                    "temperature_c": 29.5},
+        }  # fmt: skip
+        for device, readings in devices.items():
+            seq += 1
+            msg = Telemetry(
+                sender=f"edge/{h.SITE}/{room}", boot="c1", boot_no=1, seq=seq,
+                ts=h.T0 + timedelta(seconds=600 * i - 5400), device=device, readings=readings,
+                interval_s=600, occupied=occupied, schedule=schedule,
+            )  # fmt: skip
+            out.append(h.parsed(topic, msg))
+    return out
 
 
 if __name__ == "__main__":

@@ -15,17 +15,22 @@ DATA = Path(__file__).parent / "data"
 SITE = "thcs-nguyen-chi-thanh"
 ROOM = "6a1"
 AGENT = f"{SITE}/{ROOM}"
+USAGE_ROOM = "9a1"
+"""The room whose contract-v3 samples the release rolled up (local day 2025-03-03)."""
 TABLES = (
     "agent_health", "alert_transitions", "alerts", "api_tokens", "audit_log", "boots",
-    "commands", "dead_letters", "device_state", "events", "latest_readings", "rooms", "sites",
-    "telemetry", "user_rooms", "user_sites", "users", "web_sessions",
+    "commands", "dead_letters", "device_state", "events", "latest_readings",
+    "room_config_versions", "rooms", "site_config_versions", "sites", "telemetry",
+    "usage_daily", "usage_hourly", "usage_room_daily", "usage_site_daily", "user_rooms",
+    "user_sites", "users", "web_sessions",
 )  # fmt: skip
 """The tables of the previous release."""
 ROWS = {
     "agent_health": 1, "alert_transitions": 4, "alerts": 2, "api_tokens": 1, "audit_log": 3,
-    "boots": 3, "commands": 1, "dead_letters": 3, "device_state": 1, "events": 2,
-    "latest_readings": 5, "rooms": 4, "sites": 2, "telemetry": 71, "user_rooms": 1,
-    "user_sites": 1, "users": 2, "web_sessions": 1,
+    "boots": 4, "commands": 1, "dead_letters": 3, "device_state": 1, "events": 2,
+    "latest_readings": 13, "room_config_versions": 4, "rooms": 4, "site_config_versions": 1,
+    "sites": 2, "telemetry": 135, "usage_daily": 6, "usage_hourly": 11, "usage_room_daily": 1,
+    "usage_site_daily": 6, "user_rooms": 1, "user_sites": 1, "users": 2, "web_sessions": 1,
 }  # fmt: skip
 """How many rows each table of the dump holds."""
 
@@ -67,4 +72,14 @@ def snapshot(engine: Engine, tables: tuple[str, ...] = TABLES) -> dict[str, list
     return rows
 
 
-__all__ = ["AGENT", "DATA", "ROOM", "ROWS", "SITE", "TABLES", "load_previous_release", "snapshot"]
+__all__ = [
+    "AGENT",
+    "DATA",
+    "ROOM",
+    "ROWS",
+    "SITE",
+    "TABLES",
+    "USAGE_ROOM",
+    "load_previous_release",
+    "snapshot",
+]

@@ -6,12 +6,15 @@ Never edit it to follow the models: a change of schema is a new revision in ``ve
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import (
     JSON,
     BigInteger,
     Boolean,
     Column,
     Connection,
+    Date,
     DateTime,
     Float,
     ForeignKeyConstraint,
@@ -72,6 +75,7 @@ Table(
     Column("config_version_applied", Integer),
     Column("config_applied_ok", Boolean),
     Column("config_applied_text", Text),
+    Column("config_refused_version", Integer),
     Column("applied_era", Integer),
     Column("applied_boot_no", Integer),
     Column("applied_n", Integer),
@@ -336,9 +340,111 @@ Table(
     Column("source", String(200)),
     Column("data", JSON, nullable=False),
     PrimaryKeyConstraint("id"),
-    ForeignKeyConstraint(["alert_id"], ["alerts.id"], ondelete="CASCADE"),
     UniqueConstraint("source", name="uq_alert_transitions_source"),
+    ForeignKeyConstraint(["alert_id"], ["alerts.id"], ondelete="CASCADE"),
     Index("ix_alert_transitions_alert", "alert_id", "id"),
+)
+
+Table(
+    "site_config_versions",
+    metadata,
+    Column("site", String(63), nullable=False),
+    Column("version", Integer, nullable=False, autoincrement=False),
+    Column("document", JSON, nullable=False),
+    Column("author", String(63), nullable=False),
+    Column("role", String(16), nullable=False),
+    Column("created_at", _UTC, nullable=False),
+    Column("comment", Text, nullable=False),
+    PrimaryKeyConstraint("site", "version"),
+    ForeignKeyConstraint(["site"], ["sites.id"], ondelete="CASCADE"),
+)
+Table(
+    "room_config_versions",
+    metadata,
+    Column("site", String(63), nullable=False),
+    Column("room", String(63), nullable=False),
+    Column("version", Integer, nullable=False, autoincrement=False),
+    Column("document", JSON, nullable=False),
+    Column("site_version", Integer, nullable=False),
+    Column("effective", JSON, nullable=False),
+    Column("cause", String(16), nullable=False),
+    Column("author", String(63), nullable=False),
+    Column("role", String(16), nullable=False),
+    Column("created_at", _UTC, nullable=False),
+    Column("comment", Text, nullable=False),
+    PrimaryKeyConstraint("site", "room", "version"),
+    ForeignKeyConstraint(["site", "room"], ["rooms.site_id", "rooms.room_id"], ondelete="CASCADE"),
+)
+
+_USAGE_SUMS = (
+    "covered_s", "on_s", "empty_s", "closed_s", "waste_s", "energy_wh", "waste_wh",
+    "occupied_s", "co2_1000_s", "co2_1500_s", "temp_sum", "temp_n", "noise_sum", "noise_n",
+)  # fmt: skip
+"""The measures of the usage tables that add up (``*_n``: counts, integers)."""
+
+
+def _usage_sums() -> list[Column[Any]]:
+    return [
+        Column(name, Integer if name.endswith("_n") else Float, nullable=False, server_default="0")
+        for name in _USAGE_SUMS
+    ]
+
+
+def _usage_device(period: str, period_type: Date | DateTime) -> list[Column[Any]]:
+    """The key, kind and measure columns of ``usage_hourly`` and ``usage_daily``."""
+    return [
+        Column("site", String(63), nullable=False),
+        Column(period, period_type, nullable=False),
+        Column("room", String(63), nullable=False),
+        Column("device", String(63), nullable=False),
+        Column("part", String(63), nullable=False),
+        Column("kind", String(16), nullable=False),
+        *_usage_sums(),
+        Column("lamp_h", Float),
+        Column("filter_h", Float),
+    ]
+
+
+Table(
+    "usage_hourly",
+    metadata,
+    *_usage_device("hour", _UTC),
+    PrimaryKeyConstraint("site", "hour", "room", "device", "part"),
+    Index("ix_usage_hourly_hour", "hour"),
+    sqlite_with_rowid=False,
+)
+Table(
+    "usage_daily",
+    metadata,
+    *_usage_device("day", Date()),
+    PrimaryKeyConstraint("site", "day", "room", "device", "part"),
+    Index("ix_usage_daily_day", "day"),
+    sqlite_with_rowid=False,
+)
+Table(
+    "usage_site_daily",
+    metadata,
+    Column("site", String(63), nullable=False),
+    Column("day", Date, nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("device", String(63), nullable=False),
+    Column("part", String(63), nullable=False),
+    *_usage_sums(),
+    PrimaryKeyConstraint("site", "day", "kind", "device", "part"),
+    sqlite_with_rowid=False,
+)
+Table(
+    "usage_room_daily",
+    metadata,
+    Column("site", String(63), nullable=False),
+    Column("day", Date, nullable=False),
+    Column("room", String(63), nullable=False),
+    *(
+        Column(name, Float, nullable=False, server_default="0")
+        for name in ("covered_s", "occupied_s", "co2_1000_s", "co2_1500_s")
+    ),
+    PrimaryKeyConstraint("site", "day", "room"),
+    sqlite_with_rowid=False,
 )
 
 

@@ -1,4 +1,4 @@
--- The hub database of smartclass b82010109181 (scripts/previous_release_db.py)
+-- The hub database of smartclass d641facf31e2 (scripts/previous_release_db.py)
 --
 -- PostgreSQL database dump
 --
@@ -356,6 +356,25 @@ CREATE TABLE latest_readings (
 
 
 --
+-- Name: room_config_versions; Type: TABLE; Schema: previous_release; Owner: -
+--
+
+CREATE TABLE room_config_versions (
+    site character varying(63) NOT NULL,
+    room character varying(63) NOT NULL,
+    version integer NOT NULL,
+    document json NOT NULL,
+    site_version integer NOT NULL,
+    effective json NOT NULL,
+    cause character varying(16) NOT NULL,
+    author character varying(63) NOT NULL,
+    role character varying(16) NOT NULL,
+    created_at timestamp with time zone NOT NULL,
+    comment text NOT NULL
+);
+
+
+--
 -- Name: rooms; Type: TABLE; Schema: previous_release; Owner: -
 --
 
@@ -382,9 +401,25 @@ CREATE TABLE rooms (
     config_version_applied integer,
     config_applied_ok boolean,
     config_applied_text text,
+    config_refused_version integer,
     applied_era integer,
     applied_boot_no integer,
     applied_n integer
+);
+
+
+--
+-- Name: site_config_versions; Type: TABLE; Schema: previous_release; Owner: -
+--
+
+CREATE TABLE site_config_versions (
+    site character varying(63) NOT NULL,
+    version integer NOT NULL,
+    document json NOT NULL,
+    author character varying(63) NOT NULL,
+    role character varying(16) NOT NULL,
+    created_at timestamp with time zone NOT NULL,
+    comment text NOT NULL
 );
 
 
@@ -431,6 +466,108 @@ CREATE SEQUENCE telemetry_id_seq
 --
 
 ALTER SEQUENCE telemetry_id_seq OWNED BY telemetry.id;
+
+
+--
+-- Name: usage_daily; Type: TABLE; Schema: previous_release; Owner: -
+--
+
+CREATE TABLE usage_daily (
+    site character varying(63) NOT NULL,
+    day date NOT NULL,
+    room character varying(63) NOT NULL,
+    device character varying(63) NOT NULL,
+    part character varying(63) NOT NULL,
+    kind character varying(16) NOT NULL,
+    covered_s double precision DEFAULT '0'::double precision NOT NULL,
+    on_s double precision DEFAULT '0'::double precision NOT NULL,
+    empty_s double precision DEFAULT '0'::double precision NOT NULL,
+    closed_s double precision DEFAULT '0'::double precision NOT NULL,
+    waste_s double precision DEFAULT '0'::double precision NOT NULL,
+    energy_wh double precision DEFAULT '0'::double precision NOT NULL,
+    waste_wh double precision DEFAULT '0'::double precision NOT NULL,
+    occupied_s double precision DEFAULT '0'::double precision NOT NULL,
+    co2_1000_s double precision DEFAULT '0'::double precision NOT NULL,
+    co2_1500_s double precision DEFAULT '0'::double precision NOT NULL,
+    temp_sum double precision DEFAULT '0'::double precision NOT NULL,
+    temp_n integer DEFAULT 0 NOT NULL,
+    noise_sum double precision DEFAULT '0'::double precision NOT NULL,
+    noise_n integer DEFAULT 0 NOT NULL,
+    lamp_h double precision,
+    filter_h double precision
+);
+
+
+--
+-- Name: usage_hourly; Type: TABLE; Schema: previous_release; Owner: -
+--
+
+CREATE TABLE usage_hourly (
+    site character varying(63) NOT NULL,
+    hour timestamp with time zone NOT NULL,
+    room character varying(63) NOT NULL,
+    device character varying(63) NOT NULL,
+    part character varying(63) NOT NULL,
+    kind character varying(16) NOT NULL,
+    covered_s double precision DEFAULT '0'::double precision NOT NULL,
+    on_s double precision DEFAULT '0'::double precision NOT NULL,
+    empty_s double precision DEFAULT '0'::double precision NOT NULL,
+    closed_s double precision DEFAULT '0'::double precision NOT NULL,
+    waste_s double precision DEFAULT '0'::double precision NOT NULL,
+    energy_wh double precision DEFAULT '0'::double precision NOT NULL,
+    waste_wh double precision DEFAULT '0'::double precision NOT NULL,
+    occupied_s double precision DEFAULT '0'::double precision NOT NULL,
+    co2_1000_s double precision DEFAULT '0'::double precision NOT NULL,
+    co2_1500_s double precision DEFAULT '0'::double precision NOT NULL,
+    temp_sum double precision DEFAULT '0'::double precision NOT NULL,
+    temp_n integer DEFAULT 0 NOT NULL,
+    noise_sum double precision DEFAULT '0'::double precision NOT NULL,
+    noise_n integer DEFAULT 0 NOT NULL,
+    lamp_h double precision,
+    filter_h double precision
+);
+
+
+--
+-- Name: usage_room_daily; Type: TABLE; Schema: previous_release; Owner: -
+--
+
+CREATE TABLE usage_room_daily (
+    site character varying(63) NOT NULL,
+    day date NOT NULL,
+    room character varying(63) NOT NULL,
+    covered_s double precision DEFAULT '0'::double precision NOT NULL,
+    occupied_s double precision DEFAULT '0'::double precision NOT NULL,
+    co2_1000_s double precision DEFAULT '0'::double precision NOT NULL,
+    co2_1500_s double precision DEFAULT '0'::double precision NOT NULL
+);
+
+
+--
+-- Name: usage_site_daily; Type: TABLE; Schema: previous_release; Owner: -
+--
+
+CREATE TABLE usage_site_daily (
+    site character varying(63) NOT NULL,
+    day date NOT NULL,
+    kind character varying(16) NOT NULL,
+    device character varying(63) NOT NULL,
+    part character varying(63) NOT NULL,
+    covered_s double precision DEFAULT '0'::double precision NOT NULL,
+    on_s double precision DEFAULT '0'::double precision NOT NULL,
+    empty_s double precision DEFAULT '0'::double precision NOT NULL,
+    closed_s double precision DEFAULT '0'::double precision NOT NULL,
+    waste_s double precision DEFAULT '0'::double precision NOT NULL,
+    energy_wh double precision DEFAULT '0'::double precision NOT NULL,
+    waste_wh double precision DEFAULT '0'::double precision NOT NULL,
+    occupied_s double precision DEFAULT '0'::double precision NOT NULL,
+    co2_1000_s double precision DEFAULT '0'::double precision NOT NULL,
+    co2_1500_s double precision DEFAULT '0'::double precision NOT NULL,
+    temp_sum double precision DEFAULT '0'::double precision NOT NULL,
+    temp_n integer DEFAULT 0 NOT NULL,
+    noise_sum double precision DEFAULT '0'::double precision NOT NULL,
+    noise_n integer DEFAULT 0 NOT NULL
+);
 
 
 --
@@ -619,16 +756,16 @@ INSERT INTO alerts VALUES (2, 'agent_offline', 'critical', 'thcs-nguyen-chi-than
 -- Data for Name: api_tokens; Type: TABLE DATA; Schema: previous_release; Owner: -
 --
 
-INSERT INTO api_tokens VALUES (1, 1, 'bao-cao-dem', 'aeb86164f7b21673428f607cdf504f899f559288e70259dcad63990670c53c96', '2026-12-02 07:40:46.971109+07', NULL, NULL, NULL);
+INSERT INTO api_tokens VALUES (1, 1, 'bao-cao-dem', '6cbb71ad4f6eb931d5e0ce16549ccbe9e46cd772aa6087441735a542d06573aa', '2026-12-02 09:13:56.59068+07', NULL, NULL, NULL);
 
 
 --
 -- Data for Name: audit_log; Type: TABLE DATA; Schema: previous_release; Owner: -
 --
 
-INSERT INTO audit_log VALUES (1, '2026-12-02 07:40:47.665348+07', 'thu', 'teacher', 'session', '192.0.2.10', 'login', NULL, NULL, NULL, 'ok', NULL, '{}');
-INSERT INTO audit_log VALUES (2, '2026-12-02 07:40:47.671401+07', 'thu', '', '', '', 'login', NULL, NULL, NULL, 'bad_password', NULL, '{}');
-INSERT INTO audit_log VALUES (3, '2026-12-02 07:40:47.675955+07', 'thu', 'teacher', 'session', '', 'command', 'thcs-nguyen-chi-thanh', '6a1', 'lights', 'ok', 12.5, '{"action": "scene", "params": {"scene": "off"}}');
+INSERT INTO audit_log VALUES (1, '2026-12-02 09:13:56.801548+07', 'thu', 'teacher', 'session', '192.0.2.10', 'login', NULL, NULL, NULL, 'ok', NULL, '{}');
+INSERT INTO audit_log VALUES (2, '2026-12-02 09:13:56.806097+07', 'thu', '', '', '', 'login', NULL, NULL, NULL, 'bad_password', NULL, '{}');
+INSERT INTO audit_log VALUES (3, '2026-12-02 09:13:56.808697+07', 'thu', 'teacher', 'session', '', 'command', 'thcs-nguyen-chi-thanh', '6a1', 'lights', 'ok', 12.5, '{"action": "scene", "params": {"scene": "off"}}');
 
 
 --
@@ -638,6 +775,7 @@ INSERT INTO audit_log VALUES (3, '2026-12-02 07:40:47.675955+07', 'thu', 'teache
 INSERT INTO boots VALUES ('thcs-nguyen-chi-thanh/6a1', 'b1', 1, 0, '2025-03-03 08:00:30+07', '2025-03-03 08:00:30+07', '[[1, 6], [9, 31]]', 0, 31, '[[8, 8]]', 1, 31, '[[7, 7]]', 1);
 INSERT INTO boots VALUES ('thcs-nguyen-chi-thanh/6a1', 'b2', 2, 0, '2025-03-03 08:00:30+07', '2025-03-03 08:00:30+07', '[[1, 4]]', 0, 4, '[]', 0, 4, '[]', 0);
 INSERT INTO boots VALUES ('thcs-nguyen-chi-thanh/6a2', 'b1', 0, 0, '2025-03-03 08:00:30+07', '2025-03-03 08:00:30+07', '[[1, 5]]', 0, 5, '[]', 0, NULL, '[]', 0);
+INSERT INTO boots VALUES ('thcs-nguyen-chi-thanh/9a1', 'c1', 1, 0, '2025-03-03 08:00:30+07', '2025-03-03 08:00:30+07', '[[1, 32]]', 0, 32, '[]', 0, NULL, '[]', 0);
 
 
 --
@@ -652,7 +790,7 @@ INSERT INTO commands VALUES ('cmd-0001', 'thcs-nguyen-chi-thanh', '6a1', 'lights
 --
 
 INSERT INTO dead_letters VALUES (1, 'sc/thcs-nguyen-chi-thanh/6a1/telemetry', '\x7b6e6f74206a736f6e', 9, 'bad_json', 'invalid Telemetry payload: (payload): Invalid JSON: key must be a string at line 1 column 2', '2025-03-03 08:00:30+07');
-INSERT INTO dead_letters VALUES (2, 'sc/thcs-nguyen-chi-thanh/x9/telemetry', '\x7b2276223a322c227473223a22323032352d30332d30335430313a30303a35305a222c2273656e646572223a226875622d74657374222c226964223a22636d642d30303031222c22646576696365223a226c6967687473222c22616374696f6e223a227363656e65222c22706172616d73223a7b227363656e65223a2270726f6a656374696f6e227d2c22697373756572223a226769616f2d7669656e2d6c616e222c2265787069726573223a22323032352d30332d30335430313a30313a30305a222c227265706c795f746f223a226875622d74657374227d', 218, 'unknown_room', 'room thcs-nguyen-chi-thanh/x9 is not registered', '2025-03-03 08:00:30+07');
+INSERT INTO dead_letters VALUES (2, 'sc/thcs-nguyen-chi-thanh/x9/telemetry', '\x7b2276223a332c227473223a22323032352d30332d30335430313a30303a35305a222c2273656e646572223a226875622d74657374222c226964223a22636d642d30303031222c22646576696365223a226c6967687473222c22616374696f6e223a227363656e65222c22706172616d73223a7b227363656e65223a2270726f6a656374696f6e227d2c22697373756572223a226769616f2d7669656e2d6c616e222c2265787069726573223a22323032352d30332d30335430313a30313a30305a222c227265706c795f746f223a226875622d74657374227d', 218, 'unknown_room', 'room thcs-nguyen-chi-thanh/x9 is not registered', '2025-03-03 08:00:30+07');
 INSERT INTO dead_letters VALUES (3, 'sc/thcs-nguyen-chi-thanh/6a1/event', '\x00ff2062696e617279', 9, 'bad_json', 'invalid Event payload: (payload): Invalid JSON: expected value at line 1 column 1', '2025-03-03 08:00:30+07');
 
 
@@ -680,24 +818,49 @@ INSERT INTO latest_readings VALUES ('thcs-nguyen-chi-thanh/6a1', 'env', 'co2_ppm
 INSERT INTO latest_readings VALUES ('thcs-nguyen-chi-thanh/6a1', 'env', 'temperature_c', 25, '2025-03-04 08:00:00+07', 0, 2, 3);
 INSERT INTO latest_readings VALUES ('thcs-nguyen-chi-thanh/6a2', 'env', 'co2_ppm', 405, '2025-03-03 08:00:05+07', 0, 0, 5);
 INSERT INTO latest_readings VALUES ('thcs-nguyen-chi-thanh/6a2', 'env', 'temperature_c', 25, '2025-03-03 08:00:05+07', 0, 0, 5);
+INSERT INTO latest_readings VALUES ('thcs-nguyen-chi-thanh/9a1', 'air', 'co2_ppm', 1600, '2025-03-03 07:50:00+07', 0, 1, 32);
+INSERT INTO latest_readings VALUES ('thcs-nguyen-chi-thanh/9a1', 'air', 'temperature_c', 29.5, '2025-03-03 07:50:00+07', 0, 1, 32);
+INSERT INTO latest_readings VALUES ('thcs-nguyen-chi-thanh/9a1', 'lights', 'level_back_pct', 50, '2025-03-03 07:50:00+07', 0, 1, 31);
+INSERT INTO latest_readings VALUES ('thcs-nguyen-chi-thanh/9a1', 'lights', 'level_front_pct', 100, '2025-03-03 07:50:00+07', 0, 1, 31);
+INSERT INTO latest_readings VALUES ('thcs-nguyen-chi-thanh/9a1', 'presence', 'occupied', 0, '2025-03-03 07:50:00+07', 0, 1, 29);
+INSERT INTO latest_readings VALUES ('thcs-nguyen-chi-thanh/9a1', 'projector', 'filter_hours', 300, '2025-03-03 07:50:00+07', 0, 1, 30);
+INSERT INTO latest_readings VALUES ('thcs-nguyen-chi-thanh/9a1', 'projector', 'lamp_hours', 1201, '2025-03-03 07:50:00+07', 0, 1, 30);
+INSERT INTO latest_readings VALUES ('thcs-nguyen-chi-thanh/9a1', 'projector', 'power_on', 0, '2025-03-03 07:50:00+07', 0, 1, 30);
+
+
+--
+-- Data for Name: room_config_versions; Type: TABLE DATA; Schema: previous_release; Owner: -
+--
+
+INSERT INTO room_config_versions VALUES ('thcs-nguyen-chi-thanh', '6a1', 1, '{}', 1, '{"settings": {"telemetry_interval_s": 10.0}}', 'school', 'lan', 'it', '2026-12-02 09:13:56.125246+07', 'cả trường');
+INSERT INTO room_config_versions VALUES ('thcs-nguyen-chi-thanh', '6a2', 1, '{}', 1, '{"settings": {"telemetry_interval_s": 10.0}}', 'school', 'lan', 'it', '2026-12-02 09:13:56.125246+07', 'cả trường');
+INSERT INTO room_config_versions VALUES ('thcs-nguyen-chi-thanh', '9a1', 1, '{}', 1, '{"settings": {"telemetry_interval_s": 10.0}}', 'school', 'lan', 'it', '2026-12-02 09:13:56.125246+07', 'cả trường');
+INSERT INTO room_config_versions VALUES ('thcs-nguyen-chi-thanh', '6a1', 2, '{"settings": {"telemetry_interval_s": 5}}', 1, '{"settings": {"telemetry_interval_s": 5.0}}', 'room', 'lan', 'it', '2026-12-02 09:13:56.146997+07', '');
 
 
 --
 -- Data for Name: rooms; Type: TABLE DATA; Schema: previous_release; Owner: -
 --
 
-INSERT INTO rooms VALUES ('thcs-nguyen-chi-thanh', '9a1', '9a1', false, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, 0, NULL, NULL, 0, NULL, NULL, NULL, NULL, NULL, NULL, NULL);
-INSERT INTO rooms VALUES ('thpt-vo-truong-toan', '10a1', '10A1', false, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, 0, NULL, NULL, 0, NULL, NULL, NULL, NULL, NULL, NULL, NULL);
-INSERT INTO rooms VALUES ('thcs-nguyen-chi-thanh', '6a1', '6a1', true, '2025-03-03 08:00:30+07', 'b2', 5, '0.1.0', '{"env": "environment", "lights": "lights"}', 0, 2, 1, 0, '2025-03-03 08:00:30+07', 1, 86370, '2025-03-03 08:00:30+07', 1, '{"telemetry_interval_s": 5.0}', 1, true, '', 0, 1, 1);
-INSERT INTO rooms VALUES ('thcs-nguyen-chi-thanh', '6a2', '6a2', false, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, '2025-03-03 08:00:30+07', 0, NULL, NULL, 0, NULL, NULL, NULL, NULL, NULL, NULL, NULL);
+INSERT INTO rooms VALUES ('thpt-vo-truong-toan', '10a1', '10A1', false, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, 0, NULL, NULL, 0, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL);
+INSERT INTO rooms VALUES ('thcs-nguyen-chi-thanh', '6a1', '6a1', true, '2025-03-03 08:00:30+07', 'b2', 5, '0.1.0', '{"env": "environment", "lights": "lights"}', 0, 2, 1, 0, '2025-03-03 08:00:30+07', 1, 86370, '2025-03-03 08:00:30+07', 2, '{"telemetry_interval_s": 5.0}', 2, true, '', 0, 0, 1, 1);
+INSERT INTO rooms VALUES ('thcs-nguyen-chi-thanh', '6a2', '6a2', false, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, '2025-03-03 08:00:30+07', 0, NULL, NULL, 1, '{"telemetry_interval_s": 10.0}', 0, false, 'không lưu được', 1, 0, 0, 1);
+INSERT INTO rooms VALUES ('thcs-nguyen-chi-thanh', '9a1', '9a1', false, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, '2025-03-03 08:00:30+07', 0, NULL, NULL, 1, '{"telemetry_interval_s": 10.0}', NULL, NULL, NULL, NULL, NULL, NULL, NULL);
+
+
+--
+-- Data for Name: site_config_versions; Type: TABLE DATA; Schema: previous_release; Owner: -
+--
+
+INSERT INTO site_config_versions VALUES ('thcs-nguyen-chi-thanh', 1, '{"settings": {"telemetry_interval_s": 10}}', 'lan', 'it', '2026-12-02 09:13:56.125246+07', 'cả trường');
 
 
 --
 -- Data for Name: sites; Type: TABLE DATA; Schema: previous_release; Owner: -
 --
 
-INSERT INTO sites VALUES ('thcs-nguyen-chi-thanh', 'THCS Nguyễn Chí Thanh');
 INSERT INTO sites VALUES ('thpt-vo-truong-toan', 'THPT Võ Trường Toản');
+INSERT INTO sites VALUES ('thcs-nguyen-chi-thanh', 'THCS Nguyễn Chí Thanh');
 
 
 --
@@ -775,6 +938,118 @@ INSERT INTO telemetry VALUES (68, 'thcs-nguyen-chi-thanh/6a2', 'b1', 4, 'env', '
 INSERT INTO telemetry VALUES (69, 'thcs-nguyen-chi-thanh/6a2', 'b1', 4, 'env', 'temperature_c', 25, '2025-03-03 08:00:04+07');
 INSERT INTO telemetry VALUES (70, 'thcs-nguyen-chi-thanh/6a2', 'b1', 5, 'env', 'co2_ppm', 405, '2025-03-03 08:00:05+07');
 INSERT INTO telemetry VALUES (71, 'thcs-nguyen-chi-thanh/6a2', 'b1', 5, 'env', 'temperature_c', 25, '2025-03-03 08:00:05+07');
+INSERT INTO telemetry VALUES (72, 'thcs-nguyen-chi-thanh/9a1', 'c1', 1, 'presence', 'occupied', 1, '2025-03-03 06:40:00+07');
+INSERT INTO telemetry VALUES (73, 'thcs-nguyen-chi-thanh/9a1', 'c1', 2, 'projector', 'power_on', 0, '2025-03-03 06:40:00+07');
+INSERT INTO telemetry VALUES (74, 'thcs-nguyen-chi-thanh/9a1', 'c1', 2, 'projector', 'lamp_hours', 1200, '2025-03-03 06:40:00+07');
+INSERT INTO telemetry VALUES (75, 'thcs-nguyen-chi-thanh/9a1', 'c1', 2, 'projector', 'filter_hours', 300, '2025-03-03 06:40:00+07');
+INSERT INTO telemetry VALUES (76, 'thcs-nguyen-chi-thanh/9a1', 'c1', 3, 'lights', 'level_front_pct', 100, '2025-03-03 06:40:00+07');
+INSERT INTO telemetry VALUES (77, 'thcs-nguyen-chi-thanh/9a1', 'c1', 3, 'lights', 'level_back_pct', 0, '2025-03-03 06:40:00+07');
+INSERT INTO telemetry VALUES (78, 'thcs-nguyen-chi-thanh/9a1', 'c1', 4, 'air', 'co2_ppm', 900, '2025-03-03 06:40:00+07');
+INSERT INTO telemetry VALUES (79, 'thcs-nguyen-chi-thanh/9a1', 'c1', 4, 'air', 'temperature_c', 29.5, '2025-03-03 06:40:00+07');
+INSERT INTO telemetry VALUES (80, 'thcs-nguyen-chi-thanh/9a1', 'c1', 5, 'presence', 'occupied', 1, '2025-03-03 06:50:00+07');
+INSERT INTO telemetry VALUES (81, 'thcs-nguyen-chi-thanh/9a1', 'c1', 6, 'projector', 'power_on', 1, '2025-03-03 06:50:00+07');
+INSERT INTO telemetry VALUES (82, 'thcs-nguyen-chi-thanh/9a1', 'c1', 6, 'projector', 'lamp_hours', 1200, '2025-03-03 06:50:00+07');
+INSERT INTO telemetry VALUES (83, 'thcs-nguyen-chi-thanh/9a1', 'c1', 6, 'projector', 'filter_hours', 300, '2025-03-03 06:50:00+07');
+INSERT INTO telemetry VALUES (84, 'thcs-nguyen-chi-thanh/9a1', 'c1', 7, 'lights', 'level_front_pct', 100, '2025-03-03 06:50:00+07');
+INSERT INTO telemetry VALUES (85, 'thcs-nguyen-chi-thanh/9a1', 'c1', 7, 'lights', 'level_back_pct', 0, '2025-03-03 06:50:00+07');
+INSERT INTO telemetry VALUES (86, 'thcs-nguyen-chi-thanh/9a1', 'c1', 8, 'air', 'co2_ppm', 900, '2025-03-03 06:50:00+07');
+INSERT INTO telemetry VALUES (87, 'thcs-nguyen-chi-thanh/9a1', 'c1', 8, 'air', 'temperature_c', 29.5, '2025-03-03 06:50:00+07');
+INSERT INTO telemetry VALUES (88, 'thcs-nguyen-chi-thanh/9a1', 'c1', 9, 'presence', 'occupied', 1, '2025-03-03 07:00:00+07');
+INSERT INTO telemetry VALUES (89, 'thcs-nguyen-chi-thanh/9a1', 'c1', 10, 'projector', 'power_on', 1, '2025-03-03 07:00:00+07');
+INSERT INTO telemetry VALUES (90, 'thcs-nguyen-chi-thanh/9a1', 'c1', 10, 'projector', 'lamp_hours', 1200, '2025-03-03 07:00:00+07');
+INSERT INTO telemetry VALUES (91, 'thcs-nguyen-chi-thanh/9a1', 'c1', 10, 'projector', 'filter_hours', 300, '2025-03-03 07:00:00+07');
+INSERT INTO telemetry VALUES (92, 'thcs-nguyen-chi-thanh/9a1', 'c1', 11, 'lights', 'level_front_pct', 100, '2025-03-03 07:00:00+07');
+INSERT INTO telemetry VALUES (93, 'thcs-nguyen-chi-thanh/9a1', 'c1', 11, 'lights', 'level_back_pct', 0, '2025-03-03 07:00:00+07');
+INSERT INTO telemetry VALUES (94, 'thcs-nguyen-chi-thanh/9a1', 'c1', 12, 'air', 'co2_ppm', 900, '2025-03-03 07:00:00+07');
+INSERT INTO telemetry VALUES (95, 'thcs-nguyen-chi-thanh/9a1', 'c1', 12, 'air', 'temperature_c', 29.5, '2025-03-03 07:00:00+07');
+INSERT INTO telemetry VALUES (96, 'thcs-nguyen-chi-thanh/9a1', 'c1', 13, 'presence', 'occupied', 1, '2025-03-03 07:10:00+07');
+INSERT INTO telemetry VALUES (97, 'thcs-nguyen-chi-thanh/9a1', 'c1', 14, 'projector', 'power_on', 1, '2025-03-03 07:10:00+07');
+INSERT INTO telemetry VALUES (98, 'thcs-nguyen-chi-thanh/9a1', 'c1', 14, 'projector', 'lamp_hours', 1200, '2025-03-03 07:10:00+07');
+INSERT INTO telemetry VALUES (99, 'thcs-nguyen-chi-thanh/9a1', 'c1', 14, 'projector', 'filter_hours', 300, '2025-03-03 07:10:00+07');
+INSERT INTO telemetry VALUES (100, 'thcs-nguyen-chi-thanh/9a1', 'c1', 15, 'lights', 'level_front_pct', 100, '2025-03-03 07:10:00+07');
+INSERT INTO telemetry VALUES (101, 'thcs-nguyen-chi-thanh/9a1', 'c1', 15, 'lights', 'level_back_pct', 0, '2025-03-03 07:10:00+07');
+INSERT INTO telemetry VALUES (102, 'thcs-nguyen-chi-thanh/9a1', 'c1', 16, 'air', 'co2_ppm', 1300, '2025-03-03 07:10:00+07');
+INSERT INTO telemetry VALUES (103, 'thcs-nguyen-chi-thanh/9a1', 'c1', 16, 'air', 'temperature_c', 29.5, '2025-03-03 07:10:00+07');
+INSERT INTO telemetry VALUES (104, 'thcs-nguyen-chi-thanh/9a1', 'c1', 17, 'presence', 'occupied', 1, '2025-03-03 07:20:00+07');
+INSERT INTO telemetry VALUES (105, 'thcs-nguyen-chi-thanh/9a1', 'c1', 18, 'projector', 'power_on', 1, '2025-03-03 07:20:00+07');
+INSERT INTO telemetry VALUES (106, 'thcs-nguyen-chi-thanh/9a1', 'c1', 18, 'projector', 'lamp_hours', 1201, '2025-03-03 07:20:00+07');
+INSERT INTO telemetry VALUES (107, 'thcs-nguyen-chi-thanh/9a1', 'c1', 18, 'projector', 'filter_hours', 300, '2025-03-03 07:20:00+07');
+INSERT INTO telemetry VALUES (108, 'thcs-nguyen-chi-thanh/9a1', 'c1', 19, 'lights', 'level_front_pct', 100, '2025-03-03 07:20:00+07');
+INSERT INTO telemetry VALUES (109, 'thcs-nguyen-chi-thanh/9a1', 'c1', 19, 'lights', 'level_back_pct', 0, '2025-03-03 07:20:00+07');
+INSERT INTO telemetry VALUES (110, 'thcs-nguyen-chi-thanh/9a1', 'c1', 20, 'air', 'co2_ppm', 1300, '2025-03-03 07:20:00+07');
+INSERT INTO telemetry VALUES (111, 'thcs-nguyen-chi-thanh/9a1', 'c1', 20, 'air', 'temperature_c', 29.5, '2025-03-03 07:20:00+07');
+INSERT INTO telemetry VALUES (112, 'thcs-nguyen-chi-thanh/9a1', 'c1', 21, 'presence', 'occupied', 0, '2025-03-03 07:30:00+07');
+INSERT INTO telemetry VALUES (113, 'thcs-nguyen-chi-thanh/9a1', 'c1', 22, 'projector', 'power_on', 1, '2025-03-03 07:30:00+07');
+INSERT INTO telemetry VALUES (114, 'thcs-nguyen-chi-thanh/9a1', 'c1', 22, 'projector', 'lamp_hours', 1201, '2025-03-03 07:30:00+07');
+INSERT INTO telemetry VALUES (115, 'thcs-nguyen-chi-thanh/9a1', 'c1', 22, 'projector', 'filter_hours', 300, '2025-03-03 07:30:00+07');
+INSERT INTO telemetry VALUES (116, 'thcs-nguyen-chi-thanh/9a1', 'c1', 23, 'lights', 'level_front_pct', 100, '2025-03-03 07:30:00+07');
+INSERT INTO telemetry VALUES (117, 'thcs-nguyen-chi-thanh/9a1', 'c1', 23, 'lights', 'level_back_pct', 50, '2025-03-03 07:30:00+07');
+INSERT INTO telemetry VALUES (118, 'thcs-nguyen-chi-thanh/9a1', 'c1', 24, 'air', 'co2_ppm', 1600, '2025-03-03 07:30:00+07');
+INSERT INTO telemetry VALUES (119, 'thcs-nguyen-chi-thanh/9a1', 'c1', 24, 'air', 'temperature_c', 29.5, '2025-03-03 07:30:00+07');
+INSERT INTO telemetry VALUES (120, 'thcs-nguyen-chi-thanh/9a1', 'c1', 25, 'presence', 'occupied', 0, '2025-03-03 07:40:00+07');
+INSERT INTO telemetry VALUES (121, 'thcs-nguyen-chi-thanh/9a1', 'c1', 26, 'projector', 'power_on', 0, '2025-03-03 07:40:00+07');
+INSERT INTO telemetry VALUES (122, 'thcs-nguyen-chi-thanh/9a1', 'c1', 26, 'projector', 'lamp_hours', 1201, '2025-03-03 07:40:00+07');
+INSERT INTO telemetry VALUES (123, 'thcs-nguyen-chi-thanh/9a1', 'c1', 26, 'projector', 'filter_hours', 300, '2025-03-03 07:40:00+07');
+INSERT INTO telemetry VALUES (124, 'thcs-nguyen-chi-thanh/9a1', 'c1', 27, 'lights', 'level_front_pct', 100, '2025-03-03 07:40:00+07');
+INSERT INTO telemetry VALUES (125, 'thcs-nguyen-chi-thanh/9a1', 'c1', 27, 'lights', 'level_back_pct', 50, '2025-03-03 07:40:00+07');
+INSERT INTO telemetry VALUES (126, 'thcs-nguyen-chi-thanh/9a1', 'c1', 28, 'air', 'co2_ppm', 1600, '2025-03-03 07:40:00+07');
+INSERT INTO telemetry VALUES (127, 'thcs-nguyen-chi-thanh/9a1', 'c1', 28, 'air', 'temperature_c', 29.5, '2025-03-03 07:40:00+07');
+INSERT INTO telemetry VALUES (128, 'thcs-nguyen-chi-thanh/9a1', 'c1', 29, 'presence', 'occupied', 0, '2025-03-03 07:50:00+07');
+INSERT INTO telemetry VALUES (129, 'thcs-nguyen-chi-thanh/9a1', 'c1', 30, 'projector', 'power_on', 0, '2025-03-03 07:50:00+07');
+INSERT INTO telemetry VALUES (130, 'thcs-nguyen-chi-thanh/9a1', 'c1', 30, 'projector', 'lamp_hours', 1201, '2025-03-03 07:50:00+07');
+INSERT INTO telemetry VALUES (131, 'thcs-nguyen-chi-thanh/9a1', 'c1', 30, 'projector', 'filter_hours', 300, '2025-03-03 07:50:00+07');
+INSERT INTO telemetry VALUES (132, 'thcs-nguyen-chi-thanh/9a1', 'c1', 31, 'lights', 'level_front_pct', 100, '2025-03-03 07:50:00+07');
+INSERT INTO telemetry VALUES (133, 'thcs-nguyen-chi-thanh/9a1', 'c1', 31, 'lights', 'level_back_pct', 50, '2025-03-03 07:50:00+07');
+INSERT INTO telemetry VALUES (134, 'thcs-nguyen-chi-thanh/9a1', 'c1', 32, 'air', 'co2_ppm', 1600, '2025-03-03 07:50:00+07');
+INSERT INTO telemetry VALUES (135, 'thcs-nguyen-chi-thanh/9a1', 'c1', 32, 'air', 'temperature_c', 29.5, '2025-03-03 07:50:00+07');
+
+
+--
+-- Data for Name: usage_daily; Type: TABLE DATA; Schema: previous_release; Owner: -
+--
+
+INSERT INTO usage_daily VALUES ('thcs-nguyen-chi-thanh', '2025-03-03', '9a1', 'air', '', 'sensor', 4800, 0, 0, 0, 0, 0, 0, 0, 3000, 1800, 118, 4, 0, 0, NULL, NULL);
+INSERT INTO usage_daily VALUES ('thcs-nguyen-chi-thanh', '2025-03-03', '9a1', 'lights', '', 'lighting', 4800, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, NULL, NULL);
+INSERT INTO usage_daily VALUES ('thcs-nguyen-chi-thanh', '2025-03-03', '9a1', 'lights', 'back', 'lighting', 0, 1800, 1800, 1200, 1800, 50, 50, 0, 0, 0, 0, 0, 0, 0, NULL, NULL);
+INSERT INTO usage_daily VALUES ('thcs-nguyen-chi-thanh', '2025-03-03', '9a1', 'lights', 'front', 'lighting', 0, 4800, 1800, 1200, 1800, 133.33333333333334, 50, 0, 0, 0, 0, 0, 0, 0, NULL, NULL);
+INSERT INTO usage_daily VALUES ('thcs-nguyen-chi-thanh', '2025-03-03', '9a1', 'presence', '', 'sensor', 4800, 0, 0, 0, 0, 0, 0, 3000, 0, 0, 0, 0, 0, 0, NULL, NULL);
+INSERT INTO usage_daily VALUES ('thcs-nguyen-chi-thanh', '2025-03-03', '9a1', 'projector', '', 'projector', 4800, 3000, 600, 0, 600, 208.33333333333331, 41.666666666666664, 0, 0, 0, 0, 0, 0, 0, 1201, 300);
+
+
+--
+-- Data for Name: usage_hourly; Type: TABLE DATA; Schema: previous_release; Owner: -
+--
+
+INSERT INTO usage_hourly VALUES ('thcs-nguyen-chi-thanh', '2025-03-03 06:00:00+07', '9a1', 'air', '', 'sensor', 1800, 0, 0, 0, 0, 0, 0, 0, 0, 0, 59, 2, 0, 0, NULL, NULL);
+INSERT INTO usage_hourly VALUES ('thcs-nguyen-chi-thanh', '2025-03-03 07:00:00+07', '9a1', 'air', '', 'sensor', 3000, 0, 0, 0, 0, 0, 0, 0, 3000, 1800, 59, 2, 0, 0, NULL, NULL);
+INSERT INTO usage_hourly VALUES ('thcs-nguyen-chi-thanh', '2025-03-03 06:00:00+07', '9a1', 'lights', '', 'lighting', 1800, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, NULL, NULL);
+INSERT INTO usage_hourly VALUES ('thcs-nguyen-chi-thanh', '2025-03-03 07:00:00+07', '9a1', 'lights', '', 'lighting', 3000, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, NULL, NULL);
+INSERT INTO usage_hourly VALUES ('thcs-nguyen-chi-thanh', '2025-03-03 07:00:00+07', '9a1', 'lights', 'back', 'lighting', 0, 1800, 1800, 1200, 1800, 50, 50, 0, 0, 0, 0, 0, 0, 0, NULL, NULL);
+INSERT INTO usage_hourly VALUES ('thcs-nguyen-chi-thanh', '2025-03-03 06:00:00+07', '9a1', 'lights', 'front', 'lighting', 0, 1800, 0, 0, 0, 50, 0, 0, 0, 0, 0, 0, 0, 0, NULL, NULL);
+INSERT INTO usage_hourly VALUES ('thcs-nguyen-chi-thanh', '2025-03-03 07:00:00+07', '9a1', 'lights', 'front', 'lighting', 0, 3000, 1800, 1200, 1800, 83.33333333333334, 50, 0, 0, 0, 0, 0, 0, 0, NULL, NULL);
+INSERT INTO usage_hourly VALUES ('thcs-nguyen-chi-thanh', '2025-03-03 06:00:00+07', '9a1', 'presence', '', 'sensor', 1800, 0, 0, 0, 0, 0, 0, 1800, 0, 0, 0, 0, 0, 0, NULL, NULL);
+INSERT INTO usage_hourly VALUES ('thcs-nguyen-chi-thanh', '2025-03-03 07:00:00+07', '9a1', 'presence', '', 'sensor', 3000, 0, 0, 0, 0, 0, 0, 1200, 0, 0, 0, 0, 0, 0, NULL, NULL);
+INSERT INTO usage_hourly VALUES ('thcs-nguyen-chi-thanh', '2025-03-03 06:00:00+07', '9a1', 'projector', '', 'projector', 1800, 1200, 0, 0, 0, 83.33333333333333, 0, 0, 0, 0, 0, 0, 0, 0, 1200, 300);
+INSERT INTO usage_hourly VALUES ('thcs-nguyen-chi-thanh', '2025-03-03 07:00:00+07', '9a1', 'projector', '', 'projector', 3000, 1800, 600, 0, 600, 125, 41.666666666666664, 0, 0, 0, 0, 0, 0, 0, 1201, 300);
+
+
+--
+-- Data for Name: usage_room_daily; Type: TABLE DATA; Schema: previous_release; Owner: -
+--
+
+INSERT INTO usage_room_daily VALUES ('thcs-nguyen-chi-thanh', '2025-03-03', '9a1', 4800, 3000, 3000, 1800);
+
+
+--
+-- Data for Name: usage_site_daily; Type: TABLE DATA; Schema: previous_release; Owner: -
+--
+
+INSERT INTO usage_site_daily VALUES ('thcs-nguyen-chi-thanh', '2025-03-03', 'lighting', 'lights', '', 4800, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0);
+INSERT INTO usage_site_daily VALUES ('thcs-nguyen-chi-thanh', '2025-03-03', 'lighting', 'lights', 'back', 0, 1800, 1800, 1200, 1800, 50, 50, 0, 0, 0, 0, 0, 0, 0);
+INSERT INTO usage_site_daily VALUES ('thcs-nguyen-chi-thanh', '2025-03-03', 'lighting', 'lights', 'front', 0, 4800, 1800, 1200, 1800, 133.33333333333334, 50, 0, 0, 0, 0, 0, 0, 0);
+INSERT INTO usage_site_daily VALUES ('thcs-nguyen-chi-thanh', '2025-03-03', 'projector', 'projector', '', 4800, 3000, 600, 0, 600, 208.33333333333331, 41.666666666666664, 0, 0, 0, 0, 0, 0, 0);
+INSERT INTO usage_site_daily VALUES ('thcs-nguyen-chi-thanh', '2025-03-03', 'sensor', 'air', '', 4800, 0, 0, 0, 0, 0, 0, 0, 3000, 1800, 118, 4, 0, 0);
+INSERT INTO usage_site_daily VALUES ('thcs-nguyen-chi-thanh', '2025-03-03', 'sensor', 'presence', '', 4800, 0, 0, 0, 0, 0, 0, 3000, 0, 0, 0, 0, 0, 0);
 
 
 --
@@ -795,15 +1070,15 @@ INSERT INTO user_sites VALUES (1, 'thcs-nguyen-chi-thanh');
 -- Data for Name: users; Type: TABLE DATA; Schema: previous_release; Owner: -
 --
 
-INSERT INTO users VALUES (1, 'lan', 'Cô Lan', 'it', '$argon2id$v=19$m=65536,t=3,p=4$2MXJXLUA815s5ELdZ7S6gA$6+utBM8gP8G4rnK8u9lT5MrQTpreVNYvWodHH5peUKo', false, '2026-12-02 07:40:45.67207+07', '2026-12-02 07:40:45.67207+07', NULL);
-INSERT INTO users VALUES (2, 'thu', '', 'teacher', '$argon2id$v=19$m=65536,t=3,p=4$HcXR+HrtAEwhvoSfs8a5Ww$EOlNvuXp9cyvdJ829gMUtpw/XTLjYgQ3ry94lPEz3Ro', false, '2026-12-02 07:40:46.219172+07', '2026-12-02 07:40:46.219172+07', '2026-12-02 07:40:47.643025+07');
+INSERT INTO users VALUES (1, 'lan', 'Cô Lan', 'it', '$argon2id$v=19$m=65536,t=3,p=4$RlL8wHbDkdFieX0YNL9Llg$IT8qUTT6LB+U202YdOOkrzIwxKaF27zPhTACtCCccTk', false, '2026-12-02 09:13:56.292352+07', '2026-12-02 09:13:56.292352+07', NULL);
+INSERT INTO users VALUES (2, 'thu', '', 'teacher', '$argon2id$v=19$m=65536,t=3,p=4$u+nB4qMbki+y1+LHhCOUGw$Q9UOn0r+BILs6At/KEyn2vUmZTwGR3RFIGsuHLdDu4g', false, '2026-12-02 09:13:56.447973+07', '2026-12-02 09:13:56.447973+07', '2026-12-02 09:13:56.788765+07');
 
 
 --
 -- Data for Name: web_sessions; Type: TABLE DATA; Schema: previous_release; Owner: -
 --
 
-INSERT INTO web_sessions VALUES (1, 2, 'fc5526237865bc193a1a44e0011fc2c4861e496206d7e38961df5e6d9894e4e8', 'ISHkki0EvAOp0XBaBMO3TVqML59W8rirc3C1ZpT-DBM', '2026-12-02 07:40:47.652028+07', '2026-12-02 07:40:47.652028+07', '2026-12-16 07:40:47.652028+07', '192.0.2.10');
+INSERT INTO web_sessions VALUES (1, 2, 'df0e1d6ec6d6b1de8462e5b2d66c92ee9b704807b54d4619349e78a1d7ae1d96', 'qLX3bMB7HvWQkKqDeOda-swF2STj_lR8212Wt-VsqC0', '2026-12-02 09:13:56.795497+07', '2026-12-02 09:13:56.795497+07', '2026-12-16 09:13:56.795497+07', '192.0.2.10');
 
 
 --
@@ -852,7 +1127,7 @@ SELECT pg_catalog.setval('events_id_seq', 2, true);
 -- Name: telemetry_id_seq; Type: SEQUENCE SET; Schema: previous_release; Owner: -
 --
 
-SELECT pg_catalog.setval('telemetry_id_seq', 71, true);
+SELECT pg_catalog.setval('telemetry_id_seq', 135, true);
 
 
 --
@@ -966,11 +1241,27 @@ ALTER TABLE ONLY latest_readings
 
 
 --
+-- Name: room_config_versions room_config_versions_pkey; Type: CONSTRAINT; Schema: previous_release; Owner: -
+--
+
+ALTER TABLE ONLY room_config_versions
+    ADD CONSTRAINT room_config_versions_pkey PRIMARY KEY (site, room, version);
+
+
+--
 -- Name: rooms rooms_pkey; Type: CONSTRAINT; Schema: previous_release; Owner: -
 --
 
 ALTER TABLE ONLY rooms
     ADD CONSTRAINT rooms_pkey PRIMARY KEY (site_id, room_id);
+
+
+--
+-- Name: site_config_versions site_config_versions_pkey; Type: CONSTRAINT; Schema: previous_release; Owner: -
+--
+
+ALTER TABLE ONLY site_config_versions
+    ADD CONSTRAINT site_config_versions_pkey PRIMARY KEY (site, version);
 
 
 --
@@ -1011,6 +1302,38 @@ ALTER TABLE ONLY events
 
 ALTER TABLE ONLY telemetry
     ADD CONSTRAINT uq_telemetry_message_metric UNIQUE (agent, boot, seq, metric);
+
+
+--
+-- Name: usage_daily usage_daily_pkey; Type: CONSTRAINT; Schema: previous_release; Owner: -
+--
+
+ALTER TABLE ONLY usage_daily
+    ADD CONSTRAINT usage_daily_pkey PRIMARY KEY (site, day, room, device, part);
+
+
+--
+-- Name: usage_hourly usage_hourly_pkey; Type: CONSTRAINT; Schema: previous_release; Owner: -
+--
+
+ALTER TABLE ONLY usage_hourly
+    ADD CONSTRAINT usage_hourly_pkey PRIMARY KEY (site, hour, room, device, part);
+
+
+--
+-- Name: usage_room_daily usage_room_daily_pkey; Type: CONSTRAINT; Schema: previous_release; Owner: -
+--
+
+ALTER TABLE ONLY usage_room_daily
+    ADD CONSTRAINT usage_room_daily_pkey PRIMARY KEY (site, day, room);
+
+
+--
+-- Name: usage_site_daily usage_site_daily_pkey; Type: CONSTRAINT; Schema: previous_release; Owner: -
+--
+
+ALTER TABLE ONLY usage_site_daily
+    ADD CONSTRAINT usage_site_daily_pkey PRIMARY KEY (site, day, kind, device, part);
 
 
 --
@@ -1146,6 +1469,20 @@ CREATE INDEX ix_telemetry_agent_metric_ts ON telemetry USING btree (agent, metri
 
 
 --
+-- Name: ix_usage_daily_day; Type: INDEX; Schema: previous_release; Owner: -
+--
+
+CREATE INDEX ix_usage_daily_day ON usage_daily USING btree (day);
+
+
+--
+-- Name: ix_usage_hourly_hour; Type: INDEX; Schema: previous_release; Owner: -
+--
+
+CREATE INDEX ix_usage_hourly_hour ON usage_hourly USING btree (hour);
+
+
+--
 -- Name: ix_web_sessions_user_id; Type: INDEX; Schema: previous_release; Owner: -
 --
 
@@ -1176,11 +1513,27 @@ ALTER TABLE ONLY api_tokens
 
 
 --
+-- Name: room_config_versions room_config_versions_site_room_fkey; Type: FK CONSTRAINT; Schema: previous_release; Owner: -
+--
+
+ALTER TABLE ONLY room_config_versions
+    ADD CONSTRAINT room_config_versions_site_room_fkey FOREIGN KEY (site, room) REFERENCES rooms(site_id, room_id) ON DELETE CASCADE;
+
+
+--
 -- Name: rooms rooms_site_id_fkey; Type: FK CONSTRAINT; Schema: previous_release; Owner: -
 --
 
 ALTER TABLE ONLY rooms
     ADD CONSTRAINT rooms_site_id_fkey FOREIGN KEY (site_id) REFERENCES sites(id) ON DELETE CASCADE;
+
+
+--
+-- Name: site_config_versions site_config_versions_site_fkey; Type: FK CONSTRAINT; Schema: previous_release; Owner: -
+--
+
+ALTER TABLE ONLY site_config_versions
+    ADD CONSTRAINT site_config_versions_site_fkey FOREIGN KEY (site) REFERENCES sites(id) ON DELETE CASCADE;
 
 
 --

@@ -1,4 +1,4 @@
--- The hub database of smartclass b82010109181 (scripts/previous_release_db.py)
+-- The hub database of smartclass d641facf31e2 (scripts/previous_release_db.py)
 BEGIN TRANSACTION;
 CREATE TABLE agent_health (
 	site VARCHAR(63) NOT NULL, 
@@ -71,7 +71,7 @@ CREATE TABLE api_tokens (
 	FOREIGN KEY(user_id) REFERENCES users (id) ON DELETE CASCADE, 
 	UNIQUE (digest)
 );
-INSERT INTO "api_tokens" VALUES(1,1,'bao-cao-dem','33ff1b714889ab6651c5ed5de3ab9da9db506142b2785240c9febfcc2aa6dfee','2026-12-02 00:40:42.835198',NULL,NULL,NULL);
+INSERT INTO "api_tokens" VALUES(1,1,'bao-cao-dem','e7e5ea567adeb1f068864750489c6156915e4c280bbef52ad86e0fb2e7c317f8','2026-12-02 02:13:54.939436',NULL,NULL,NULL);
 CREATE TABLE audit_log (
 	id INTEGER NOT NULL, 
 	at DATETIME NOT NULL, 
@@ -88,9 +88,9 @@ CREATE TABLE audit_log (
 	detail JSON NOT NULL, 
 	PRIMARY KEY (id)
 );
-INSERT INTO "audit_log" VALUES(1,'2026-12-02 00:40:43.354403','thu','teacher','session','192.0.2.10','login',NULL,NULL,NULL,'ok',NULL,'{}');
-INSERT INTO "audit_log" VALUES(2,'2026-12-02 00:40:43.367554','thu','','','','login',NULL,NULL,NULL,'bad_password',NULL,'{}');
-INSERT INTO "audit_log" VALUES(3,'2026-12-02 00:40:43.368375','thu','teacher','session','','command','thcs-nguyen-chi-thanh','6a1','lights','ok',12.5,'{"action": "scene", "params": {"scene": "off"}}');
+INSERT INTO "audit_log" VALUES(1,'2026-12-02 02:13:55.180951','thu','teacher','session','192.0.2.10','login',NULL,NULL,NULL,'ok',NULL,'{}');
+INSERT INTO "audit_log" VALUES(2,'2026-12-02 02:13:55.184253','thu','','','','login',NULL,NULL,NULL,'bad_password',NULL,'{}');
+INSERT INTO "audit_log" VALUES(3,'2026-12-02 02:13:55.185081','thu','teacher','session','','command','thcs-nguyen-chi-thanh','6a1','lights','ok',12.5,'{"action": "scene", "params": {"scene": "off"}}');
 CREATE TABLE boots (
 	agent VARCHAR(127) NOT NULL, 
 	boot VARCHAR(64) NOT NULL, 
@@ -109,8 +109,9 @@ CREATE TABLE boots (
 	PRIMARY KEY (agent, boot)
 );
 INSERT INTO "boots" VALUES('thcs-nguyen-chi-thanh/6a1','b1',1,0,'2025-03-03 01:00:30.000000','2025-03-03 01:00:30.000000','[[1, 6], [9, 31]]',0,31,'[[8, 8]]',1,31,'[[7, 7]]',1);
-INSERT INTO "boots" VALUES('thcs-nguyen-chi-thanh/6a1','b2',2,0,'2025-03-03 01:00:30.000000','2025-03-03 01:00:30.000000','[[1, 4]]',0,4,'[]',0,4,'[]',0);
 INSERT INTO "boots" VALUES('thcs-nguyen-chi-thanh/6a2','b1',0,0,'2025-03-03 01:00:30.000000','2025-03-03 01:00:30.000000','[[1, 5]]',0,5,'[]',0,NULL,'[]',0);
+INSERT INTO "boots" VALUES('thcs-nguyen-chi-thanh/6a1','b2',2,0,'2025-03-03 01:00:30.000000','2025-03-03 01:00:30.000000','[[1, 4]]',0,4,'[]',0,4,'[]',0);
+INSERT INTO "boots" VALUES('thcs-nguyen-chi-thanh/9a1','c1',1,0,'2025-03-03 01:00:30.000000','2025-03-03 01:00:30.000000','[[1, 32]]',0,32,'[]',0,NULL,'[]',0);
 CREATE TABLE commands (
 	id VARCHAR(64) NOT NULL, 
 	site VARCHAR(63) NOT NULL, 
@@ -138,7 +139,7 @@ CREATE TABLE dead_letters (
 	PRIMARY KEY (id)
 );
 INSERT INTO "dead_letters" VALUES(1,'sc/thcs-nguyen-chi-thanh/6a1/telemetry',X'7B6E6F74206A736F6E',9,'bad_json','invalid Telemetry payload: (payload): Invalid JSON: key must be a string at line 1 column 2','2025-03-03 01:00:30.000000');
-INSERT INTO "dead_letters" VALUES(2,'sc/thcs-nguyen-chi-thanh/x9/telemetry',X'7B2276223A322C227473223A22323032352D30332D30335430313A30303A35305A222C2273656E646572223A226875622D74657374222C226964223A22636D642D30303031222C22646576696365223A226C6967687473222C22616374696F6E223A227363656E65222C22706172616D73223A7B227363656E65223A2270726F6A656374696F6E227D2C22697373756572223A226769616F2D7669656E2D6C616E222C2265787069726573223A22323032352D30332D30335430313A30313A30305A222C227265706C795F746F223A226875622D74657374227D',218,'unknown_room','room thcs-nguyen-chi-thanh/x9 is not registered','2025-03-03 01:00:30.000000');
+INSERT INTO "dead_letters" VALUES(2,'sc/thcs-nguyen-chi-thanh/x9/telemetry',X'7B2276223A332C227473223A22323032352D30332D30335430313A30303A35305A222C2273656E646572223A226875622D74657374222C226964223A22636D642D30303031222C22646576696365223A226C6967687473222C22616374696F6E223A227363656E65222C22706172616D73223A7B227363656E65223A2270726F6A656374696F6E227D2C22697373756572223A226769616F2D7669656E2D6C616E222C2265787069726573223A22323032352D30332D30335430313A30313A30305A222C227265706C795F746F223A226875622D74657374227D',218,'unknown_room','room thcs-nguyen-chi-thanh/x9 is not registered','2025-03-03 01:00:30.000000');
 INSERT INTO "dead_letters" VALUES(3,'sc/thcs-nguyen-chi-thanh/6a1/event',X'00FF2062696E617279',9,'bad_json','invalid Event payload: (payload): Invalid JSON: expected value at line 1 column 1','2025-03-03 01:00:30.000000');
 CREATE TABLE device_state (
 	site VARCHAR(63) NOT NULL, 
@@ -186,6 +187,33 @@ INSERT INTO "latest_readings" VALUES('thcs-nguyen-chi-thanh/6a1','env','temperat
 INSERT INTO "latest_readings" VALUES('thcs-nguyen-chi-thanh/6a1','air','co2_ppm',1250.5,'2025-03-03 01:00:41.000000',0,2,2);
 INSERT INTO "latest_readings" VALUES('thcs-nguyen-chi-thanh/6a2','env','co2_ppm',405.0,'2025-03-03 01:00:05.000000',0,0,5);
 INSERT INTO "latest_readings" VALUES('thcs-nguyen-chi-thanh/6a2','env','temperature_c',25.0,'2025-03-03 01:00:05.000000',0,0,5);
+INSERT INTO "latest_readings" VALUES('thcs-nguyen-chi-thanh/9a1','air','co2_ppm',1600.0,'2025-03-03 00:50:00.000000',0,1,32);
+INSERT INTO "latest_readings" VALUES('thcs-nguyen-chi-thanh/9a1','air','temperature_c',29.5,'2025-03-03 00:50:00.000000',0,1,32);
+INSERT INTO "latest_readings" VALUES('thcs-nguyen-chi-thanh/9a1','lights','level_back_pct',50.0,'2025-03-03 00:50:00.000000',0,1,31);
+INSERT INTO "latest_readings" VALUES('thcs-nguyen-chi-thanh/9a1','lights','level_front_pct',100.0,'2025-03-03 00:50:00.000000',0,1,31);
+INSERT INTO "latest_readings" VALUES('thcs-nguyen-chi-thanh/9a1','presence','occupied',0.0,'2025-03-03 00:50:00.000000',0,1,29);
+INSERT INTO "latest_readings" VALUES('thcs-nguyen-chi-thanh/9a1','projector','filter_hours',300.0,'2025-03-03 00:50:00.000000',0,1,30);
+INSERT INTO "latest_readings" VALUES('thcs-nguyen-chi-thanh/9a1','projector','lamp_hours',1201.0,'2025-03-03 00:50:00.000000',0,1,30);
+INSERT INTO "latest_readings" VALUES('thcs-nguyen-chi-thanh/9a1','projector','power_on',0.0,'2025-03-03 00:50:00.000000',0,1,30);
+CREATE TABLE room_config_versions (
+	site VARCHAR(63) NOT NULL, 
+	room VARCHAR(63) NOT NULL, 
+	version INTEGER NOT NULL, 
+	document JSON NOT NULL, 
+	site_version INTEGER NOT NULL, 
+	effective JSON NOT NULL, 
+	cause VARCHAR(16) NOT NULL, 
+	author VARCHAR(63) NOT NULL, 
+	role VARCHAR(16) NOT NULL, 
+	created_at DATETIME NOT NULL, 
+	comment TEXT NOT NULL, 
+	PRIMARY KEY (site, room, version), 
+	FOREIGN KEY(site, room) REFERENCES rooms (site_id, room_id) ON DELETE CASCADE
+);
+INSERT INTO "room_config_versions" VALUES('thcs-nguyen-chi-thanh','6a1',1,'{}',1,'{"settings": {"telemetry_interval_s": 10.0}}','school','lan','it','2026-12-02 02:13:54.424222','cả trường');
+INSERT INTO "room_config_versions" VALUES('thcs-nguyen-chi-thanh','6a2',1,'{}',1,'{"settings": {"telemetry_interval_s": 10.0}}','school','lan','it','2026-12-02 02:13:54.424222','cả trường');
+INSERT INTO "room_config_versions" VALUES('thcs-nguyen-chi-thanh','9a1',1,'{}',1,'{"settings": {"telemetry_interval_s": 10.0}}','school','lan','it','2026-12-02 02:13:54.424222','cả trường');
+INSERT INTO "room_config_versions" VALUES('thcs-nguyen-chi-thanh','6a1',2,'{"settings": {"telemetry_interval_s": 5}}',1,'{"settings": {"telemetry_interval_s": 5.0}}','room','lan','it','2026-12-02 02:13:54.440752','');
 CREATE TABLE rooms (
 	site_id VARCHAR(63) NOT NULL, 
 	room_id VARCHAR(63) NOT NULL, 
@@ -209,16 +237,29 @@ CREATE TABLE rooms (
 	config_version_applied INTEGER, 
 	config_applied_ok BOOLEAN, 
 	config_applied_text TEXT, 
+	config_refused_version INTEGER, 
 	applied_era INTEGER, 
 	applied_boot_no INTEGER, 
 	applied_n INTEGER, 
 	PRIMARY KEY (site_id, room_id), 
 	FOREIGN KEY(site_id) REFERENCES sites (id) ON DELETE CASCADE
 );
-INSERT INTO "rooms" VALUES('thcs-nguyen-chi-thanh','6a1','6a1',1,'2025-03-03 01:00:30.000000','b2',5,'0.1.0','{"env": "environment", "lights": "lights"}',0,2,1,0,'2025-03-03 01:00:30.000000',1,86370.0,'2025-03-03 01:00:30.000000',1,'{"telemetry_interval_s": 5.0}',1,1,'',0,1,1);
-INSERT INTO "rooms" VALUES('thcs-nguyen-chi-thanh','6a2','6a2',0,NULL,NULL,NULL,NULL,NULL,NULL,NULL,NULL,NULL,'2025-03-03 01:00:30.000000',0,NULL,NULL,0,NULL,NULL,NULL,NULL,NULL,NULL,NULL);
-INSERT INTO "rooms" VALUES('thcs-nguyen-chi-thanh','9a1','9a1',0,NULL,NULL,NULL,NULL,NULL,NULL,NULL,NULL,NULL,NULL,0,NULL,NULL,0,NULL,NULL,NULL,NULL,NULL,NULL,NULL);
-INSERT INTO "rooms" VALUES('thpt-vo-truong-toan','10a1','10A1',0,NULL,NULL,NULL,NULL,NULL,NULL,NULL,NULL,NULL,NULL,0,NULL,NULL,0,NULL,NULL,NULL,NULL,NULL,NULL,NULL);
+INSERT INTO "rooms" VALUES('thcs-nguyen-chi-thanh','6a1','6a1',1,'2025-03-03 01:00:30.000000','b2',5,'0.1.0','{"env": "environment", "lights": "lights"}',0,2,1,0,'2025-03-03 01:00:30.000000',1,86370.0,'2025-03-03 01:00:30.000000',2,'{"telemetry_interval_s": 5.0}',2,1,'',0,0,1,1);
+INSERT INTO "rooms" VALUES('thcs-nguyen-chi-thanh','6a2','6a2',0,NULL,NULL,NULL,NULL,NULL,NULL,NULL,NULL,NULL,'2025-03-03 01:00:30.000000',0,NULL,NULL,1,'{"telemetry_interval_s": 10.0}',0,0,'không lưu được',1,0,0,1);
+INSERT INTO "rooms" VALUES('thcs-nguyen-chi-thanh','9a1','9a1',0,NULL,NULL,NULL,NULL,NULL,NULL,NULL,NULL,NULL,'2025-03-03 01:00:30.000000',0,NULL,NULL,1,'{"telemetry_interval_s": 10.0}',NULL,NULL,NULL,NULL,NULL,NULL,NULL);
+INSERT INTO "rooms" VALUES('thpt-vo-truong-toan','10a1','10A1',0,NULL,NULL,NULL,NULL,NULL,NULL,NULL,NULL,NULL,NULL,0,NULL,NULL,0,NULL,NULL,NULL,NULL,NULL,NULL,NULL,NULL);
+CREATE TABLE site_config_versions (
+	site VARCHAR(63) NOT NULL, 
+	version INTEGER NOT NULL, 
+	document JSON NOT NULL, 
+	author VARCHAR(63) NOT NULL, 
+	role VARCHAR(16) NOT NULL, 
+	created_at DATETIME NOT NULL, 
+	comment TEXT NOT NULL, 
+	PRIMARY KEY (site, version), 
+	FOREIGN KEY(site) REFERENCES sites (id) ON DELETE CASCADE
+);
+INSERT INTO "site_config_versions" VALUES('thcs-nguyen-chi-thanh',1,'{"settings": {"telemetry_interval_s": 10}}','lan','it','2026-12-02 02:13:54.424222','cả trường');
 CREATE TABLE sites (
 	id VARCHAR(63) NOT NULL, 
 	name VARCHAR(200) NOT NULL, 
@@ -309,6 +350,188 @@ INSERT INTO "telemetry" VALUES(68,'thcs-nguyen-chi-thanh/6a2','b1',4,'env','co2_
 INSERT INTO "telemetry" VALUES(69,'thcs-nguyen-chi-thanh/6a2','b1',4,'env','temperature_c',25.0,'2025-03-03 01:00:04.000000');
 INSERT INTO "telemetry" VALUES(70,'thcs-nguyen-chi-thanh/6a2','b1',5,'env','co2_ppm',405.0,'2025-03-03 01:00:05.000000');
 INSERT INTO "telemetry" VALUES(71,'thcs-nguyen-chi-thanh/6a2','b1',5,'env','temperature_c',25.0,'2025-03-03 01:00:05.000000');
+INSERT INTO "telemetry" VALUES(72,'thcs-nguyen-chi-thanh/9a1','c1',1,'presence','occupied',1.0,'2025-03-02 23:40:00.000000');
+INSERT INTO "telemetry" VALUES(73,'thcs-nguyen-chi-thanh/9a1','c1',2,'projector','power_on',0.0,'2025-03-02 23:40:00.000000');
+INSERT INTO "telemetry" VALUES(74,'thcs-nguyen-chi-thanh/9a1','c1',2,'projector','lamp_hours',1200.0,'2025-03-02 23:40:00.000000');
+INSERT INTO "telemetry" VALUES(75,'thcs-nguyen-chi-thanh/9a1','c1',2,'projector','filter_hours',300.0,'2025-03-02 23:40:00.000000');
+INSERT INTO "telemetry" VALUES(76,'thcs-nguyen-chi-thanh/9a1','c1',3,'lights','level_front_pct',100.0,'2025-03-02 23:40:00.000000');
+INSERT INTO "telemetry" VALUES(77,'thcs-nguyen-chi-thanh/9a1','c1',3,'lights','level_back_pct',0.0,'2025-03-02 23:40:00.000000');
+INSERT INTO "telemetry" VALUES(78,'thcs-nguyen-chi-thanh/9a1','c1',4,'air','co2_ppm',900.0,'2025-03-02 23:40:00.000000');
+INSERT INTO "telemetry" VALUES(79,'thcs-nguyen-chi-thanh/9a1','c1',4,'air','temperature_c',29.5,'2025-03-02 23:40:00.000000');
+INSERT INTO "telemetry" VALUES(80,'thcs-nguyen-chi-thanh/9a1','c1',5,'presence','occupied',1.0,'2025-03-02 23:50:00.000000');
+INSERT INTO "telemetry" VALUES(81,'thcs-nguyen-chi-thanh/9a1','c1',6,'projector','power_on',1.0,'2025-03-02 23:50:00.000000');
+INSERT INTO "telemetry" VALUES(82,'thcs-nguyen-chi-thanh/9a1','c1',6,'projector','lamp_hours',1200.0,'2025-03-02 23:50:00.000000');
+INSERT INTO "telemetry" VALUES(83,'thcs-nguyen-chi-thanh/9a1','c1',6,'projector','filter_hours',300.0,'2025-03-02 23:50:00.000000');
+INSERT INTO "telemetry" VALUES(84,'thcs-nguyen-chi-thanh/9a1','c1',7,'lights','level_front_pct',100.0,'2025-03-02 23:50:00.000000');
+INSERT INTO "telemetry" VALUES(85,'thcs-nguyen-chi-thanh/9a1','c1',7,'lights','level_back_pct',0.0,'2025-03-02 23:50:00.000000');
+INSERT INTO "telemetry" VALUES(86,'thcs-nguyen-chi-thanh/9a1','c1',8,'air','co2_ppm',900.0,'2025-03-02 23:50:00.000000');
+INSERT INTO "telemetry" VALUES(87,'thcs-nguyen-chi-thanh/9a1','c1',8,'air','temperature_c',29.5,'2025-03-02 23:50:00.000000');
+INSERT INTO "telemetry" VALUES(88,'thcs-nguyen-chi-thanh/9a1','c1',9,'presence','occupied',1.0,'2025-03-03 00:00:00.000000');
+INSERT INTO "telemetry" VALUES(89,'thcs-nguyen-chi-thanh/9a1','c1',10,'projector','power_on',1.0,'2025-03-03 00:00:00.000000');
+INSERT INTO "telemetry" VALUES(90,'thcs-nguyen-chi-thanh/9a1','c1',10,'projector','lamp_hours',1200.0,'2025-03-03 00:00:00.000000');
+INSERT INTO "telemetry" VALUES(91,'thcs-nguyen-chi-thanh/9a1','c1',10,'projector','filter_hours',300.0,'2025-03-03 00:00:00.000000');
+INSERT INTO "telemetry" VALUES(92,'thcs-nguyen-chi-thanh/9a1','c1',11,'lights','level_front_pct',100.0,'2025-03-03 00:00:00.000000');
+INSERT INTO "telemetry" VALUES(93,'thcs-nguyen-chi-thanh/9a1','c1',11,'lights','level_back_pct',0.0,'2025-03-03 00:00:00.000000');
+INSERT INTO "telemetry" VALUES(94,'thcs-nguyen-chi-thanh/9a1','c1',12,'air','co2_ppm',900.0,'2025-03-03 00:00:00.000000');
+INSERT INTO "telemetry" VALUES(95,'thcs-nguyen-chi-thanh/9a1','c1',12,'air','temperature_c',29.5,'2025-03-03 00:00:00.000000');
+INSERT INTO "telemetry" VALUES(96,'thcs-nguyen-chi-thanh/9a1','c1',13,'presence','occupied',1.0,'2025-03-03 00:10:00.000000');
+INSERT INTO "telemetry" VALUES(97,'thcs-nguyen-chi-thanh/9a1','c1',14,'projector','power_on',1.0,'2025-03-03 00:10:00.000000');
+INSERT INTO "telemetry" VALUES(98,'thcs-nguyen-chi-thanh/9a1','c1',14,'projector','lamp_hours',1200.0,'2025-03-03 00:10:00.000000');
+INSERT INTO "telemetry" VALUES(99,'thcs-nguyen-chi-thanh/9a1','c1',14,'projector','filter_hours',300.0,'2025-03-03 00:10:00.000000');
+INSERT INTO "telemetry" VALUES(100,'thcs-nguyen-chi-thanh/9a1','c1',15,'lights','level_front_pct',100.0,'2025-03-03 00:10:00.000000');
+INSERT INTO "telemetry" VALUES(101,'thcs-nguyen-chi-thanh/9a1','c1',15,'lights','level_back_pct',0.0,'2025-03-03 00:10:00.000000');
+INSERT INTO "telemetry" VALUES(102,'thcs-nguyen-chi-thanh/9a1','c1',16,'air','co2_ppm',1300.0,'2025-03-03 00:10:00.000000');
+INSERT INTO "telemetry" VALUES(103,'thcs-nguyen-chi-thanh/9a1','c1',16,'air','temperature_c',29.5,'2025-03-03 00:10:00.000000');
+INSERT INTO "telemetry" VALUES(104,'thcs-nguyen-chi-thanh/9a1','c1',17,'presence','occupied',1.0,'2025-03-03 00:20:00.000000');
+INSERT INTO "telemetry" VALUES(105,'thcs-nguyen-chi-thanh/9a1','c1',18,'projector','power_on',1.0,'2025-03-03 00:20:00.000000');
+INSERT INTO "telemetry" VALUES(106,'thcs-nguyen-chi-thanh/9a1','c1',18,'projector','lamp_hours',1201.0,'2025-03-03 00:20:00.000000');
+INSERT INTO "telemetry" VALUES(107,'thcs-nguyen-chi-thanh/9a1','c1',18,'projector','filter_hours',300.0,'2025-03-03 00:20:00.000000');
+INSERT INTO "telemetry" VALUES(108,'thcs-nguyen-chi-thanh/9a1','c1',19,'lights','level_front_pct',100.0,'2025-03-03 00:20:00.000000');
+INSERT INTO "telemetry" VALUES(109,'thcs-nguyen-chi-thanh/9a1','c1',19,'lights','level_back_pct',0.0,'2025-03-03 00:20:00.000000');
+INSERT INTO "telemetry" VALUES(110,'thcs-nguyen-chi-thanh/9a1','c1',20,'air','co2_ppm',1300.0,'2025-03-03 00:20:00.000000');
+INSERT INTO "telemetry" VALUES(111,'thcs-nguyen-chi-thanh/9a1','c1',20,'air','temperature_c',29.5,'2025-03-03 00:20:00.000000');
+INSERT INTO "telemetry" VALUES(112,'thcs-nguyen-chi-thanh/9a1','c1',21,'presence','occupied',0.0,'2025-03-03 00:30:00.000000');
+INSERT INTO "telemetry" VALUES(113,'thcs-nguyen-chi-thanh/9a1','c1',22,'projector','power_on',1.0,'2025-03-03 00:30:00.000000');
+INSERT INTO "telemetry" VALUES(114,'thcs-nguyen-chi-thanh/9a1','c1',22,'projector','lamp_hours',1201.0,'2025-03-03 00:30:00.000000');
+INSERT INTO "telemetry" VALUES(115,'thcs-nguyen-chi-thanh/9a1','c1',22,'projector','filter_hours',300.0,'2025-03-03 00:30:00.000000');
+INSERT INTO "telemetry" VALUES(116,'thcs-nguyen-chi-thanh/9a1','c1',23,'lights','level_front_pct',100.0,'2025-03-03 00:30:00.000000');
+INSERT INTO "telemetry" VALUES(117,'thcs-nguyen-chi-thanh/9a1','c1',23,'lights','level_back_pct',50.0,'2025-03-03 00:30:00.000000');
+INSERT INTO "telemetry" VALUES(118,'thcs-nguyen-chi-thanh/9a1','c1',24,'air','co2_ppm',1600.0,'2025-03-03 00:30:00.000000');
+INSERT INTO "telemetry" VALUES(119,'thcs-nguyen-chi-thanh/9a1','c1',24,'air','temperature_c',29.5,'2025-03-03 00:30:00.000000');
+INSERT INTO "telemetry" VALUES(120,'thcs-nguyen-chi-thanh/9a1','c1',25,'presence','occupied',0.0,'2025-03-03 00:40:00.000000');
+INSERT INTO "telemetry" VALUES(121,'thcs-nguyen-chi-thanh/9a1','c1',26,'projector','power_on',0.0,'2025-03-03 00:40:00.000000');
+INSERT INTO "telemetry" VALUES(122,'thcs-nguyen-chi-thanh/9a1','c1',26,'projector','lamp_hours',1201.0,'2025-03-03 00:40:00.000000');
+INSERT INTO "telemetry" VALUES(123,'thcs-nguyen-chi-thanh/9a1','c1',26,'projector','filter_hours',300.0,'2025-03-03 00:40:00.000000');
+INSERT INTO "telemetry" VALUES(124,'thcs-nguyen-chi-thanh/9a1','c1',27,'lights','level_front_pct',100.0,'2025-03-03 00:40:00.000000');
+INSERT INTO "telemetry" VALUES(125,'thcs-nguyen-chi-thanh/9a1','c1',27,'lights','level_back_pct',50.0,'2025-03-03 00:40:00.000000');
+INSERT INTO "telemetry" VALUES(126,'thcs-nguyen-chi-thanh/9a1','c1',28,'air','co2_ppm',1600.0,'2025-03-03 00:40:00.000000');
+INSERT INTO "telemetry" VALUES(127,'thcs-nguyen-chi-thanh/9a1','c1',28,'air','temperature_c',29.5,'2025-03-03 00:40:00.000000');
+INSERT INTO "telemetry" VALUES(128,'thcs-nguyen-chi-thanh/9a1','c1',29,'presence','occupied',0.0,'2025-03-03 00:50:00.000000');
+INSERT INTO "telemetry" VALUES(129,'thcs-nguyen-chi-thanh/9a1','c1',30,'projector','power_on',0.0,'2025-03-03 00:50:00.000000');
+INSERT INTO "telemetry" VALUES(130,'thcs-nguyen-chi-thanh/9a1','c1',30,'projector','lamp_hours',1201.0,'2025-03-03 00:50:00.000000');
+INSERT INTO "telemetry" VALUES(131,'thcs-nguyen-chi-thanh/9a1','c1',30,'projector','filter_hours',300.0,'2025-03-03 00:50:00.000000');
+INSERT INTO "telemetry" VALUES(132,'thcs-nguyen-chi-thanh/9a1','c1',31,'lights','level_front_pct',100.0,'2025-03-03 00:50:00.000000');
+INSERT INTO "telemetry" VALUES(133,'thcs-nguyen-chi-thanh/9a1','c1',31,'lights','level_back_pct',50.0,'2025-03-03 00:50:00.000000');
+INSERT INTO "telemetry" VALUES(134,'thcs-nguyen-chi-thanh/9a1','c1',32,'air','co2_ppm',1600.0,'2025-03-03 00:50:00.000000');
+INSERT INTO "telemetry" VALUES(135,'thcs-nguyen-chi-thanh/9a1','c1',32,'air','temperature_c',29.5,'2025-03-03 00:50:00.000000');
+CREATE TABLE usage_daily (
+	site VARCHAR(63) NOT NULL, 
+	day DATE NOT NULL, 
+	room VARCHAR(63) NOT NULL, 
+	device VARCHAR(63) NOT NULL, 
+	part VARCHAR(63) NOT NULL, 
+	kind VARCHAR(16) NOT NULL, 
+	covered_s FLOAT DEFAULT '0' NOT NULL, 
+	on_s FLOAT DEFAULT '0' NOT NULL, 
+	empty_s FLOAT DEFAULT '0' NOT NULL, 
+	closed_s FLOAT DEFAULT '0' NOT NULL, 
+	waste_s FLOAT DEFAULT '0' NOT NULL, 
+	energy_wh FLOAT DEFAULT '0' NOT NULL, 
+	waste_wh FLOAT DEFAULT '0' NOT NULL, 
+	occupied_s FLOAT DEFAULT '0' NOT NULL, 
+	co2_1000_s FLOAT DEFAULT '0' NOT NULL, 
+	co2_1500_s FLOAT DEFAULT '0' NOT NULL, 
+	temp_sum FLOAT DEFAULT '0' NOT NULL, 
+	temp_n INTEGER DEFAULT '0' NOT NULL, 
+	noise_sum FLOAT DEFAULT '0' NOT NULL, 
+	noise_n INTEGER DEFAULT '0' NOT NULL, 
+	lamp_h FLOAT, 
+	filter_h FLOAT, 
+	PRIMARY KEY (site, day, room, device, part)
+)
+ WITHOUT ROWID
+
+;
+INSERT INTO "usage_daily" VALUES('thcs-nguyen-chi-thanh','2025-03-03','9a1','air','','sensor',4800.0,0.0,0.0,0.0,0.0,0.0,0.0,0.0,3000.0,1800.0,118.0,4,0.0,0,NULL,NULL);
+INSERT INTO "usage_daily" VALUES('thcs-nguyen-chi-thanh','2025-03-03','9a1','lights','','lighting',4800.0,0.0,0.0,0.0,0.0,0.0,0.0,0.0,0.0,0.0,0.0,0,0.0,0,NULL,NULL);
+INSERT INTO "usage_daily" VALUES('thcs-nguyen-chi-thanh','2025-03-03','9a1','lights','back','lighting',0.0,1800.0,1800.0,1200.0,1800.0,50.0,50.0,0.0,0.0,0.0,0.0,0,0.0,0,NULL,NULL);
+INSERT INTO "usage_daily" VALUES('thcs-nguyen-chi-thanh','2025-03-03','9a1','lights','front','lighting',0.0,4800.0,1800.0,1200.0,1800.0,1.33333333333333342802e+02,50.0,0.0,0.0,0.0,0.0,0,0.0,0,NULL,NULL);
+INSERT INTO "usage_daily" VALUES('thcs-nguyen-chi-thanh','2025-03-03','9a1','presence','','sensor',4800.0,0.0,0.0,0.0,0.0,0.0,0.0,3000.0,0.0,0.0,0.0,0,0.0,0,NULL,NULL);
+INSERT INTO "usage_daily" VALUES('thcs-nguyen-chi-thanh','2025-03-03','9a1','projector','','projector',4800.0,3000.0,600.0,0.0,600.0,2.08333333333333314395e+02,4.16666666666666642973e+01,0.0,0.0,0.0,0.0,0,0.0,0,1201.0,300.0);
+CREATE TABLE usage_hourly (
+	site VARCHAR(63) NOT NULL, 
+	hour DATETIME NOT NULL, 
+	room VARCHAR(63) NOT NULL, 
+	device VARCHAR(63) NOT NULL, 
+	part VARCHAR(63) NOT NULL, 
+	kind VARCHAR(16) NOT NULL, 
+	covered_s FLOAT DEFAULT '0' NOT NULL, 
+	on_s FLOAT DEFAULT '0' NOT NULL, 
+	empty_s FLOAT DEFAULT '0' NOT NULL, 
+	closed_s FLOAT DEFAULT '0' NOT NULL, 
+	waste_s FLOAT DEFAULT '0' NOT NULL, 
+	energy_wh FLOAT DEFAULT '0' NOT NULL, 
+	waste_wh FLOAT DEFAULT '0' NOT NULL, 
+	occupied_s FLOAT DEFAULT '0' NOT NULL, 
+	co2_1000_s FLOAT DEFAULT '0' NOT NULL, 
+	co2_1500_s FLOAT DEFAULT '0' NOT NULL, 
+	temp_sum FLOAT DEFAULT '0' NOT NULL, 
+	temp_n INTEGER DEFAULT '0' NOT NULL, 
+	noise_sum FLOAT DEFAULT '0' NOT NULL, 
+	noise_n INTEGER DEFAULT '0' NOT NULL, 
+	lamp_h FLOAT, 
+	filter_h FLOAT, 
+	PRIMARY KEY (site, hour, room, device, part)
+)
+ WITHOUT ROWID
+
+;
+INSERT INTO "usage_hourly" VALUES('thcs-nguyen-chi-thanh','2025-03-02 23:00:00.000000','9a1','air','','sensor',1800.0,0.0,0.0,0.0,0.0,0.0,0.0,0.0,0.0,0.0,59.0,2,0.0,0,NULL,NULL);
+INSERT INTO "usage_hourly" VALUES('thcs-nguyen-chi-thanh','2025-03-02 23:00:00.000000','9a1','lights','','lighting',1800.0,0.0,0.0,0.0,0.0,0.0,0.0,0.0,0.0,0.0,0.0,0,0.0,0,NULL,NULL);
+INSERT INTO "usage_hourly" VALUES('thcs-nguyen-chi-thanh','2025-03-02 23:00:00.000000','9a1','lights','front','lighting',0.0,1800.0,0.0,0.0,0.0,50.0,0.0,0.0,0.0,0.0,0.0,0,0.0,0,NULL,NULL);
+INSERT INTO "usage_hourly" VALUES('thcs-nguyen-chi-thanh','2025-03-02 23:00:00.000000','9a1','presence','','sensor',1800.0,0.0,0.0,0.0,0.0,0.0,0.0,1800.0,0.0,0.0,0.0,0,0.0,0,NULL,NULL);
+INSERT INTO "usage_hourly" VALUES('thcs-nguyen-chi-thanh','2025-03-02 23:00:00.000000','9a1','projector','','projector',1800.0,1200.0,0.0,0.0,0.0,8.33333333333333285946e+01,0.0,0.0,0.0,0.0,0.0,0,0.0,0,1200.0,300.0);
+INSERT INTO "usage_hourly" VALUES('thcs-nguyen-chi-thanh','2025-03-03 00:00:00.000000','9a1','air','','sensor',3000.0,0.0,0.0,0.0,0.0,0.0,0.0,0.0,3000.0,1800.0,59.0,2,0.0,0,NULL,NULL);
+INSERT INTO "usage_hourly" VALUES('thcs-nguyen-chi-thanh','2025-03-03 00:00:00.000000','9a1','lights','','lighting',3000.0,0.0,0.0,0.0,0.0,0.0,0.0,0.0,0.0,0.0,0.0,0,0.0,0,NULL,NULL);
+INSERT INTO "usage_hourly" VALUES('thcs-nguyen-chi-thanh','2025-03-03 00:00:00.000000','9a1','lights','back','lighting',0.0,1800.0,1800.0,1200.0,1800.0,50.0,50.0,0.0,0.0,0.0,0.0,0,0.0,0,NULL,NULL);
+INSERT INTO "usage_hourly" VALUES('thcs-nguyen-chi-thanh','2025-03-03 00:00:00.000000','9a1','lights','front','lighting',0.0,3000.0,1800.0,1200.0,1800.0,8.33333333333333428107e+01,50.0,0.0,0.0,0.0,0.0,0,0.0,0,NULL,NULL);
+INSERT INTO "usage_hourly" VALUES('thcs-nguyen-chi-thanh','2025-03-03 00:00:00.000000','9a1','presence','','sensor',3000.0,0.0,0.0,0.0,0.0,0.0,0.0,1200.0,0.0,0.0,0.0,0,0.0,0,NULL,NULL);
+INSERT INTO "usage_hourly" VALUES('thcs-nguyen-chi-thanh','2025-03-03 00:00:00.000000','9a1','projector','','projector',3000.0,1800.0,600.0,0.0,600.0,125.0,4.16666666666666642973e+01,0.0,0.0,0.0,0.0,0,0.0,0,1201.0,300.0);
+CREATE TABLE usage_room_daily (
+	site VARCHAR(63) NOT NULL, 
+	day DATE NOT NULL, 
+	room VARCHAR(63) NOT NULL, 
+	covered_s FLOAT DEFAULT '0' NOT NULL, 
+	occupied_s FLOAT DEFAULT '0' NOT NULL, 
+	co2_1000_s FLOAT DEFAULT '0' NOT NULL, 
+	co2_1500_s FLOAT DEFAULT '0' NOT NULL, 
+	PRIMARY KEY (site, day, room)
+)
+ WITHOUT ROWID
+
+;
+INSERT INTO "usage_room_daily" VALUES('thcs-nguyen-chi-thanh','2025-03-03','9a1',4800.0,3000.0,3000.0,1800.0);
+CREATE TABLE usage_site_daily (
+	site VARCHAR(63) NOT NULL, 
+	day DATE NOT NULL, 
+	kind VARCHAR(16) NOT NULL, 
+	device VARCHAR(63) NOT NULL, 
+	part VARCHAR(63) NOT NULL, 
+	covered_s FLOAT DEFAULT '0' NOT NULL, 
+	on_s FLOAT DEFAULT '0' NOT NULL, 
+	empty_s FLOAT DEFAULT '0' NOT NULL, 
+	closed_s FLOAT DEFAULT '0' NOT NULL, 
+	waste_s FLOAT DEFAULT '0' NOT NULL, 
+	energy_wh FLOAT DEFAULT '0' NOT NULL, 
+	waste_wh FLOAT DEFAULT '0' NOT NULL, 
+	occupied_s FLOAT DEFAULT '0' NOT NULL, 
+	co2_1000_s FLOAT DEFAULT '0' NOT NULL, 
+	co2_1500_s FLOAT DEFAULT '0' NOT NULL, 
+	temp_sum FLOAT DEFAULT '0' NOT NULL, 
+	temp_n INTEGER DEFAULT '0' NOT NULL, 
+	noise_sum FLOAT DEFAULT '0' NOT NULL, 
+	noise_n INTEGER DEFAULT '0' NOT NULL, 
+	PRIMARY KEY (site, day, kind, device, part)
+)
+ WITHOUT ROWID
+
+;
+INSERT INTO "usage_site_daily" VALUES('thcs-nguyen-chi-thanh','2025-03-03','lighting','lights','',4800.0,0.0,0.0,0.0,0.0,0.0,0.0,0.0,0.0,0.0,0.0,0,0.0,0);
+INSERT INTO "usage_site_daily" VALUES('thcs-nguyen-chi-thanh','2025-03-03','lighting','lights','back',0.0,1800.0,1800.0,1200.0,1800.0,50.0,50.0,0.0,0.0,0.0,0.0,0,0.0,0);
+INSERT INTO "usage_site_daily" VALUES('thcs-nguyen-chi-thanh','2025-03-03','lighting','lights','front',0.0,4800.0,1800.0,1200.0,1800.0,1.33333333333333342802e+02,50.0,0.0,0.0,0.0,0.0,0,0.0,0);
+INSERT INTO "usage_site_daily" VALUES('thcs-nguyen-chi-thanh','2025-03-03','projector','projector','',4800.0,3000.0,600.0,0.0,600.0,2.08333333333333314395e+02,4.16666666666666642973e+01,0.0,0.0,0.0,0.0,0,0.0,0);
+INSERT INTO "usage_site_daily" VALUES('thcs-nguyen-chi-thanh','2025-03-03','sensor','air','',4800.0,0.0,0.0,0.0,0.0,0.0,0.0,0.0,3000.0,1800.0,118.0,4,0.0,0);
+INSERT INTO "usage_site_daily" VALUES('thcs-nguyen-chi-thanh','2025-03-03','sensor','presence','',4800.0,0.0,0.0,0.0,0.0,0.0,0.0,3000.0,0.0,0.0,0.0,0,0.0,0);
 CREATE TABLE user_rooms (
 	user_id INTEGER NOT NULL, 
 	site_id VARCHAR(63) NOT NULL, 
@@ -337,8 +560,8 @@ CREATE TABLE users (
 	PRIMARY KEY (id), 
 	UNIQUE (username)
 );
-INSERT INTO "users" VALUES(1,'lan','Cô Lan','it','$argon2id$v=19$m=65536,t=3,p=4$eojYY7ig6v77ew93om+K9g$Fsfz10PK1JFg77NPZQP/eVaE/QbACpuRXGsU5UlAMS8',0,'2026-12-02 00:40:41.608273','2026-12-02 00:40:41.608273',NULL);
-INSERT INTO "users" VALUES(2,'thu','','teacher','$argon2id$v=19$m=65536,t=3,p=4$ZYz+lU/xM2snnBuG+6qkQA$FTYin5377Xr/fqbJlrcQx1nnbU0X6wXCb81ab9wJFpQ',0,'2026-12-02 00:40:42.330218','2026-12-02 00:40:42.330218','2026-12-02 00:40:43.342682');
+INSERT INTO "users" VALUES(1,'lan','Cô Lan','it','$argon2id$v=19$m=65536,t=3,p=4$oJpaVP9yPadd96aybFJyog$Nam73p6Dmxr99k9X7VLnMWuZG4SmQmO+mkgBrEJeYq8',0,'2026-12-02 02:13:54.591865','2026-12-02 02:13:54.591865',NULL);
+INSERT INTO "users" VALUES(2,'thu','','teacher','$argon2id$v=19$m=65536,t=3,p=4$GyRq7hbMXhl99Oixmo3/OQ$87Wrw81LKhqJzvsLTd2LFuujz3MNpQAQswq1iWDpTo4',0,'2026-12-02 02:13:54.758677','2026-12-02 02:13:54.758677','2026-12-02 02:13:55.155995');
 CREATE TABLE web_sessions (
 	id INTEGER NOT NULL, 
 	user_id INTEGER NOT NULL, 
@@ -352,7 +575,7 @@ CREATE TABLE web_sessions (
 	FOREIGN KEY(user_id) REFERENCES users (id) ON DELETE CASCADE, 
 	UNIQUE (digest)
 );
-INSERT INTO "web_sessions" VALUES(1,2,'7b8ffd3c3ddb28b356f64bc4daff47ee88e64fe2ac4189259162152904d37b49','cutJwWyUDDBWCRPmXt4nVuIl8FxtB45AajzwM3mzqbE','2026-12-02 00:40:43.345961','2026-12-02 00:40:43.345961','2026-12-16 00:40:43.345961','192.0.2.10');
+INSERT INTO "web_sessions" VALUES(1,2,'f680357a3820137aaca14e95593ce5c708ef806916c5a78a018721bd0c068d89','WUDo4ctzQylOUUqYbvsCgaKW0dQ4Uq0qX5qiuPsAMP4','2026-12-02 02:13:55.168318','2026-12-02 02:13:55.168318','2026-12-16 02:13:55.168318','192.0.2.10');
 CREATE INDEX ix_telemetry_agent_metric_ts ON telemetry (agent, metric, ts);
 CREATE INDEX ix_events_agent_ts ON events (agent, ts);
 CREATE INDEX ix_boots_agent ON boots (agent);
@@ -361,9 +584,11 @@ CREATE INDEX ix_commands_room_sent_at ON commands (site, room, sent_at);
 CREATE UNIQUE INDEX uq_alerts_active ON alerts (kind, site, room, device) WHERE active IS 1;
 CREATE INDEX ix_alerts_site_room_started_at ON alerts (site, room, started_at);
 CREATE INDEX ix_alerts_started_at ON alerts (started_at);
+CREATE INDEX ix_audit_site_room_at ON audit_log (site, room, at);
 CREATE INDEX ix_audit_at ON audit_log (at);
 CREATE INDEX ix_audit_actor_at ON audit_log (actor, at);
-CREATE INDEX ix_audit_site_room_at ON audit_log (site, room, at);
+CREATE INDEX ix_usage_hourly_hour ON usage_hourly (hour);
+CREATE INDEX ix_usage_daily_day ON usage_daily (day);
 CREATE INDEX ix_alert_transitions_alert ON alert_transitions (alert_id, id);
 CREATE INDEX ix_api_tokens_user_id ON api_tokens (user_id);
 CREATE INDEX ix_web_sessions_user_id ON web_sessions (user_id);

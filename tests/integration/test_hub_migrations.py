@@ -63,7 +63,19 @@ async def test_the_hub_upgrades_the_previous_release_shows_its_data_and_goes_on(
             ]  # fmt: skip
             assert [e["seq"] for e in detail["events"]] == [4, 31]
             assert detail["devices"][0]["state"] == {"scene": "lesson", "on": True}
-            assert (detail["config"]["pushed"], detail["config"]["applied"]) == (1, 1)
+            assert (detail["config"]["pushed"], detail["config"]["applied"]) == (2, 2)
+            refused = (await http.get(f"/api/v1/rooms/{SITE}/6a2/config")).json()["status"]
+            assert (refused["latest"], refused["pending"], refused["refused"]) == (1, False, 1)
+            usage = await http.get(
+                "/api/v1/reports/usage",
+                params={"scope": "school", "site": SITE, "from": "2025-03-03", "to": "2025-03-03"},
+            )  # the release's rollups of USAGE_ROOM (tests/unit/test_hub_migrations.py)
+            total = usage.json()["total"]
+            assert (total["rooms"], total["projector_on_h"], total["energy_kwh"]) == (
+                1,
+                0.833,
+                0.392,
+            )
             history = await http.get(
                 f"/api/v1/rooms/{SITE}/{ROOM}/telemetry",
                 params={"metric": "co2_ppm", "start": "2025-03-03T00:00:00Z",

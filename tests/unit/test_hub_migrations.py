@@ -6,9 +6,10 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from alembic.autogenerate import compare_metadata
@@ -28,6 +29,7 @@ from sqlalchemy import (
     text,
 )
 
+from hub.config_versions import ConfigVersions, PushState
 from hub.db import Base, load_models, make_engine
 from hub.migrate import (
     BASELINE,
@@ -40,8 +42,19 @@ from hub.migrate import (
     server_defaults_differ,
     upgrade,
 )
+from hub.migrations import baseline
+from hub.ratings import Ratings
+from hub.reports import ReportQuery, Reports
 from hub.store import Store
-from tests.previous_release import AGENT, ROOM, ROWS, SITE, load_previous_release, snapshot
+from tests.previous_release import (
+    AGENT,
+    ROOM,
+    ROWS,
+    SITE,
+    USAGE_ROOM,
+    load_previous_release,
+    snapshot,
+)
 from tests.unit.hub_helpers import event, telemetry
 
 HEAD = head()
@@ -110,6 +123,7 @@ def test_the_previous_release_is_stamped_and_keeps_all_its_data(
     load_previous_release(database_url)
     before = snapshot(engine)
     assert {table: len(rows) for table, rows in before.items()} == ROWS
+    assert differences(engine, baseline.metadata) == []  # the baseline is that release's schema
 
     assert upgrade(engine) == Revisions(None, HEAD, legacy=True)
     assert revisions(engine) == Revisions(HEAD, HEAD)
@@ -124,8 +138,14 @@ def test_the_previous_release_is_stamped_and_keeps_all_its_data(
     room = store.get_room(SITE, ROOM)
     assert room is not None
     assert (room.online, room.boot, room.clock_suspects, room.config_version_applied) == (
-        True, "b2", 1, 1
+        True, "b2", 1, 2
     )  # fmt: skip
+    versions = ConfigVersions(engine)
+    assert versions.push_state(SITE, "6a2") == PushState(
+        latest=1, pushed=1, applied=0, applied_ok=False, refused=1, applied_text="không lưu được"
+    )
+    assert versions.room_version(SITE, ROOM) == versions.room_version(SITE, ROOM, 2)
+    assert versions.site_version(SITE).document == {"settings": {"telemetry_interval_s": 10}}
     assert (room.readings["co2_ppm"].device, room.readings["co2_ppm"].value) == ("env", 403.0)
     # stored before the upgrade: a duplicate now; the next seqs are new and close the gap
     batch = [telemetry(1, boot="b1", boot_no=1), telemetry(7, boot="b1", boot_no=1),
@@ -134,6 +154,39 @@ def test_the_previous_release_is_stamped_and_keeps_all_its_data(
     assert (result.points, result.events, result.duplicates) == (2, 1, 2)
     assert store.boots(SITE, ROOM)[1].missing == []
     assert [e.seq for e in store.recent_events(SITE, ROOM)] == [32, 4, 31]
+
+
+def test_the_previous_release_usage_rollups_are_reported_after_the_upgrade(
+    engine: Engine, database_url: str
+) -> None:
+    """Its room's 8 samples every 10 minutes (06:40 to 07:50 local, two UTC hours) by hour
+    (``usage_hourly``) and its school's day (the site and room daily tables) say the same."""
+    load_previous_release(database_url)
+    upgrade(engine)
+    reports = Reports(engine, Ratings(), ZoneInfo("Asia/Ho_Chi_Minh"))
+    day = date(2025, 3, 3)
+    now = datetime(2025, 3, 4, tzinfo=UTC)
+    hours = reports.usage(ReportQuery("room", day, day, "hour", SITE, USAGE_ROOM), now=now)
+    school = reports.usage(ReportQuery("school", day, day, "day", SITE), now=now)
+    assert [p.period for p in hours.periods if p.covered_h] == [
+        "2025-03-03T06:00:00+07:00", "2025-03-03T07:00:00+07:00"
+    ]  # fmt: skip
+    for total in (hours.total, school.total):
+        # projector on for 5 samples, the front zone for 8 and the back for 3; occupied for
+        # 5, lessons 4 (29.5 °C), CO2 above 1000 for 5 and above 1500 for 3; empty for the
+        # last 3 and closed for the last 2: 250 W * 50 min + 100 W * 110 min
+        assert (total.rooms, total.covered_h, total.projector_on_h, total.lighting_on_h) == (
+            1, 1.333, 0.833, 1.833
+        )  # fmt: skip
+        assert (total.occupied_h, total.co2_over_1000_min, total.co2_over_1500_min) == (
+            0.833, 50.0, 30.0
+        )  # fmt: skip
+        assert (total.lesson_temperature_c, total.lesson_temperature_samples) == (29.5, 4)
+        assert (total.energy_kwh, total.waste.energy_kwh) == (0.392, 0.142)
+        assert total.waste.model_dump() == {
+            "projector_h": 0.167, "lighting_h": 1.0, "empty_room_h": 1.167,
+            "outside_timetable_h": 0.667, "energy_kwh": 0.142,
+        }  # fmt: skip
 
 
 def test_a_database_of_an_older_hub_gets_the_baseline_columns(engine: Engine) -> None:
