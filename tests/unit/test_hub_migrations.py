@@ -3,6 +3,8 @@ data, the models and the migrations' head in agreement, one hub migrating at a t
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -100,6 +102,20 @@ def test_the_models_and_the_migrations_head_agree(engine: Engine) -> None:
     """Fails when a model changes without a migration: add one (docs/design.md)."""
     upgrade(engine)
     assert differences(engine) == []
+
+
+def test_load_models_alone_declares_every_table_of_the_head(engine: Engine) -> None:
+    """What ``env.py`` and ``scripts/new_migration.py`` compare with: in a process that
+    imported nothing else, a table left out would be written as dropped."""
+    upgrade(engine)
+    code = (
+        "from hub.db import Base, load_models; load_models(); print(*sorted(Base.metadata.tables))"
+    )
+    repo = Path(__file__).resolve().parents[2]
+    out = subprocess.run(
+        [sys.executable, "-c", code], cwd=repo, check=True, capture_output=True, text=True
+    ).stdout
+    assert out.split() == sorted(set(inspect(engine).get_table_names()) - {"alembic_version"})
 
 
 def test_the_comparison_sees_a_table_and_a_column_without_a_migration(engine: Engine) -> None:
