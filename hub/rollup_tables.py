@@ -8,7 +8,7 @@ reading every device's row: ``usage_site_daily`` adds the rooms of a site up per
 name, and ``usage_room_daily`` holds what a room has once whatever its number of sensors
 (occupied time, CO2 time, the time covered: the room's device that counts most). A school's
 year is then some 2 500 + 9 000 rows instead of 60 000. New measures are new columns with a
-server default (``hub.db.create_schema`` adds them to an older table), e.g. attendance.
+server default (a migration in ``hub/migrations`` adds them to the table), e.g. attendance.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """The alert tables: one row per alert with its life cycle, and the history of its transitions.
 
-They share ``hub.db.Base``, so ``create_schema`` (and later the migrations) make them with the
-hub's other tables.
+They share ``hub.db.Base``, so the migrations (``hub/migrations``) keep them with the hub's
+other tables.
 """
 
 from __future__ import annotations
