@@ -256,9 +256,9 @@ async def test_a_configuration_that_cannot_be_saved_still_runs_and_says_so(
 
 
 async def test_a_change_made_while_the_broker_is_away_is_pushed_when_it_is_back(
-    own_broker: Mosquitto, topic_root: str, tmp_path: Path
+    own_broker: Mosquitto, topic_root: str, tmp_path: Path, database_url: str
 ) -> None:
-    settings = hub_settings(own_broker, topic_root, f"sqlite:///{tmp_path / 'hub.sqlite'}")
+    settings = hub_settings(own_broker, topic_root, database_url)
     agent, _ = make_agent(own_broker, topic_root, tmp_path / "edge")
     async with running_hub(settings) as http, running(agent):
         own_broker.stop()
