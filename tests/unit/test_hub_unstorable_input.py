@@ -1,5 +1,6 @@
 """Input PostgreSQL cannot store or compare (a NUL, an id past 32 bits) is an answer of the
-hub, never a server error, on PostgreSQL as on SQLite."""
+hub, never a server error, on PostgreSQL as on SQLite. Each was found by the API fuzz
+(tests/unit/test_api_fuzz.py) on PostgreSQL."""
 
 from __future__ import annotations
 
@@ -58,3 +59,17 @@ def test_audit_pages_after_an_id_within_the_ids_range(
     for path in ("/audit", "/audit.csv"):
         r = client.get(f"{API}{path}", params={"after_id": after_id})
         assert r.status_code == status, (path, r.text)
+
+
+def test_a_token_named_with_a_nul_is_refused_naming_the_field(client: TestClient) -> None:
+    body = '{"name": "b\\u0000o c\\u00e1o"}'  # a JSON escape, sent as it is
+    r = client.post(
+        f"{API}/auth/tokens", content=body, headers={"content-type": "application/json"}
+    )
+    assert r.status_code == 422, r.text
+    [problem] = r.json()["detail"]
+    assert (problem["loc"], problem["msg"]) == (
+        ["body", "name"], "Value error, text: must not contain NUL characters"
+    )  # fmt: skip
+    names = [t["name"] for t in client.get(f"{API}/auth/tokens").json()]
+    assert names == ["tests"]  # the client's own, nothing more

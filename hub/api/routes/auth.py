@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, HTTPException, Path, Request, Response, status
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from hub.access import Caller
 from hub.api.auth import (
@@ -24,6 +24,7 @@ from hub.api.deps import HubDep
 from hub.api.responses import error_responses
 from hub.api.routes.commands import UNREADABLE_BODY
 from hub.users import PASSWORD_MAX, TOKEN_NAME_MAX, TokenView, UserError
+from protocol.bounds import check_text
 
 router = APIRouter(prefix="/auth", tags=["auth"])
 
@@ -60,7 +61,11 @@ class SessionPublic(BaseModel):
 class TokenCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    name: str = Field(min_length=1, max_length=TOKEN_NAME_MAX, examples=["nightly report"])
+    name: Annotated[  # no NUL, no lone surrogate: PostgreSQL stores neither
+        str,
+        Field(min_length=1, max_length=TOKEN_NAME_MAX, examples=["nightly report"]),
+        AfterValidator(check_text),
+    ]
     expires_days: int | None = Field(default=None, ge=1, le=3650)
     """Days the token lives; none: until revoked."""
 
