@@ -6,12 +6,16 @@ and strings no longer used are dropped; then fill in the new ``msgstr`` lines by
 ``--check`` changes nothing and exits 1 when a file is out of step or a string lacks its
 Vietnamese translation (what the test suite checks too).
 
-Usage: scripts/translations.py [--check]
+``--fill PART`` reads a JSON object of {English: Vietnamese} on standard input and writes
+those translations into ``PART.vi.po``.
+
+Usage: scripts/translations.py [--check | --fill PART]
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import shutil
 import sys
 import tempfile
@@ -19,7 +23,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from ui.catalogs import extract, update
+from ui.catalogs import extract, fill, po_path, update
 from ui.i18n import TRANSLATIONS_DIR, catalog
 
 
@@ -28,7 +32,13 @@ def main() -> int:
     parser.add_argument(
         "--check", action="store_true", help="change nothing; exit 1 if out of step"
     )
+    parser.add_argument(
+        "--fill", metavar="PART", help="write translations given as JSON on stdin into PART.vi.po"
+    )
     args = parser.parse_args()
+    if args.fill:
+        filled = fill(po_path(args.fill), json.load(sys.stdin))
+        print(f"{po_path(args.fill).name}: {filled} translations written")
     found = extract()
     if args.check:
         with tempfile.TemporaryDirectory() as scratch:

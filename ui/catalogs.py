@@ -27,6 +27,7 @@ __all__ = [
     "SAME_IN_VIETNAMESE",
     "Found",
     "extract",
+    "fill",
     "po_path",
     "read",
     "untranslated",
@@ -37,8 +38,9 @@ ROOT: Final = Path(__file__).resolve().parent.parent
 DOMAINS: Final[tuple[tuple[str, str], ...]] = (
     ("ui", "common"),
     ("edge/panel", "panel"),
+    ("hub/web/dashboard", "dashboard"),
     ("hub/web/reports", "reports"),
-    ("hub/web", "dashboard"),
+    ("hub/web", "hub"),
 )
 """Where each part's pages live, and the name of its translation file."""
 KEYWORDS: Final = {"_": None, "gettext": None, "N_": None}
@@ -135,6 +137,18 @@ def _write(path: Path, catalog: Catalog) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("wb") as fh:
         write_po(fh, catalog, width=100, omit_header=True, sort_output=True, include_lineno=False)
+
+
+def fill(path: Path, table: dict[str, str], locale: str = "vi") -> int:
+    """Write the translations of ``table`` (English to Vietnamese) into the file's strings."""
+    catalog = read(path, locale)
+    filled = 0
+    for message in catalog:
+        if message.id and message.id in table:
+            message.string = table[message.id]
+            filled += 1
+    _write(path, catalog)
+    return filled
 
 
 def untranslated(found: Iterable[Found], catalog: Catalog) -> list[Found]:

@@ -14,10 +14,10 @@ in the user's locale through Babel.
 
 from __future__ import annotations
 
+import datetime as dt
 import gettext
 import io
 from collections.abc import Iterable
-import datetime as dt
 from functools import cache
 from pathlib import Path
 from typing import Final, Literal
@@ -37,6 +37,7 @@ __all__ = [
     "TRANSLATIONS_DIR",
     "Formats",
     "LocaleCode",
+    "N_",
     "catalog",
     "negotiate",
     "translations",
@@ -47,6 +48,11 @@ LOCALES: Final[tuple[LocaleCode, ...]] = ("vi", "en")
 DEFAULT_LOCALE: Final[LocaleCode] = "vi"
 SCHOOL_TZ: Final = ZoneInfo("Asia/Ho_Chi_Minh")
 TRANSLATIONS_DIR: Final = Path(__file__).parent / "translations"
+
+
+def N_(message: str) -> str:  # noqa: N802 (the gettext convention)
+    """Mark a string for translation where it is defined; it is translated when shown."""
+    return message
 
 
 def catalog(locale: str, directory: Path = TRANSLATIONS_DIR) -> Catalog:

@@ -13,7 +13,7 @@ decides, and Vietnamese is the default.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, Final
 from urllib.parse import urlsplit
@@ -34,6 +34,7 @@ __all__ = [
     "language_routes",
     "locale_of",
     "mount_static",
+    "safe_next",
 ]
 
 LANG_COOKIE: Final = "sc_lang"
@@ -101,13 +102,15 @@ def mount_static(app: Any) -> None:
     app.mount(STATIC_PATH, StaticFiles(directory=STATIC_DIR), name="ui-static")
 
 
-def language_routes() -> APIRouter:
-    """``GET /lang/{code}?next=/path``: remember the language and go back to the page."""
-    router = APIRouter(include_in_schema=False)
+def language_routes(dependencies: Sequence[Any] = ()) -> APIRouter:
+    """``GET /lang/{code}?next=/path``: remember the language and go back to the page.
+
+    ``dependencies`` are the app's access rule for it (anyone may choose a language)."""
+    router = APIRouter(include_in_schema=False, dependencies=list(dependencies))
 
     @router.get("/lang/{code}")
     async def choose_language(code: str, next: str = "/") -> RedirectResponse:
-        target = _local_path(next)
+        target = safe_next(next)
         response = RedirectResponse(target, status_code=303)
         if code in LOCALES:
             response.set_cookie(
@@ -118,7 +121,7 @@ def language_routes() -> APIRouter:
     return router
 
 
-def _local_path(target: str) -> str:
+def safe_next(target: str) -> str:
     """``target`` if it is a path on this site, else ``/``: never an open redirect."""
     parts = urlsplit(target)
     if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
