@@ -46,6 +46,7 @@ from hub.settings import HubSettings
 from hub.store import Store
 from hub.supervisor import Supervisor
 from hub.users import Users
+from hub.web import install_web
 from protocol.aio import wait_within
 
 logger = logging.getLogger(__name__)
@@ -204,6 +205,7 @@ def create_app(settings: HubSettings | None = None, *, connect_mqtt: bool = True
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     app.include_router(healthz_router)
     app.include_router(metrics_router)
+    install_web(app)
     return app
 
 

@@ -130,7 +130,8 @@ def test_the_policy_is_the_table_above() -> None:
 
 def test_every_route_has_exactly_one_rule(app: FastAPI) -> None:
     public = sorted(r.path for r in routes(app) if the_rule(r).kind == "public")
-    assert public == ["/api/v1/auth/login", "/healthz"], "only these need no sign-in"
+    expected = ["/api/v1/auth/login", "/healthz", "/lang/{code}", "/login"]
+    assert public == expected, "only these need no sign-in (the sign-in and the language)"
     for route in routes(app):
         rule = the_rule(route)
         params = set(route.param_convertors)
@@ -145,7 +146,7 @@ def test_every_route_has_exactly_one_rule(app: FastAPI) -> None:
 def url_of(route: Any, target: tuple[str, str]) -> str:
     values = {
         "site": target[0], "room": target[1], "device": "lights", "token_id": "1", "alert_id": "1",
-        "version": "1", "a": "0", "b": "1",
+        "version": "1", "a": "0", "b": "1", "code": "en",
     }  # fmt: skip
     path = route.path
     for name in route.param_convertors:
@@ -159,9 +160,13 @@ def cases(app: FastAPI) -> Iterator[tuple[Any, str, Rule]]:
             yield route, method, the_rule(route)
 
 
+def is_page_path(path: str) -> bool:
+    return not path.startswith(("/api/", "/healthz", "/metrics", "/openapi.json"))
+
+
 def call(client: TestClient, method: str, url: str, headers: dict[str, str]) -> Any:
     body = {} if method in ("POST", "PUT", "PATCH") else None
-    return client.request(method, url, headers=headers, json=body)
+    return client.request(method, url, headers=headers, json=body, follow_redirects=False)
 
 
 def test_nothing_but_the_public_routes_answers_without_credentials(app: FastAPI) -> None:
@@ -170,6 +175,9 @@ def test_nothing_but_the_public_routes_answers_without_credentials(app: FastAPI)
             r = call(client, method, url_of(route, OWN_ROOM), {})
             if rule.kind == "public":
                 assert r.status_code != 401, (method, route.path)
+            elif is_page_path(route.path):  # a page sends the browser to sign in first
+                assert r.status_code == 303, (method, route.path, r.status_code)
+                assert r.headers["location"].startswith("/login?next=%2F"), route.path
             else:
                 assert r.status_code == 401, (method, route.path, r.status_code)
                 assert r.headers["www-authenticate"] == "Bearer"
@@ -197,7 +205,11 @@ def test_each_role_reaches_exactly_what_the_table_says(
                     assert r.status_code not in (401, 403), what
                 else:
                     assert r.status_code == 403, what
-                    assert set(r.json()) == {"detail"}, "a refusal carries no data"
+                    if is_page_path(route.path):
+                        assert r.headers["content-type"].startswith("text/html"), what
+                        assert target[1] not in r.text, "a refused page shows nothing of the room"
+                    else:
+                        assert set(r.json()) == {"detail"}, "a refusal carries no data"
                 checked += 1
     assert checked >= 15, "every room route three times, every hub route once"
 
