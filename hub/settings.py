@@ -127,6 +127,10 @@ class HubSettings(BaseSettings):
     restart_min_s: float = Field(default=0.5, gt=0)
     """First delay before a task that failed unexpectedly (ingest, pruning) starts again."""
     restart_max_s: float = Field(default=30.0, gt=0)
+    alerts: bool = True
+    """Judge alerts from what the ingest stores and from time (an agent offline too long).
+    Off: no alert is raised or ended, no help request answered, and the alert API answers
+    503; the ingest does no alert work per message."""
     alert_offline_grace_s: float = Field(default=120.0, ge=0, le=7 * 24 * 3600)
     """An agent offline (its status, or its will) for this long raises an alert; it ends when
     the agent is back online."""
