@@ -332,6 +332,7 @@ def load_models() -> None:
     import hub.alerts.tables
     import hub.audit
     import hub.config_versions
+    import hub.latest
     import hub.users  # noqa: F401
 
 
