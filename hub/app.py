@@ -60,7 +60,11 @@ def create_app(settings: HubSettings | None = None, *, connect_mqtt: bool = True
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         engine = make_engine(settings.database_url)
         try:
-            store = Store(engine, series_max=settings.room_series_max)
+            store = Store(
+                engine,
+                series_max=settings.room_series_max,
+                clock_skew_max_s=settings.clock_skew_max_s,
+            )
             await asyncio.to_thread(upgrade, engine)
             registry = None
             if settings.sites_file is not None:

@@ -325,6 +325,7 @@ def load_models() -> None:
     import hub.alerts.tables
     import hub.audit
     import hub.config_versions
+    import hub.latest
     import hub.rollup_tables
     import hub.users  # noqa: F401
 

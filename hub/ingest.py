@@ -293,7 +293,7 @@ class Ingest:
         st.dead_letters += result.dead_letters
         for reason, n in result.dead_letters_by_reason.items():
             st.dead_letters_by_reason[reason] = st.dead_letters_by_reason.get(reason, 0) + n
-        st.clock_suspects += sum(
+        st.clock_suspects += result.clock_suspects + sum(
             1 for r in batch if isinstance(r.parsed, Parsed) and r.parsed.skew_s is not None
         )
 

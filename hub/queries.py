@@ -20,6 +20,7 @@ from hub.db import (
     Site,
     TelemetryPoint,
 )
+from hub.latest import SuspectView, shown_suspects, suspect_rows
 
 HISTORY_MAX_POINTS = 10_000
 """Most points (or buckets) one history query returns; a larger limit is cut to this."""
@@ -57,7 +58,9 @@ class RoomView:
     clock_skew_s: float | None = None
     clock_suspect_at: datetime | None = None
     readings: dict[str, ReadingView] = field(default_factory=dict)
-    """Newest value of each metric (of whichever device reported it last)."""
+    """Newest trusted value of each metric (of whichever device reported it last)."""
+    clock_suspect_readings: dict[str, SuspectView] = field(default_factory=dict)
+    """Newer readings than those of ``readings`` whose time the hub doubts (``hub.latest``)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -170,8 +173,14 @@ class Queries:
         with self.engine.connect() as conn:
             rooms = conn.execute(select(Room).order_by(Room.site_id, Room.room_id)).all()
             latest = conn.execute(select(LatestReading)).all()
+            doubted = suspect_rows(conn)
         readings = _newest_per_metric(latest)
-        return [_room_view(r, readings.get(f"{r.site_id}/{r.room_id}", {})) for r in rooms]
+        suspects = shown_suspects(latest, doubted)
+        views = []
+        for r in rooms:
+            agent = f"{r.site_id}/{r.room_id}"
+            views.append(_room_view(r, readings.get(agent, {}), suspects.get(agent, {})))
+        return views
 
     def get_room(self, site: str, room: str) -> RoomView | None:
         with self.engine.connect() as conn:
@@ -180,10 +189,14 @@ class Queries:
             ).first()
             if row is None:
                 return None
-            latest = conn.execute(
-                select(LatestReading).where(LatestReading.agent == f"{site}/{room}")
-            ).all()
-        return _room_view(row, _newest_per_metric(latest).get(f"{site}/{room}", {}))
+            agent = f"{site}/{room}"
+            latest = conn.execute(select(LatestReading).where(LatestReading.agent == agent)).all()
+            doubted = suspect_rows(conn, agent)
+        return _room_view(
+            row,
+            _newest_per_metric(latest).get(agent, {}),
+            shown_suspects(latest, doubted).get(agent, {}),
+        )
 
     def room_exists(self, site: str, room: str) -> bool:
         with self.engine.connect() as conn:
@@ -358,7 +371,9 @@ def _newest_per_metric(rows: Sequence[Any]) -> dict[str, dict[str, ReadingView]]
     return out
 
 
-def _room_view(r: Any, readings: dict[str, ReadingView]) -> RoomView:
+def _room_view(
+    r: Any, readings: dict[str, ReadingView], suspects: dict[str, SuspectView]
+) -> RoomView:
     return RoomView(
         site=r.site_id,
         room=r.room_id,
@@ -378,6 +393,7 @@ def _room_view(r: Any, readings: dict[str, ReadingView]) -> RoomView:
         clock_skew_s=r.clock_skew_s,
         clock_suspect_at=r.clock_suspect_at,
         readings=readings,
+        clock_suspect_readings=suspects,
     )
 
 

@@ -83,7 +83,9 @@ class HubSettings(BaseSettings):
     """A larger payload is a dead letter (``too_large``) without being parsed."""
     clock_skew_max_s: float = Field(default=300.0, gt=0)
     """A message time further than this from the hub's clock is flagged (for telemetry and
-    events only the future counts: an outbox replays old data)."""
+    events only the future counts: an outbox replays old data; a reading gone back this far
+    behind the current one counts too), and such a reading never becomes the room's current
+    value (``hub.latest``)."""
     room_series_max: int = Field(default=256, ge=1, le=100_000)
     """Most distinct (device, metric) latest readings one room can make the hub keep."""
     ack_interval_ms: float = Field(default=250.0, ge=0, le=60_000)

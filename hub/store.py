@@ -13,6 +13,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from hub.boots import AckBoots, BootCache
 from hub.db import CommandLog, DeadLetter, DeviceStateRow, LatestReading, Room, Site
+from hub.latest import suspect_series
 from hub.ordered_writes import Families, OrderedWriter
 from hub.parsing import Parsed, Rejected
 from hub.queries import Queries
@@ -61,6 +62,9 @@ class BatchResult:
     """Telemetry points and events already stored (QoS 1 redeliveries); -1 if unknown."""
     conflicts: int = 0
     """Duplicates by (agent, boot, seq) whose content differs from what is stored."""
+    clock_suspects: int = 0
+    """Telemetry whose time went backwards, found while writing (``hub.latest``; times ahead
+    are found when a message is read)."""
     dead_letters: int = 0
     dead_letters_by_reason: Counter[str] = field(default_factory=Counter)
     acks: dict[str, AckBoots] = field(default_factory=dict)
@@ -73,6 +77,7 @@ class BatchResult:
         if self.duplicates >= 0:
             self.duplicates = -1 if other.duplicates < 0 else self.duplicates + other.duplicates
         self.conflicts += other.conflicts
+        self.clock_suspects += other.clock_suspects
         self.dead_letters += other.dead_letters
         self.dead_letters_by_reason.update(other.dead_letters_by_reason)
         self.acks.update(other.acks)
@@ -87,8 +92,11 @@ class Store(Queries):
         *,
         series_max: int = SERIES_MAX,
         rollups: UsageRollups | None = None,
+        clock_skew_max_s: float = 300.0,
     ) -> None:
         super().__init__(engine)
+        self.clock_skew_max_s = clock_skew_max_s
+        """A reading's time farther than this from the hub's clock is doubted (``hub.latest``)."""
         self.rollups = rollups
         """Usage rollups added in each batch's transaction (None: kept by nobody)."""
         self._pg = engine.dialect.name == "postgresql"
@@ -110,7 +118,9 @@ class Store(Queries):
         r = LatestReading
         with self.engine.connect() as conn:
             rows = conn.execute(select(r.agent, r.device, r.metric).where(r.agent.in_(agents)))
-            return [(row.agent, (row.device, row.metric)) for row in rows]
+            return [(row.agent, (row.device, row.metric)) for row in rows] + suspect_series(
+                conn, agents
+            )
 
     def _known_devices(self, agents: list[str]) -> list[tuple[str, str]]:
         d = DeviceStateRow
@@ -195,6 +205,7 @@ class Store(Queries):
                 readings=self.reading_budget,
                 seen=self._seen,
                 boots=self._boots,
+                skew_max_s=self.clock_skew_max_s,
             )
             w.lock_rooms(parsed)
             result.points, dup_points = w.telemetry(by_type.get(Telemetry, []))
@@ -220,6 +231,7 @@ class Store(Queries):
             result.dead_letters = w.dead_letters(dead)
         result.messages = len(parsed) - len(w.rejected)
         result.conflicts = w.conflicts
+        result.clock_suspects = w.clock_suspects
         result.dead_letters_by_reason.update(d.reason for d in dead)
         return result
 

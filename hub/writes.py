@@ -23,6 +23,7 @@ from hub.db import (
     TelemetryPoint,
     UtcDateTime,
 )
+from hub.latest import TRUSTED, Candidate, LatestChooser, flag_rooms, write_suspects
 from hub.ordering import BootOrder
 from hub.parsing import Parsed, Rejected, rejected
 from hub.ranges import from_numbers
@@ -68,8 +69,11 @@ class BatchWriter:
         readings: Budget[tuple[str, str]],
         seen: dict[tuple[str, str], float] | None = None,
         boots: BootCache | None = None,
+        skew_max_s: float = 300.0,
     ) -> None:
         self.conn = conn
+        self.skew_max_s = skew_max_s
+        """The hub's ``clock_skew_max_s``: farther from its clock, a time is doubted."""
         self.insert = insert_factory
         self.now = now
         self.readings = readings
@@ -82,6 +86,8 @@ class BatchWriter:
         """Messages found wrong while writing (kept as dead letters in the same transaction)."""
         self.conflicts = 0
         """Duplicates by (agent, boot, seq) whose content differs from what is stored."""
+        self.clock_suspects = 0
+        """Telemetry found, while writing, to have a time gone backwards (``hub.latest``)."""
         self.new_telemetry: list[Parsed] = []
         """Telemetry stored by this batch for the first time, never a redelivery (the usage
         rollups add these, in the same transaction)."""
@@ -126,23 +132,7 @@ class BatchWriter:
                 room = (p.topic.site, p.topic.room)
                 suspects[room] += 1
                 skews[room] = p.skew_s
-        if suspects:
-            stmt = (
-                update(Room)
-                .where(Room.site_id == bindparam("b_site"), Room.room_id == bindparam("b_room"))
-                .values(
-                    clock_suspects=Room.clock_suspects + bindparam("b_n"),
-                    clock_skew_s=bindparam("b_skew"),
-                    clock_suspect_at=now,
-                )
-            )
-            self.conn.execute(
-                stmt,
-                [
-                    {"b_site": s, "b_room": r, "b_n": n, "b_skew": skews[(s, r)], "b_now": self.now}
-                    for (s, r), n in sorted(suspects.items())
-                ],
-            )
+        flag_rooms(self.conn, suspects, skews, self.now)
         self.book = BootBook(self.conn, (f"{s}/{r}" for s, r in rooms), self.now, self._boots)
         placed: set[tuple[str, str]] = set()
         for p in items:  # eras are decided in order of arrival, whatever the kind
@@ -208,7 +198,8 @@ class BatchWriter:
         book = self.book
         rows: list[tuple[Any, ...]] = []
         first: dict[tuple[str, str, int], Telemetry] = {}
-        latest: dict[tuple[str, str, str], dict[str, Any]] = {}
+        chooser = LatestChooser(self.skew_max_s)
+        latest = chooser.trusted
         seqs: dict[tuple[str, str, int], list[int]] = {}
         again: list[Parsed] = []
         repeated = 0
@@ -244,12 +235,16 @@ class BatchWriter:
                 order = orders[(agent, msg.boot)] = book.order(agent, msg.boot, msg.boot_no)
             rank = (order.era, order.boot_no, msg.seq)
             ts = bind_ts(msg.ts)
+            doubt = chooser.doubt(msg.ts, item.received_at, item.skew_s)
             for metric, value in msg.readings.items():
                 rows.append((agent, msg.boot, msg.seq, msg.device, metric, value, ts))
                 lkey = (agent, msg.device, metric)
+                if doubt != TRUSTED:
+                    chooser.add(lkey, Candidate(rank, value, msg.ts, doubt, item.received_at))
+                    continue
                 have = latest.get(lkey)
-                if have is None or have["rank"] < rank:
-                    latest[lkey] = {"rank": rank, "value": value, "ts": msg.ts}
+                if have is None or have.rank < rank:
+                    latest[lkey] = Candidate(rank, value, msg.ts, doubt, item.received_at)
             seqs.setdefault((agent, msg.boot, msg.boot_no), []).append(msg.seq)
         known = self._stored_already(self.new_telemetry)
         if known:  # redeliveries after all
@@ -267,7 +262,11 @@ class BatchWriter:
         for (agent, boot, boot_no), numbers in seqs.items():
             book.add_stored(agent, boot, boot_no, from_numbers(numbers))
         self.conflicts += self._telemetry_conflicts(again)
-        self._latest(latest)
+        chosen = chooser.choose(self.conn)
+        self._latest(chosen.trusted)
+        write_suspects(self.conn, self.insert, chosen.suspects)
+        flag_rooms(self.conn, chosen.backwards, chosen.skews, self.now)
+        self.clock_suspects += chosen.backwards.total()
         return stored, -1 if dups < 0 else dups + repeated
 
     def _stored_already(self, items: list[Parsed]) -> set[tuple[str, str, int]]:
@@ -285,8 +284,9 @@ class BatchWriter:
             found.update((r.agent, r.boot, r.seq) for r in self.conn.execute(query))
         return found
 
-    def _latest(self, latest: dict[tuple[str, str, str], dict[str, Any]]) -> None:
-        """Newest value per metric by (era, boot_no, seq): a sender's clock never decides."""
+    def _latest(self, latest: dict[tuple[str, str, str], Candidate]) -> None:
+        """Newest trusted value per metric by (era, boot_no, seq): a sender's clock never
+        orders, and a time the hub doubts never becomes the current value (``hub.latest``)."""
         if not latest:
             return
         bind_ts = _ts_binder(self.conn.dialect)
@@ -302,8 +302,8 @@ class BatchWriter:
             )
 
         rows = [
-            {"agent": a, "device": d, "metric": m, "value": v["value"], "ts": bind_ts(v["ts"]),
-             "era": v["rank"][0], "boot_no": v["rank"][1], "seq": v["rank"][2]}
+            {"agent": a, "device": d, "metric": m, "value": v.value, "ts": bind_ts(v.ts),
+             "era": v.rank[0], "boot_no": v.rank[1], "seq": v.rank[2]}
             for (a, d, m), v in sorted(latest.items())  # one lock order for every hub
         ]  # fmt: skip
         self._raw("latest", build, rows)

@@ -19,6 +19,7 @@ from hub.access import Role
 from smartclass.acl import Grant
 from smartclass.broker import BrokerError, Mosquitto, free_port
 from smartclass.credentials import CredentialError, Deployment, ExtraUser, RoomSpec
+from smartclass.health_watch import watch_hub
 from smartclass.processes import Service, smartclass_command
 
 logger = logging.getLogger(__name__)
@@ -256,9 +257,11 @@ API token of demo-it: {token}
 Press Ctrl-C to stop.""",
             flush=True,
         )
+        health = watch_hub(f"{api}/healthz")
         while True:  # like systemd on a Pi: a process that dies is started again
             hub.check()
             fleet.check()
+            health.check()  # a live hub whose ingest stopped: says so, restarts nothing
             time.sleep(0.5)  # idle until Ctrl-C; there is no event for a child's death here
     except KeyboardInterrupt:
         print("\nsmartclass demo: stopping…", flush=True)

@@ -26,6 +26,15 @@ class ReadingPublic(_Out):
     ts: datetime
 
 
+class SuspectReadingPublic(ReadingPublic):
+    """A reading newer than the room's current one whose time was far from the hub's clock."""
+
+    clock_suspect: Literal[True] = True
+    skew_s: float
+    """Its time minus the hub's clock when it arrived, seconds (positive: ahead)."""
+    received_at: datetime
+
+
 class RoomPublic(_Out):
     site: str
     room: str
@@ -34,7 +43,12 @@ class RoomPublic(_Out):
     last_seen: datetime | None
     """Newest of the last status and the last reading."""
     readings: dict[str, ReadingPublic]
-    """Latest value of each metric."""
+    """Current value of each metric: its newest reading by the agent's counters whose time
+    the hub trusts."""
+    clock_suspect_readings: dict[str, SuspectReadingPublic] = Field(default_factory=dict)
+    """Newer readings than those of ``readings`` whose time is far from the hub's clock
+    (ahead of it, or gone back far behind it): shown beside the current value, never taken
+    for it."""
 
 
 class DevicePublic(_Out):
@@ -339,6 +353,7 @@ __all__ = [
     "ReadingPublic",
     "RoomDetailPublic",
     "RoomPublic",
+    "SuspectReadingPublic",
     "TelemetryHistoryPublic",
     "TelemetryPointPublic",
     "ValidationErrorItem",

@@ -1,7 +1,8 @@
 """Poison on every topic the hub and the agent read: random, truncated, deeply nested,
 oversized, overflowing-timestamp, NUL-bearing and wrong-type payloads, retained and not.
 Both go on: the hub stores the room's telemetry and counts the rest as dead letters, the
-agent answers a command; and both start again with the retained poison still there."""
+agent answers a command; and both start again with the retained poison still there. Of what
+the room's agent sent meanwhile, by (boot, seq), nothing is lost and nothing stored twice."""
 
 from __future__ import annotations
 
@@ -100,6 +101,25 @@ async def _spray(client: aiomqtt.Client, root: str, hub_id: str, *, retain: bool
     return sent
 
 
+async def _accounted(hub: HubProcess, boot: str, last_seq: int) -> list[tuple[int, int]]:
+    """(seq, copies) of what the hub stored of one boot of the room's agent, once it holds at
+    least ``last_seq`` of them (the agent's real messages, never the poison's)."""
+
+    async def stored() -> list[tuple[int, int]] | None:
+        rows = await asyncio.to_thread(hub.stored_seqs, f"{SITE}/{ROOM}")
+        mine = [(seq, copies) for b, seq, copies in rows if b == boot]
+        return mine if len(mine) >= last_seq else None
+
+    found: list[tuple[int, int]] = await eventually(stored, 30, f"{last_seq} messages of {boot}")
+    return found
+
+
+def _lost_or_twice(rows: list[tuple[int, int]], last_seq: int) -> tuple[list[int], list[int]]:
+    """By (boot, seq): what of 1..last_seq is missing, and what is stored more than once."""
+    seqs = {seq for seq, _ in rows}
+    return [s for s in range(1, last_seq + 1) if s not in seqs], [s for s, n in rows if n > 1]
+
+
 async def _hub_works(hub: HubProcess, agent_seq: int) -> bool:
     async with hub.client() as http:
         health = (await http.get("/api/v1/health")).json()
@@ -136,6 +156,9 @@ async def test_poison_on_every_topic_stops_nothing(
             assert factory.pin(18).state == 1
             assert health["counters"]["dead_letters"] > 0
             assert agent.malformed > 0
+            last = agent.last_seq  # what the room sent while the poison ran, and after
+            rows = await _accounted(hub, agent.boot, last)
+            assert _lost_or_twice(rows, last) == ([], []), "0 lost, 0 stored twice"
             print(f"poison: {sent} sent, {health['counters']['dead_letters']} dead letters, "
                   f"{agent.malformed} dropped by the agent")  # fmt: skip
         if retain:  # the retained poison is delivered again at every start: both start
@@ -144,12 +167,10 @@ async def test_poison_on_every_topic_stops_nothing(
             again, _ = make_agent(own_broker, topic_root, tmp_path / "edge", interval=0.2)
             await hub.wait_connected()
             async with running(again) as task:
-
-                async def stored_again() -> bool:
-                    rows = await asyncio.to_thread(hub.stored_seqs, f"{SITE}/{ROOM}")
-                    return sum(1 for boot, _, _ in rows if boot == again.boot) >= 3
-
-                await eventually(stored_again, 30, "the new boot's telemetry stored")
+                await _accounted(hub, again.boot, 3)  # the new boot's telemetry is stored
                 assert not task.done()
+                last = again.last_seq
+                rows = await _accounted(hub, again.boot, last)
+                assert _lost_or_twice(rows, last) == ([], []), "0 lost, 0 stored twice"
     finally:
         hub.close()
