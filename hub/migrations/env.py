@@ -3,10 +3,12 @@ transaction that holds the migration lock), so there is no ``alembic.ini`` and n
 
 from __future__ import annotations
 
+from typing import Any
+
 from alembic import context
 from sqlalchemy import Connection
 
-from hub.db import Base, load_models
+from hub.db import Base, UtcDateTime, load_models
 from hub.migrate import server_defaults_differ
 
 load_models()
@@ -15,8 +17,18 @@ if not isinstance(connection, Connection):
     msg = "the hub's migrations run through hub.migrate (smartclass hub migrate), with a connection"
     raise RuntimeError(msg)  # offline (--sql) mode and a bare ``alembic`` command included
 
+
+def render_item(kind: str, obj: Any, autogen_context: Any) -> str | bool:
+    """A revision is frozen: it names the database type of the hub's own column types (a
+    later change to ``hub.db`` must not change what an old revision did)."""
+    if kind == "type" and isinstance(obj, UtcDateTime):
+        return "sa.DateTime(timezone=True)"
+    return False
+
+
 context.configure(
     connection=connection,
+    render_item=render_item,
     target_metadata=Base.metadata,
     # Batch operations in every revision: SQLite can alter a table only by copying it, and a
     # revision written against PostgreSQL must run on SQLite too (on PostgreSQL a batch is
