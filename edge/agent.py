@@ -23,10 +23,11 @@ from devices.base import (
 )
 from devices.environment.sim import SimEnvironmentSensor
 from devices.registry import DeviceHooks, create_device
-from edge.automation import Automation
+from edge.automation import STATE_TIMEOUT_S, Automation
 from edge.clock import Clock as WallClock
 from edge.clock_offset import ClockOffset
 from edge.config import RoomFile
+from edge.device_faults import DeviceFaults
 from edge.help import PANEL_ID, HelpPanel
 from edge.homeassistant import HomeAssistantBridge
 from edge.homeassistant_sync import DiscoveryRecord, sync_discovery
@@ -139,6 +140,10 @@ class Agent:
         self._ran = False
         self.restarts: dict[str, int] = {}
         """Parts restarted after an unexpected error, by name."""
+        self.faults = DeviceFaults(
+            self.label, report=self._device_alert, changed=self._device_changed
+        )
+        """Devices failing unexpectedly (reading, state): reported once, the rest goes on."""
         self.storage = Storage(
             room_dir / "outbox.sqlite3",
             label=self.label,
@@ -161,7 +166,11 @@ class Agent:
                         config.family, device_id, str(exc)
                     )
             self.recorder = Recorder(
-                self.storage, self.topics, self.sender, clock=clock or time.monotonic
+                self.storage,
+                self.topics,
+                self.sender,
+                clock=clock or time.monotonic,
+                faults=self.faults,
             )
         except BaseException:
             self._close_devices()
@@ -188,6 +197,7 @@ class Agent:
             clock=wall_clock,
             publish_state=self._publish_state,
             label=self.label,
+            faults=self.faults,
         )
         self.sim = next(
             (d for d in self.devices.values() if isinstance(d, SimEnvironmentSensor)), None
@@ -319,9 +329,9 @@ class Agent:
             self._spawn(self._state_changed(device), f"state of {device_id}")
 
     async def _state_changed(self, device: Device) -> None:
-        state = await device.state()
-        self.automation.notify_state(device.id, state)
-        await self._publish_state(device)
+        message = await self._current_state(device)
+        self.automation.notify_state(device.id, message.state)
+        await self._publish(self.topics.state(device.id), message, retain=True)
 
     def set_telemetry_interval(self, seconds: float) -> None:
         """Sample every ``seconds`` from now on (the next sample comes that long after the
@@ -481,7 +491,8 @@ class Agent:
     async def _start_simulation(self) -> None:
         """Put the class in the simulated room or not, as its occupancy sensor says now."""
         for sensor in self.simulated.occupancy:
-            await sensor.state()
+            with self.faults.attempt(sensor.id, "state"):
+                await sensor.state()
         self.simulated.apply(any(sensor.occupied for sensor in self.simulated.occupancy))
 
     def close(self) -> None:
@@ -597,6 +608,10 @@ class Agent:
             )
         except PublishRefused as exc:  # the broker's ACL: the room runs on without it
             logger.error("%s: Home Assistant discovery refused by the broker: %s", self.label, exc)
+        except aiomqtt.MqttError:
+            raise  # the link is lost: it connects again
+        except Exception:  # a bug of the bridge must not keep the room from connecting
+            logger.exception("%s: Home Assistant discovery failed; the room goes on", self.label)
         self._health_changed.set()
         self._outbox_sender.notify()
 
@@ -622,15 +637,30 @@ class Agent:
         await self._publish(self.topics.config_applied, applied, retain=True)
 
     async def _publish_state(self, device: Device) -> None:
-        current = await device.state()
-        state = DeviceState(
+        message = await self._current_state(device)
+        await self._publish(self.topics.state(device.id), message, retain=True)
+
+    async def _current_state(self, device: Device) -> DeviceState:
+        """The device's state as published: its own, or unavailable with the reason while it
+        fails (a state that cannot be read in time or sent is such a fault); never raises."""
+        message: DeviceState | None = None
+        with self.faults.attempt(device.id, "state"):
+            async with asyncio.timeout(STATE_TIMEOUT_S):
+                current = await device.state()
+            message = self._device_state(device, current)
+        if message is None or self.faults.reason(device.id) is not None:
+            known = message.state if message is not None else {}
+            message = self._device_state(device, self.faults.mark(device.id, known))
+        return message
+
+    def _device_state(self, device: Device, current: dict[str, Any]) -> DeviceState:
+        return DeviceState(
             **self._ordered(),
             device=device.id,
             family=device.family,
             state=current,
             available=bool(current.get("available", True)),
         )
-        await self._publish(self.topics.state(device.id), state, retain=True)
 
     async def _on_help(self, ack: HelpAck) -> None:
         if self.panel.show(ack):
