@@ -427,8 +427,16 @@ class Agent:
         await self._refuse(version, f"version {version or '?'} refused: {why}")
 
     def _storage_fault(self, bad: bool, why: str) -> None:
+        """The outbox's disk fails (or works again): an event, and health says so.
+
+        The event goes into the outbox like every other, in order, so it is kept; but while
+        the disk refuses writes it would wait there (in memory) until the fault is over, so
+        it is also published at once. The hub stores its (boot, seq) once.
+        """
         kind, severity = ("storage_fault", "critical") if bad else ("storage_ok", "info")
-        self.recorder.emit_event(kind, severity=severity, text=why)
+        event = self.recorder.emit_event(kind, severity=severity, text=why)
+        if bad:
+            self._spawn(self._publish(self.topics.event, event, retain=False), kind)
         self._health_changed.set()
 
     async def sample(self) -> list[Telemetry]:
