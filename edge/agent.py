@@ -144,6 +144,8 @@ class Agent:
             self.label, report=self._device_alert, changed=self._device_changed
         )
         """Devices failing unexpectedly (reading, state): reported once, the rest goes on."""
+        self._recording = False
+        """False while the outbox opens: a fault then is told once the recorder is made."""
         self.storage = Storage(
             room_dir / "outbox.sqlite3",
             label=self.label,
@@ -176,6 +178,9 @@ class Agent:
             self._close_devices()
             self.storage.close()
             raise
+        self._recording = True
+        if self.storage.fault is not None:  # the outbox could not be opened: one in memory
+            self._storage_fault(True, self.storage.fault)
         self.boot = self.recorder.boot
         """Random id of this run; telemetry and events carry it with their sequence number."""
         self.panel = HelpPanel(self.recorder.emit_event)
@@ -433,6 +438,8 @@ class Agent:
         the disk refuses writes it would wait there (in memory) until the fault is over, so
         it is also published at once. The hub stores its (boot, seq) once.
         """
+        if not self._recording:
+            return
         kind, severity = ("storage_fault", "critical") if bad else ("storage_ok", "info")
         event = self.recorder.emit_event(kind, severity=severity, text=why)
         if bad:
