@@ -23,10 +23,11 @@ from devices.base import (
 )
 from devices.environment.sim import SimEnvironmentSensor
 from devices.registry import DeviceHooks, create_device
-from edge.automation import Automation
+from edge.automation import STATE_TIMEOUT_S, Automation
 from edge.clock import Clock as WallClock
 from edge.clock_offset import ClockOffset
 from edge.config import RoomFile
+from edge.device_faults import DeviceFaults
 from edge.help import PANEL_ID, HelpPanel
 from edge.homeassistant import HomeAssistantBridge
 from edge.homeassistant_sync import DiscoveryRecord, sync_discovery
@@ -139,6 +140,12 @@ class Agent:
         self._ran = False
         self.restarts: dict[str, int] = {}
         """Parts restarted after an unexpected error, by name."""
+        self.faults = DeviceFaults(
+            self.label, report=self._device_alert, changed=self._device_changed
+        )
+        """Devices failing unexpectedly (reading, state): reported once, the rest goes on."""
+        self._recording = False
+        """False while the outbox opens: a fault then is told once the recorder is made."""
         self.storage = Storage(
             room_dir / "outbox.sqlite3",
             label=self.label,
@@ -161,12 +168,19 @@ class Agent:
                         config.family, device_id, str(exc)
                     )
             self.recorder = Recorder(
-                self.storage, self.topics, self.sender, clock=clock or time.monotonic
+                self.storage,
+                self.topics,
+                self.sender,
+                clock=clock or time.monotonic,
+                faults=self.faults,
             )
         except BaseException:
             self._close_devices()
             self.storage.close()
             raise
+        self._recording = True
+        if self.storage.fault is not None:  # the outbox could not be opened: one in memory
+            self._storage_fault(True, self.storage.fault)
         self.boot = self.recorder.boot
         """Random id of this run; telemetry and events carry it with their sequence number."""
         self.panel = HelpPanel(self.recorder.emit_event)
@@ -188,6 +202,7 @@ class Agent:
             clock=wall_clock,
             publish_state=self._publish_state,
             label=self.label,
+            faults=self.faults,
         )
         self.sim = next(
             (d for d in self.devices.values() if isinstance(d, SimEnvironmentSensor)), None
@@ -319,9 +334,9 @@ class Agent:
             self._spawn(self._state_changed(device), f"state of {device_id}")
 
     async def _state_changed(self, device: Device) -> None:
-        state = await device.state()
-        self.automation.notify_state(device.id, state)
-        await self._publish_state(device)
+        message = await self._current_state(device)
+        self.automation.notify_state(device.id, message.state)
+        await self._publish(self.topics.state(device.id), message, retain=True)
 
     def set_telemetry_interval(self, seconds: float) -> None:
         """Sample every ``seconds`` from now on (the next sample comes that long after the
@@ -417,8 +432,18 @@ class Agent:
         await self._refuse(version, f"version {version or '?'} refused: {why}")
 
     def _storage_fault(self, bad: bool, why: str) -> None:
+        """The outbox's disk fails (or works again): an event, and health says so.
+
+        The event goes into the outbox like every other, in order, so it is kept; but while
+        the disk refuses writes it would wait there (in memory) until the fault is over, so
+        it is also published at once. The hub stores its (boot, seq) once.
+        """
+        if not self._recording:
+            return
         kind, severity = ("storage_fault", "critical") if bad else ("storage_ok", "info")
-        self.recorder.emit_event(kind, severity=severity, text=why)
+        event = self.recorder.emit_event(kind, severity=severity, text=why)
+        if bad:
+            self._spawn(self._publish(self.topics.event, event, retain=False), kind)
         self._health_changed.set()
 
     async def sample(self) -> list[Telemetry]:
@@ -481,7 +506,8 @@ class Agent:
     async def _start_simulation(self) -> None:
         """Put the class in the simulated room or not, as its occupancy sensor says now."""
         for sensor in self.simulated.occupancy:
-            await sensor.state()
+            with self.faults.attempt(sensor.id, "state"):
+                await sensor.state()
         self.simulated.apply(any(sensor.occupied for sensor in self.simulated.occupancy))
 
     def close(self) -> None:
@@ -597,6 +623,10 @@ class Agent:
             )
         except PublishRefused as exc:  # the broker's ACL: the room runs on without it
             logger.error("%s: Home Assistant discovery refused by the broker: %s", self.label, exc)
+        except aiomqtt.MqttError:
+            raise  # the link is lost: it connects again
+        except Exception:  # a bug of the bridge must not keep the room from connecting
+            logger.exception("%s: Home Assistant discovery failed; the room goes on", self.label)
         self._health_changed.set()
         self._outbox_sender.notify()
 
@@ -622,15 +652,30 @@ class Agent:
         await self._publish(self.topics.config_applied, applied, retain=True)
 
     async def _publish_state(self, device: Device) -> None:
-        current = await device.state()
-        state = DeviceState(
+        message = await self._current_state(device)
+        await self._publish(self.topics.state(device.id), message, retain=True)
+
+    async def _current_state(self, device: Device) -> DeviceState:
+        """The device's state as published: its own, or unavailable with the reason while it
+        fails (a state that cannot be read in time or sent is such a fault); never raises."""
+        message: DeviceState | None = None
+        with self.faults.attempt(device.id, "state"):
+            async with asyncio.timeout(STATE_TIMEOUT_S):
+                current = await device.state()
+            message = self._device_state(device, current)
+        if message is None or self.faults.reason(device.id) is not None:
+            known = message.state if message is not None else {}
+            message = self._device_state(device, self.faults.mark(device.id, known))
+        return message
+
+    def _device_state(self, device: Device, current: dict[str, Any]) -> DeviceState:
+        return DeviceState(
             **self._ordered(),
             device=device.id,
             family=device.family,
             state=current,
             available=bool(current.get("available", True)),
         )
-        await self._publish(self.topics.state(device.id), state, retain=True)
 
     async def _on_help(self, ack: HelpAck) -> None:
         if self.panel.show(ack):

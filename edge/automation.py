@@ -15,6 +15,7 @@ import aiomqtt
 
 from devices.base import Device
 from edge.clock import Clock, SystemClock
+from edge.device_faults import DeviceFaults
 from edge.dispatch import run_command
 from edge.rules import Outcome, RuleEngine, RulesConfig
 from edge.timetable import (
@@ -69,6 +70,7 @@ class Automation:
         clock: Clock | None = None,
         publish_state: Callable[[Device], Awaitable[None]] | None = None,
         label: str = "",
+        faults: DeviceFaults | None = None,
     ) -> None:
         self.devices = devices
         self.recorder = recorder
@@ -78,6 +80,8 @@ class Automation:
         self.clock: Clock = clock or SystemClock()
         self.publish_state = publish_state
         self.label = label or sender
+        self.faults = faults or DeviceFaults(self.label)
+        """Where a state that cannot be read is recorded (the agent's: reported once)."""
         self._families = {d.id: d.family for d in devices.values()}
         self.rules = RuleEngine(rules or RulesConfig(), self._families)
         self.targets = self._targets(timetable)
@@ -86,6 +90,8 @@ class Automation:
         self._queue: asyncio.Queue[Observation] = asyncio.Queue(maxsize=QUEUE_SIZE)
         self._sleeper: tuple[datetime, asyncio.Future[None]] | None = None
         self._locks: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
+        self._unjudged: set[str] = set()
+        """Devices whose last observation the rules failed on (logged once until one works)."""
         self.idle = asyncio.Event()
         """Set while waiting with nothing to do; cleared by new input (tests wait on it)."""
 
@@ -203,18 +209,38 @@ class Automation:
         if not device:
             await self._poll_states()
             return
-        outcome = self.rules.observe(self.clock.now(), device, readings=readings, state=state)
-        await self._apply(outcome)
+        await self._apply(self._judge(device, readings=readings, state=state))
+
+    def _judge(
+        self,
+        device: str,
+        *,
+        readings: Mapping[str, Any] | None = None,
+        state: Mapping[str, Any] | None = None,
+    ) -> Outcome:
+        """The rules' outcome of one observation; one they fail on (a device's state of an
+        unforeseen shape, a bug) is dropped and logged once, and the rules go on with the
+        others."""
+        try:
+            outcome = self.rules.observe(self.clock.now(), device, readings=readings, state=state)
+        except Exception:
+            if device not in self._unjudged:
+                self._unjudged.add(device)
+                logger.exception("%s: the rules failed on what %s reported; skipped until "
+                                 "they work on it again", self.label, device)  # fmt: skip
+            return Outcome()
+        if device in self._unjudged:
+            self._unjudged.discard(device)
+            logger.warning("%s: the rules work again on what %s reports", self.label, device)
+        return outcome
 
     async def _poll_states(self) -> None:
         for device in [d for d in self.devices.values() if d.family in WATCHED]:
-            try:
+            with self.faults.attempt(device.id, "state") as attempt:
                 async with asyncio.timeout(STATE_TIMEOUT_S):
                     state = await device.state()
-            except Exception as exc:
-                logger.warning("%s: reading the state of %s failed: %s", self.label, device.id, exc)
-                continue
-            await self._apply(self.rules.observe(self.clock.now(), device.id, state=state))
+            if not attempt.failed:
+                await self._apply(self._judge(device.id, state=state))
 
     # --- output ----------------------------------------------------------------
 

@@ -28,6 +28,7 @@ from devices.base import Device
 from edge.clock_offset import ClockOffset
 from edge.dispatch import run_command
 from edge.homeassistant import HomeAssistantBridge, HomeAssistantPayloadError
+from edge.shallow_json import top_level_strings
 from protocol.bounds import safe_text
 from protocol.messages import (
     TEXT_MAX,
@@ -351,8 +352,9 @@ def _readable_ids(payload: Payload) -> tuple[str | None, str | None]:
     """The ``id`` and ``reply_to`` of a command that failed validation, where they are valid."""
     try:
         body = _lenient_json(payload)
-    except ValueError:
-        return None, None
+    except ValueError:  # too deep for the parser, say: the top level may still be read
+        text = payload if isinstance(payload, str) else bytes(payload).decode("utf-8", "replace")
+        body = top_level_strings(text)
     if not isinstance(body, dict):
         return None, None
     command_id, reply_to = body.get("id"), body.get("reply_to")

@@ -10,6 +10,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from devices.base import DeviceError, Sensor
+from edge.device_faults import DeviceFaults
 from edge.storage import Row, Storage
 from protocol.bounds import safe_text
 from protocol.messages import INTERVAL_MAX_S, TEXT_MAX, Event, Sequenced, Telemetry, encode
@@ -38,12 +39,15 @@ class Recorder:
         *,
         boot: str | None = None,
         clock: Callable[[], float] = time.monotonic,
+        faults: DeviceFaults | None = None,
     ) -> None:
         self.storage = storage
         self.topics = topics
         self.sender = sender
         self.boot = boot or uuid.uuid4().hex
         self.label = f"{topics.site}/{topics.room}"
+        self.faults = faults or DeviceFaults(self.label)
+        """Devices failing unexpectedly: each is skipped and reported, the others sampled."""
         started = storage.open(self.boot)
         self.boot_no = started.number
         """How many times this room's agent has started, this start included."""
@@ -99,7 +103,12 @@ class Recorder:
         schedule: Schedule | None = None,
         longest_s: float = INTERVAL_MAX_S,
     ) -> list[Telemetry]:
-        """Read each sensor once (a failing one is logged and skipped); store the readings.
+        """Read each sensor once and store the readings; a failing sensor is skipped.
+
+        A failure a driver expects (``DeviceError``, a timeout, a value it refuses) is
+        logged; any other exception is a fault of that device (``Recorder.faults``: logged
+        and reported once, the device shown unavailable until a read works again). Either
+        way the other sensors' readings are stored.
 
         Each message says what it stands for (contract v3): the interval since that device's
         previous sample (at most ``longest_s``), whether any sensor of this sample saw the
@@ -107,11 +116,17 @@ class Recorder:
         """
         taken: list[tuple[str, dict[str, float], float]] = []
         for sensor in sensors:
-            try:
-                async with asyncio.timeout(READ_TIMEOUT_S):
-                    readings = await sensor.read()
-            except (DeviceError, TimeoutError, ValueError) as exc:
-                logger.warning("%s: reading %s failed: %s", self.label, sensor.id, exc)
+            with self.faults.attempt(sensor.id, "read") as attempt:
+                try:
+                    async with asyncio.timeout(READ_TIMEOUT_S):
+                        readings = await sensor.read()
+                except (DeviceError, TimeoutError, ValueError) as exc:
+                    logger.warning("%s: reading %s failed: %s", self.label, sensor.id, exc)
+                    continue
+                if not isinstance(readings, dict):
+                    msg = f"readings must be a dict, not {type(readings).__name__}"
+                    raise TypeError(msg)
+            if attempt.failed:
                 continue
             taken.append((sensor.id, readings, self._clock()))
         seen = [r[OCCUPIED] for _, r, _ in taken if isinstance(r.get(OCCUPIED), int | float)]

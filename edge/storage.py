@@ -56,6 +56,8 @@ class Storage:
         self._lost: list[tuple[str, int]] = []
         self.fault: str | None = None
         """Why the disk refuses the outbox now (None: it works)."""
+        self._volatile: str | None = None
+        """Why the outbox is in memory (it could not be opened): a fault until a restart."""
         self.on_stored: Callable[[], None] = lambda: None
         self._loop: asyncio.AbstractEventLoop | None = None
 
@@ -67,7 +69,8 @@ class Storage:
             self._outbox = Outbox(self.path, **self._args)
             return self._outbox.begin_boot(boot)
         except StorageErrors as exc:
-            self._set_fault(f"cannot open the outbox {self.path}: {exc}")
+            self._volatile = f"cannot open the outbox {self.path}: {exc}; kept in memory"
+            self._set_fault(self._volatile)
             if self._outbox is not None:
                 self._outbox.close()
             self._outbox = Outbox(":memory:", **self._args)
@@ -155,7 +158,7 @@ class Storage:
                     self._lost.append((boot, seq))
             self._loop_fault(f"cannot write the outbox: {exc}")
             return
-        self._loop_fault(None)
+        self._loop_fault(self._volatile)
 
     def _loop_fault(self, why: str | None) -> None:
         """Worker side: report a change of fault on the loop thread."""

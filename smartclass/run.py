@@ -54,6 +54,7 @@ def run_edge(config_paths: list[Path]) -> int:
             if task.cancelling():  # a second signal: do not wait for the rooms
                 logger.error("edge: stopping at once")
                 os._exit(1)
+            logger.info("edge: stopping (a second signal stops at once)")
             task.cancel()
             # A clean stop takes a few seconds (offline status, closing devices); a part
             # that does not finish must never leave the process running.

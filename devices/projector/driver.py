@@ -114,6 +114,9 @@ class PjlinkProjector(Device):
         self._class: PjlinkClass | None = None
         self._identity: dict[str, str | None] = {}
         self._status: dict[str, Any] = {}
+        self._transition = asyncio.Event()
+        """Set when a status read finds the projector warming up or cooling down: a poll
+        asleep for ``poll_interval_s`` (a command switched it) wakes to follow it."""
         self._actions: dict[str, Action] = {
             "on": self._simple("on", "POWR", "1"),
             "off": self._simple("off", "POWR", "0"),
@@ -178,9 +181,11 @@ class PjlinkProjector(Device):
 
     async def run(self) -> None:
         """Refresh every ``poll_interval_s`` until cancelled, so availability changes are seen;
-        every ``transition_poll_s`` while warming up or cooling down, so their end is too."""
+        every ``transition_poll_s`` while warming up or cooling down (from the moment a command
+        starts one), so their end is too."""
         seen = _visible(self._snapshot())
         while True:
+            self._transition.clear()
             with contextlib.suppress(DeviceError):
                 await self.refresh()
             now = _visible(self._snapshot())
@@ -192,7 +197,12 @@ class PjlinkProjector(Device):
             seen = now
             busy = now[0] in ("warming", "cooling")
             interval = self.config.poll_interval_s
-            await asyncio.sleep(min(interval, self.config.transition_poll_s) if busy else interval)
+            if busy:
+                await asyncio.sleep(min(interval, self.config.transition_poll_s))
+                continue
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(interval):
+                    await self._transition.wait()
 
     def close(self) -> None:
         if self.simulator is not None:
@@ -322,6 +332,8 @@ class PjlinkProjector(Device):
             "filter_hours": int(filt) if filt and filt.isdigit() else None,
         }
         self._fresh_at = asyncio.get_running_loop().time()
+        if power in ("warming", "cooling"):
+            self._transition.set()
 
     def _parsed(self, parse: Callable[[str], T], value: str | None) -> T | None:
         """A parsed optional field; an odd value is logged and reported as unknown."""

@@ -83,6 +83,9 @@ class SimProjector:
         """Every command line received (without digest), for tests."""
         self.connections = 0
         self.busy_replies = 0
+        self.silent = False
+        """While True it takes connections and answers nothing, not even its greeting: a
+        projector that hangs (tests and demos make it stop answering and come back)."""
         self._clock = clock or time.monotonic
         self._t = self._clock()
         self._power: PowerState = "off"
@@ -272,6 +275,9 @@ class SimProjector:
         password = self.password
         random = secrets.token_hex(4)
         try:
+            if self.silent:
+                await reader.read()  # nothing, until the client gives up
+                return
             w.write(b"PJLINK 0\r" if password is None else f"PJLINK 1 {random}\r".encode())
             await w.drain()
             while True:

@@ -395,15 +395,19 @@ STORED_SEQS = (
 
 
 class AgentProcess:
-    """``smartclass edge`` as a child process (for tests that kill it)."""
+    """``smartclass edge`` as a child process (for tests that kill it); ``auth`` is the
+    broker that knows the room's credential when ``broker`` is a proxy in front of it."""
 
-    def __init__(self, room_file: Path, broker: Broker, work: Path) -> None:
+    def __init__(
+        self, room_file: Path, broker: Broker, work: Path, *, auth: Mosquitto | None = None
+    ) -> None:
         self.work = work
         login: dict[str, str] = {}
-        if getattr(broker, "secured", False):
-            assert isinstance(broker, Mosquitto)
+        credentials = auth or broker
+        if getattr(credentials, "secured", False):
+            assert isinstance(credentials, Mosquitto)
             room = load_room_config(room_file)
-            user, password = broker.agent(room.mqtt.topic_root, room.site, room.room)
+            user, password = credentials.agent(room.mqtt.topic_root, room.site, room.room)
             login = {
                 "SMARTCLASS_EDGE_MQTT_USERNAME": user,
                 "SMARTCLASS_EDGE_MQTT_PASSWORD": password,

@@ -1,6 +1,7 @@
 """Network faults between an agent and the broker: stalls with the sockets open, resets, a
 slow link, flapping, a broker that takes connections and never answers. Devices change by
-themselves and commands arrive throughout. Afterwards: the agent is alive, the room is
+themselves (the PIR sees the class come and go, the projector stops answering and comes
+back) and commands arrive throughout. Afterwards: the agent is alive, the room is
 online within its bound, and by (boot, seq) nothing is lost and nothing stored twice."""
 
 from __future__ import annotations
@@ -15,6 +16,8 @@ from typing import Any
 import pytest
 
 from devices.occupancy.sim import SimOccupancy
+from devices.projector.config import SimProjectorConfig
+from devices.projector.driver import PjlinkProjector
 from edge.agent import Agent
 from protocol.aio import wait_within
 from smartclass.broker import Mosquitto
@@ -26,6 +29,10 @@ pytestmark = pytest.mark.integration
 SITE, ROOM = "thcs-nguyen-chi-thanh", "6a1"
 AGENT = f"{SITE}/{ROOM}"
 KEEPALIVE_S = 2
+PROJECTOR = SimProjectorConfig(
+    backend="sim", warmup_s=0, cooldown_s=0, timeout_s=0.3, poll_interval_s=0.2
+)
+"""Polled often, so that it is seen gone and back several times during the faults."""
 LONG = os.environ.get("SMARTCLASS_LONG_FAULTS") == "1"
 """The long version repeats each fault; CI runs the short one."""
 
@@ -61,6 +68,33 @@ class Weather:
                 except Exception:
                     self.answered[0] = self.answered.get(0, 0) + 1
                 await asyncio.sleep(0.15)  # the pace of events in the room, not a wait
+
+
+class Projector:
+    """The projector stops answering and comes back, again and again (it hangs, and is
+    switched off and on at the wall): each change is an event and a state the agent
+    publishes by itself."""
+
+    def __init__(self, agent: Agent) -> None:
+        device = agent.devices["projector"]
+        assert isinstance(device, PjlinkProjector)
+        assert device.simulator is not None
+        self.device, self.simulator = device, device.simulator
+        self.changes: list[bool] = []
+
+    async def run(self) -> None:
+        while True:
+            self.simulator.silent = True
+            await self._seen(available=False)
+            self.simulator.silent = False
+            await self._seen(available=True)
+
+    async def _seen(self, *, available: bool) -> None:
+        async def noticed() -> bool:
+            return self.device.available is available
+
+        await eventually(noticed, 10, f"the projector {'back' if available else 'gone'}")
+        self.changes.append(available)
 
 
 async def _faults(proxy: FaultProxy, agent: Agent) -> None:
@@ -106,17 +140,22 @@ async def test_an_agent_rides_out_every_network_fault_and_loses_nothing(
             interval=0.1,
             mqtt={"keepalive_s": KEEPALIVE_S, "resend_after_s": 1.0, "reconnect_max_s": 1.0},
             auth=own_broker,
+            devices={"projector": PROJECTOR},
         )
         async with running(agent) as task:
-            weather = Weather(agent, hub)
-            storm = asyncio.create_task(weather.run())
+            weather, projector = Weather(agent, hub), Projector(agent)
+            storms = [asyncio.create_task(weather.run()), asyncio.create_task(projector.run())]
             try:
                 await _faults(proxy, agent)
             finally:
-                storm.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await storm
+                for storm in storms:
+                    storm.cancel()
+                for storm in storms:
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await storm
             assert not task.done(), "the agent is alive"
+            assert projector.changes.count(False) >= 2, projector.changes
+            assert True in projector.changes
             bound = 1.5 * KEEPALIVE_S + 8  # the broker's own keepalive check: see design.md
 
             async def online() -> bool:
@@ -137,4 +176,5 @@ async def test_an_agent_rides_out_every_network_fault_and_loses_nothing(
         assert seqs[: len(range(1, last + 1))] == list(range(1, last + 1)), "a message lost"
         assert {copies for _, _, copies in rows} == {1}, "a message stored twice"
         print(f"faults: {weather.commands} commands {weather.answered}, {last} messages, "
+              f"{len(projector.changes)} projector changes, "
               f"{proxy.stats.accepted} connections")  # fmt: skip
