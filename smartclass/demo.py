@@ -8,6 +8,7 @@ import time
 import urllib.error
 import urllib.request
 import zlib
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from importlib import resources
@@ -234,7 +235,7 @@ def run_demo(
         return 2
     data_dir = data_dir.resolve()
     sites_file, room_files = write_demo_files(data_dir, rooms, interval)
-    timetable, tz = _school_timetable(room_files[0])
+    timetable, tz = _school_timetable()
     # Secure from the demo on: one credential per agent and per hub, per-room ACLs, no
     # anonymous access; an observer may read everything (for mosquitto_sub).
     deployment = Deployment(
@@ -288,8 +289,10 @@ def run_demo(
     )
     try:
         print(f"smartclass demo: starting the hub and {rooms} simulated classrooms…")
-        online = wait_rooms_online(api, rooms, timeout=30, token=token)
-        pages = hub_pages(api)
+        with ThreadPoolExecutor(1) as pool:  # importing the hub's pages takes a while
+            finding = pool.submit(hub_pages, api)
+            online = wait_rooms_online(api, rooms, timeout=30, token=token)
+            pages = finding.result()
         page_lines = "\n".join(f"  {f'{name}:':<20} {url}" for name, url in pages.items())
         people = "\n".join(
             f"  {x.role.value:<9} {x.username:<14} {x.password}   ({x.reach})   "
@@ -335,13 +338,10 @@ Press Ctrl-C to stop.""",
         print("smartclass demo: stopped", flush=True)
 
 
-def _school_timetable(room_file: Path) -> tuple[TimetableConfig, ZoneInfo]:
-    """The demo rooms' timetable (they share it) and their time zone."""
-    from edge.config import load_room_config
-
-    room = load_room_config(room_file)
-    assert room.timetable is not None, "the demo's room template has a timetable"
-    return room.timetable, ZoneInfo(room.timezone)
+def _school_timetable() -> tuple[TimetableConfig, ZoneInfo]:
+    """The timetable the demo rooms share (their lesson plans differ), and their time zone."""
+    template = yaml.safe_load(ROOM_TEMPLATE.read_text(encoding="utf-8"))
+    return TimetableConfig.model_validate(template["timetable"]), ZoneInfo(template["timezone"])
 
 
 def _demo_room(path: Path) -> DemoRoom:
