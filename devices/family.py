@@ -6,6 +6,7 @@ import functools
 import operator
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import TYPE_CHECKING, Annotated, Any, Literal, get_args, get_origin
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -49,6 +50,9 @@ class DeviceContext:
     """A gpiozero pin factory for GPIO backends (MockFactory in tests); None: gpiozero's."""
     clock: Clock | None = None
     """Monotonic time for simulators and timed drivers; None: ``time.monotonic``."""
+    now: Callable[[], datetime] | None = None
+    """The time of day for simulators that follow it (the simulated occupancy's schedule):
+    the demo's school clock; None: the real clock."""
     hooks: DeviceHooks = field(default_factory=DeviceHooks)
 
     def alert(

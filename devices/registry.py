@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from datetime import datetime
 from typing import TYPE_CHECKING, Annotated, Any, TypeAlias
 
 from pydantic import Field
@@ -102,10 +103,14 @@ def create_device(
     *,
     pin_factory: Any = None,
     clock: Clock | None = None,
+    now: Callable[[], datetime] | None = None,
     hooks: DeviceHooks | None = None,
 ) -> Device:
-    """Build the device a config describes (GPIO: ``pin_factory``; simulators: ``clock``)."""
-    context = DeviceContext(pin_factory=pin_factory, clock=clock, hooks=hooks or DeviceHooks())
+    """Build the device a config describes (GPIO: ``pin_factory``; simulators: ``clock``,
+    and ``now`` for those that follow the time of day)."""
+    context = DeviceContext(
+        pin_factory=pin_factory, clock=clock, now=now, hooks=hooks or DeviceHooks()
+    )
     return REGISTRY.create(device_id, config, context)
 
 

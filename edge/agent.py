@@ -41,6 +41,7 @@ from edge.settings import EdgeSettings, agent_credential, make_pin_factory
 from edge.simulation import SimulatedRoom
 from edge.storage import Storage
 from edge.supervise import guarded, supervised
+from edge.teacher import SimulatedTeacher
 from protocol.client import AckedClient, PublishRefused
 from protocol.messages import (
     TEXT_MAX,
@@ -131,6 +132,10 @@ class Agent:
         self._ha_record = DiscoveryRecord(room_dir / "homeassistant.json")
         if pin_factory is None:
             pin_factory = make_pin_factory(settings.pin_factory)
+        # The demo's school clock, if it has one: the timetable, the rules and the simulated
+        # devices follow it; the recorder and every message keep real time.
+        day = settings.simulated_day
+        school = day.clock() if day is not None else None
         self.devices: dict[str, Device] = {}
         hooks = DeviceHooks(alert=self._device_alert, changed=self._device_changed)
         failed: dict[str, str] = {}
@@ -159,8 +164,10 @@ class Agent:
             for device_id, config in room.devices.items():
                 try:
                     self.devices[device_id] = create_device(
-                        device_id, config, pin_factory=pin_factory, clock=clock, hooks=hooks
-                    )
+                        device_id, config, pin_factory=pin_factory,
+                        clock=clock or (school.monotonic if school else None),
+                        now=school.now if school else None, hooks=hooks,
+                    )  # fmt: skip
                 except DeviceError as exc:  # the rest of the room goes on without it
                     logger.error("%s: %s cannot start: %s", self.label, device_id, exc)
                     failed[device_id] = str(exc)
@@ -199,7 +206,8 @@ class Agent:
             timetable=room.timetable,
             rules=room.rules,
             tz=ZoneInfo(room.timezone),
-            clock=wall_clock,
+            clock=wall_clock or school,
+            stamp=None if wall_clock else utcnow,  # real time, but a test's clock stamps its own
             publish_state=self._publish_state,
             label=self.label,
             faults=self.faults,
@@ -209,6 +217,16 @@ class Agent:
         )
         """The simulated environment sensor, if the room has one (tests set its occupancy)."""
         self.simulated = SimulatedRoom(self.devices)
+        self.teacher = (
+            SimulatedTeacher(
+                self.label, self.panel, self._publish_state, clock=self.automation.clock,
+                timetable=lambda: self.automation.timetable, tz=ZoneInfo(room.timezone),
+                seed=day.seed, per_day=day.help_per_day,
+            )
+            if day is not None and day.help_per_day > 0
+            else None
+        )  # fmt: skip
+        """The simulated teacher asking IT for help now and then, if the demo wants one."""
         self.clock_offset = ClockOffset()
         self._clock_alerted = False
         self.link = Link(
@@ -480,6 +498,8 @@ class Agent:
         for device in self.devices.values():
             if isinstance(device, Background):  # e.g. a projector's status poll
                 parts[f"device {device.id}"] = device.run
+        if self.teacher is not None:
+            parts["teacher"] = self.teacher.run
         try:
             async with asyncio.TaskGroup() as tg:
                 self._tg = tg

@@ -1,9 +1,12 @@
-"""Wall clocks for the automation: the real one, and a fake one that tests move by hand."""
+"""Wall clocks for the automation: the real one, a fake one that tests move by hand, and the
+scaled school clock of the demo's fast day."""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable
+import math
+import time
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
@@ -95,4 +98,66 @@ class FakeClock:
         await self.advance_to(self._now + delta, timeout=timeout)
 
 
-__all__ = ["Clock", "FakeClock", "SystemClock"]
+class ScaledClock:
+    """A school clock that reads ``start`` at the monotonic instant ``origin`` and runs
+    ``speed`` times real time from there: the demo's fast school day.
+
+    Only what the school day decides follows it (the timetable, the rules, the simulated
+    room and teachers); what is sent keeps the wall clock (message times, the outbox, MQTT,
+    command expiry), so an agent on a fast day never sends a time far from the hub's. It
+    advances with the monotonic clock: a wall clock stepped by NTP moves the school day by
+    nothing, not by ``speed`` times the step.
+    """
+
+    def __init__(
+        self,
+        start: datetime,
+        speed: float = 1.0,
+        *,
+        origin: float | None = None,
+        monotonic: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ) -> None:
+        if not (math.isfinite(speed) and speed > 0):
+            msg = f"speed must be a positive number, not {speed!r}"
+            raise ValueError(msg)
+        if start.tzinfo is None:
+            msg = f"start must say its time zone: {start.isoformat()}"
+            raise ValueError(msg)
+        self.start = start.astimezone(UTC)
+        self.speed = speed
+        self._monotonic = monotonic
+        self._sleep = sleep
+        self.origin = monotonic() if origin is None else origin
+        """The monotonic instant at which this clock reads ``start``."""
+
+    @classmethod
+    def resumed(
+        cls,
+        start: datetime,
+        speed: float,
+        started_at: datetime,
+        *,
+        wall: Callable[[], datetime] = lambda: datetime.now(UTC),
+        monotonic: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ) -> ScaledClock:
+        """The clock that read ``start`` at the wall instant ``started_at``: every process
+        of the demo, and each of its restarts, reads the same school time of it."""
+        since = (wall() - started_at).total_seconds()
+        return cls(start, speed, origin=monotonic() - since, monotonic=monotonic, sleep=sleep)
+
+    def monotonic(self) -> float:
+        """School seconds since ``start``: the monotonic clock of the simulated devices, so
+        the air of a room fills with CO2 at the school day's pace."""
+        return (self._monotonic() - self.origin) * self.speed
+
+    def now(self) -> datetime:
+        return self.start + timedelta(seconds=self.monotonic())
+
+    async def sleep_until(self, instant: datetime) -> None:
+        while (left := (instant - self.now()).total_seconds()) > 0:
+            await self._sleep(left / self.speed)
+
+
+__all__ = ["Clock", "FakeClock", "ScaledClock", "SystemClock"]

@@ -8,6 +8,8 @@ from typing import Any, Literal
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from edge.simulated_day import SimulatedDay
+
 
 class EdgeSettings(BaseSettings):
     """Where the broker is, the agent's credential, its data folder and its GPIO pin factory."""
@@ -29,6 +31,13 @@ class EdgeSettings(BaseSettings):
         default=None,
         description="GPIO pin factory: 'mock' (simulated pins), 'lgpio' (any Pi, Pi 5 included, "
         "hardware PWM), 'native', or unset: gpiozero's own choice (lgpio when installed).",
+    )
+    simulated_day: SimulatedDay | None = Field(
+        default=None,
+        description="Simulated rooms only (the demo): a school day on a clock of its own, "
+        "possibly fast, and simulated teachers asking for help, as JSON, e.g. "
+        '{"start": "2025-12-04T06:45:00+07:00", "speed": 60, "help_per_day": 0.5}. '
+        "Messages keep the real time.",
     )
 
 

@@ -15,6 +15,7 @@ logger = logging.getLogger(__name__)
 EPILOG = """\
 examples:
   smartclass demo --rooms 6          broker, hub and 6 simulated classrooms
+  smartclass demo --fast-day         the same, a school day in 9 minutes from 06:45
   smartclass hub --port 8000         the hub service (settings: SMARTCLASS_HUB_* variables)
   smartclass hub users add NAME ...  the hub's users: add, list, disable, reset, token
   smartclass hub migrate             upgrade the hub's database (the hub also does at start)
@@ -56,7 +57,9 @@ def _parser() -> argparse.ArgumentParser:
         "demo",
         help="run a broker, the hub and simulated classrooms",
         description="Start Mosquitto, the hub and N simulated classrooms of District 12 "
-        "on this machine, print the URLs, and stop everything on Ctrl-C.",
+        "on this machine, print the URLs, and stop everything on Ctrl-C. The rooms follow "
+        "the school day: lessons by the timetable, the class in and out, CO2 and noise with "
+        "it, teachers asking IT for help now and then; --fast-day runs the day fast.",
     )
     demo.add_argument("--rooms", type=int, default=6, help="simulated classrooms (default: 6)")
     demo.add_argument("--port", type=int, default=8000, help="hub HTTP port (default: 8000)")
@@ -75,6 +78,9 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument(
         "--interval", type=float, default=5.0, help="telemetry interval in seconds (default: 5)"
     )
+    from smartclass import school_day
+
+    school_day.add_arguments(demo)
 
     hub = sub.add_parser(
         "hub",
@@ -193,7 +199,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     configure(args.log_level, args.log_format)
     if args.command == "demo":
         from smartclass.demo import run_demo
+        from smartclass.school_day import options
 
+        try:
+            day = options(args)
+        except ValueError as exc:
+            parser.error(str(exc))
         return run_demo(
             rooms=args.rooms,
             http_port=args.port,
@@ -201,6 +212,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             host=args.host,
             data_dir=args.data_dir,
             interval=args.interval,
+            day=day,
         )
     if args.command == "hub" and args.hub_command == "users":
         from smartclass import users_cli

@@ -8,19 +8,24 @@ import time
 import urllib.error
 import urllib.request
 import zlib
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from importlib import resources
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import yaml
 
 from hub.access import Role
+from protocol.timetable import TimetableConfig
 from smartclass.acl import Grant
 from smartclass.broker import BrokerError, Mosquitto, free_port
 from smartclass.credentials import CredentialError, Deployment, ExtraUser, RoomSpec
 from smartclass.health_watch import watch_hub
 from smartclass.processes import Service, smartclass_command
+from smartclass.school_day import DayOptions, day_lines, follow_school_day, simulated_day
 
 logger = logging.getLogger(__name__)
 
@@ -86,6 +91,7 @@ def write_demo_files(data_dir: Path, count: int, interval: float) -> tuple[Path,
             "telemetry_interval_s": interval,
         }
         _fill_with_pupils(config, f"{site['id']}/{room}")
+        follow_school_day(config, f"{site['id']}/{room}")
         path = rooms_dir / f"{site['id']}--{room}.yaml"
         path.write_text(yaml.safe_dump(config, allow_unicode=True, sort_keys=False), "utf-8")
         room_files.append(path)
@@ -111,6 +117,44 @@ class DemoLogin:
     username: str
     password: str
     reach: str
+
+
+@dataclass(frozen=True, slots=True)
+class DemoRoom:
+    """One simulated classroom of the demo, as its lines of the printout show it."""
+
+    site: str
+    room: str
+    name: str
+    config: Path
+    """Its room file."""
+
+
+def room_lines(room: DemoRoom) -> list[str]:
+    """What the demo prints for one room (its panel's address goes here too)."""
+    return [f"  {room.site + '/' + room.room:<34} {room.name}"]
+
+
+def hub_pages(api: str) -> dict[str, str]:
+    """The hub's pages the demo points to: the IT dashboard at ``/`` (each user's first
+    page, the overview for IT), and the reports, the menu's page for reading them (until
+    the hub has one, ``/`` too)."""
+    from hub.access import Action
+    from hub.web import web_router
+    from hub.web.pages import MENU
+
+    web_router()  # the parts put their pages in the menu as their routers are included
+    reports = next((path for _, path, _, action in MENU if action == Action.REPORT_READ), "/")
+    return {"IT dashboard": f"{api}/", "reports": f"{api}{reports}"}
+
+
+ROLE_PAGES = {
+    Role.TEACHER: "IT dashboard",  # ``/`` shows a teacher their room (the panel is in it)
+    Role.IT: "IT dashboard",
+    Role.ADMIN: "reports",
+    Role.DISTRICT: "reports",
+}
+"""The page of ``hub_pages`` each demo user should open first."""
 
 
 def demo_users(database_url: str, rooms: list[tuple[str, str]]) -> tuple[list[DemoLogin], str]:
@@ -177,7 +221,14 @@ def wait_rooms_online(api: str, count: int, timeout: float, token: str) -> int:
 
 
 def run_demo(
-    *, rooms: int, http_port: int, mqtt_port: int, host: str, data_dir: Path, interval: float
+    *,
+    rooms: int,
+    http_port: int,
+    mqtt_port: int,
+    host: str,
+    data_dir: Path,
+    interval: float,
+    day: DayOptions | None = None,
 ) -> int:
     """Run the whole demo in the foreground until Ctrl-C."""
     if rooms < 1:
@@ -185,6 +236,7 @@ def run_demo(
         return 2
     data_dir = data_dir.resolve()
     sites_file, room_files = write_demo_files(data_dir, rooms, interval)
+    timetable, tz = _school_timetable()
     # Secure from the demo on: one credential per agent and per hub, per-room ACLs, no
     # anonymous access; an observer may read everything (for mosquitto_sub).
     deployment = Deployment(
@@ -216,6 +268,8 @@ def run_demo(
     edge_env["SMARTCLASS_EDGE_PIN_FACTORY"] = "mock"
     edge_env["SMARTCLASS_EDGE_CREDENTIALS_DIR"] = str(broker.store.env_dir)
     logins, token = demo_users(database_url, [_site_room(path) for path in room_files])
+    school = simulated_day(day or DayOptions(), timetable, tz, datetime.now(UTC))
+    edge_env["SMARTCLASS_EDGE_SIMULATED_DAY"] = school.model_dump_json()
     print(f"smartclass demo: broker on {broker.host}:{broker.port}, logs in {data_dir}")
     hub = Service(
         "the hub",
@@ -236,15 +290,29 @@ def run_demo(
     )
     try:
         print(f"smartclass demo: starting the hub and {rooms} simulated classrooms…")
-        online = wait_rooms_online(api, rooms, timeout=30, token=token)
+        with ThreadPoolExecutor(1) as pool:  # importing the hub's pages takes a while
+            finding = pool.submit(hub_pages, api)
+            online = wait_rooms_online(api, rooms, timeout=30, token=token)
+            pages = finding.result()
+        page_lines = "\n".join(f"  {f'{name}:':<20} {url}" for name, url in pages.items())
         people = "\n".join(
-            f"  {x.role.value:<9} {x.username:<14} {x.password}   ({x.reach})" for x in logins
+            f"  {x.role.value:<9} {x.username:<14} {x.password}   ({x.reach})   "
+            f"opens {pages[ROLE_PAGES[x.role]]}"
+            for x in logins
         )
+        classrooms = "\n".join(line for path in room_files for line in room_lines(_demo_room(path)))
+        simulation = "\n".join(day_lines(school, timetable, tz))
         print(
             f"""
 smartclass demo is running ({online}/{rooms} rooms online)
+pages (sign in as a user below; Vietnamese by default, each page switches to English):
+{page_lines}
 sign-ins (new passwords each run; POST {api}/api/v1/auth/login):
 {people}
+rooms:
+{classrooms}
+simulation:
+{simulation}
 API token of demo-it: {token}
   rooms:               curl -H 'Authorization: Bearer {token}' {api}/api/v1/rooms
   health:              {api}/healthz
@@ -273,6 +341,17 @@ Press Ctrl-C to stop.""",
         print("smartclass demo: stopped", flush=True)
 
 
+def _school_timetable() -> tuple[TimetableConfig, ZoneInfo]:
+    """The timetable the demo rooms share (their lesson plans differ), and their time zone."""
+    template = yaml.safe_load(ROOM_TEMPLATE.read_text(encoding="utf-8"))
+    return TimetableConfig.model_validate(template["timetable"]), ZoneInfo(template["timezone"])
+
+
+def _demo_room(path: Path) -> DemoRoom:
+    site, room = _site_room(path)
+    return DemoRoom(site, room, room_name(room), path)
+
+
 def _site_room(path: Path) -> tuple[str, str]:
     site, room = path.stem.split("--")
     return site, room
@@ -294,4 +373,14 @@ def _port_or_free(port: int) -> int:
     return port
 
 
-__all__ = ["pick_rooms", "room_name", "run_demo", "wait_rooms_online", "write_demo_files"]
+__all__ = [
+    "ROLE_PAGES",
+    "DemoRoom",
+    "hub_pages",
+    "pick_rooms",
+    "room_lines",
+    "room_name",
+    "run_demo",
+    "wait_rooms_online",
+    "write_demo_files",
+]

@@ -27,7 +27,9 @@ def _gpio(device_id: str, config: PirOccupancyConfig, context: DeviceContext) ->
 
 
 def _sim(device_id: str, config: SimOccupancyConfig, context: DeviceContext) -> Device:
-    return SimOccupancy(device_id, config, on_change=_on_change(device_id, context))
+    return SimOccupancy(
+        device_id, config, now=context.now, on_change=_on_change(device_id, context)
+    )
 
 
 FAMILY = Family("occupancy", {PirOccupancyConfig: _gpio, SimOccupancyConfig: _sim})
