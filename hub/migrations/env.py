@@ -3,7 +3,7 @@ transaction that holds the migration lock), so there is no ``alembic.ini`` and n
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from alembic import context
 from sqlalchemy import Connection
@@ -18,7 +18,7 @@ if not isinstance(connection, Connection):
     raise RuntimeError(msg)  # offline (--sql) mode and a bare ``alembic`` command included
 
 
-def render_item(kind: str, obj: Any, autogen_context: Any) -> str | bool:
+def render_item(kind: str, obj: Any, autogen_context: Any) -> str | Literal[False]:
     """A revision is frozen: it names the database type of the hub's own column types (a
     later change to ``hub.db`` must not change what an old revision did)."""
     if kind == "type" and isinstance(obj, UtcDateTime):
