@@ -107,10 +107,13 @@ def create_app(settings: HubSettings | None = None, *, connect_mqtt: bool = True
                 logger.info("InfluxDB export to %s, bucket %s", influx_config.safe_url,
                             influx_config.bucket)  # fmt: skip
             publish = ingest.publish if ingest is not None else None
-            alerts = AlertService(AlertStore(engine), settings, publish=publish)
-            if ingest is not None:
-                ingest.observers.append(alerts.observe)
-            alerting = Supervisor(f"hub {settings.hub_id} alerts", alerts.run, **backoff)
+            alerts: AlertService | None = None
+            alerting: Supervisor | None = None
+            if settings.alerts:
+                alerts = AlertService(AlertStore(engine), settings, publish=publish)
+                if ingest is not None:
+                    ingest.observers.append(alerts.observe)
+                alerting = Supervisor(f"hub {settings.hub_id} alerts", alerts.run, **backoff)
             users = Users(
                 engine,
                 session_idle=timedelta(seconds=settings.session_idle_s),
@@ -153,7 +156,8 @@ def create_app(settings: HubSettings | None = None, *, connect_mqtt: bool = True
                 reports=Reports(engine, ratings, tz),
             )
             metrics.add_source(hub_source(app.state.hub))
-            metrics.add_source(alert_source(alerts))
+            if alerts is not None:
+                metrics.add_source(alert_source(alerts))
             if influx is not None:
                 metrics.add_source(influx_source(influx.stats))
             if store.rollups is not None:
@@ -163,7 +167,8 @@ def create_app(settings: HubSettings | None = None, *, connect_mqtt: bool = True
                 asyncio.create_task(pruning.run(), name="hub-pruning"),
                 asyncio.create_task(pushing.run(), name="hub-config-push"),
             ]
-            tasks.append(asyncio.create_task(alerting.run(), name="hub-alerts"))
+            if alerting is not None:
+                tasks.append(asyncio.create_task(alerting.run(), name="hub-alerts"))
             task = asyncio.create_task(supervisor.run(), name="hub-ingest") if supervisor else None
             try:
                 yield
@@ -175,14 +180,16 @@ def create_app(settings: HubSettings | None = None, *, connect_mqtt: bool = True
                 pruning.stopping = pushing.stopping = True
                 pruner.stop()
                 pusher.stop()
-                alerting.stopping = True
-                alerts.stop()
+                if alerting is not None and alerts is not None:
+                    alerting.stopping = True
+                    alerts.stop()
                 for t in tasks:
                     try:
                         await wait_within(t, 30)
                     except (TimeoutError, asyncio.CancelledError):
                         logger.warning("hub %s: %s did not stop in time", settings.hub_id, t)
-                await alerts.close()
+                if alerts is not None:
+                    await alerts.close()
         finally:
             engine.dispose()
 

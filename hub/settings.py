@@ -129,6 +129,10 @@ class HubSettings(BaseSettings):
     restart_min_s: float = Field(default=0.5, gt=0)
     """First delay before a task that failed unexpectedly (ingest, pruning) starts again."""
     restart_max_s: float = Field(default=30.0, gt=0)
+    alerts: bool = True
+    """Judge alerts from what the ingest stores and from time (an agent offline too long).
+    Off: no alert is raised or ended, no help request answered, and the alert API answers
+    503; the ingest does no alert work per message."""
     alert_offline_grace_s: float = Field(default=120.0, ge=0, le=7 * 24 * 3600)
     """An agent offline (its status, or its will) for this long raises an alert; it ends when
     the agent is back online."""
@@ -163,6 +167,9 @@ class HubSettings(BaseSettings):
     """Wait before the first retry; it doubles with each (at most 60 s)."""
     webhook_queue_max: int = Field(default=1000, ge=1, le=1_000_000)
     """Notifications waiting to be sent; beyond, they are dropped and counted."""
+    webhook_secret: SecretStr | None = Field(default=None, min_length=16)
+    """Signs every webhook POST (``X-Smartclass-Signature``, HMAC-SHA256; see
+    ``hub/alerts/webhook.py``); at least 16 characters. Needed whenever a webhook is set."""
     rollups: bool = True
     """Keep the usage rollups (hourly and daily, per device) up to date in each ingest
     transaction; the usage reports read nothing else. Off: reports show no new usage."""
@@ -183,6 +190,14 @@ class HubSettings(BaseSettings):
         if isinstance(value, str):
             return frozenset(part.strip() for part in value.split(",") if part.strip())
         return value
+
+    @model_validator(mode="after")
+    def _webhook_signed(self) -> HubSettings:
+        """A webhook is never unsigned: its receiver could not tell the hub from anyone."""
+        if self.webhook_url is not None and self.webhook_secret is None:
+            msg = "SMARTCLASS_HUB_WEBHOOK_SECRET must be set when SMARTCLASS_HUB_WEBHOOK_URL is"
+            raise ValueError(msg)
+        return self
 
     @model_validator(mode="after")
     def _co2_band(self) -> HubSettings:

@@ -1,4 +1,10 @@
-"""``smartclass bench ingest``: the hub's stored rate against a plain subscriber's, in one run."""
+"""``smartclass bench ingest``: the hub's stored rate against a plain subscriber's, in one run.
+
+As in production: the broker refuses anonymous clients, every simulated room and the hub has
+its own credential and the per-room ACLs, and the hub publishes its end-to-end
+acknowledgements; each round checks that the hub acknowledged every message and that its
+extras (usage rollups and alerts) did their work, or none when they are off.
+"""
 
 from __future__ import annotations
 
@@ -16,12 +22,17 @@ import urllib.request
 import uuid
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import aiomqtt
 
+from hub.access import Role
+from hub.users import provision_token
+from protocol import RoomTopics, StoredAck, decode
 from protocol.client import SOCKET_OPTIONS
+from protocol.ranges import total
 from smartclass.acl import Grant
-from smartclass.broker import Mosquitto, free_port
+from smartclass.broker import Mosquitto, free_port, mqtt_login
 from smartclass.credentials import Deployment, ExtraUser, RoomSpec, hub_username
 from smartclass.loadgen import METRICS, SITE, room_ids, write_sites
 from smartclass.processes import smartclass_command, spawn, stop
@@ -101,15 +112,16 @@ async def _plain_subscriber(
 
 
 def _hub_round(
-    broker: Mosquitto, root: str, agents: int, messages: int, work: Path, *, rollups: bool = True
+    broker: Mosquitto, root: str, agents: int, messages: int, work: Path, *, extras: bool = True
 ) -> tuple[float, float]:
-    """Run the hub (keeping its usage rollups or not), let the load through it, and time
-    until every point is stored."""
+    """Run the hub (with its extras or without), let the load through it, and time until
+    every point is stored; then check its acknowledgements and extras."""
     db = work / f"hub-{root}.sqlite"
     port = free_port()
     sites = write_sites(work / f"sites-{root}.yaml", agents)  # the hub takes registered rooms only
     secure(broker, root, agents)
     user, password = broker.credential(hub_username(root, f"bench-{root}"))
+    token = provision_token(f"sqlite:///{db}", "bench", Role.IT, sites=[SITE], name="bench")
     hub = spawn(
         smartclass_command("--log-level", "WARNING", "hub", "--port", str(port)),
         env={
@@ -120,7 +132,8 @@ def _hub_round(
             "SMARTCLASS_HUB_DATABASE_URL": f"sqlite:///{db}",
             "SMARTCLASS_HUB_HUB_ID": f"bench-{root}",
             "SMARTCLASS_HUB_SITES_FILE": str(sites),
-            "SMARTCLASS_HUB_ROLLUPS": "true" if rollups else "false",
+            "SMARTCLASS_HUB_ROLLUPS": str(extras).lower(),
+            "SMARTCLASS_HUB_ALERTS": str(extras).lower(),
         },
         log_file=work / "hub.log",
     )
@@ -134,9 +147,56 @@ def _hub_round(
         elapsed = time.perf_counter() - start
         cpu = _cpu_s(hub.pid) - cpu
         load.finish()
+        asyncio.run(_acknowledged(broker, root, agents, load.count // agents))
+        _check_extras(db, port, token, extras=extras)
         return elapsed, cpu
     finally:
         stop(hub, "hub")
+
+
+async def _acknowledged(broker: Mosquitto, root: str, agents: int, per_agent: int) -> None:
+    """Wait until each room's retained acknowledgement covers all its messages (read as the
+    plain subscriber: the ACL gives it the whole root)."""
+    user, password = broker.credential(f"plain-{root}")
+    covered = dict.fromkeys(room_ids(agents), 0)
+    try:
+        async with (
+            aiomqtt.Client(broker.host, broker.port, username=user, password=password) as client,
+            asyncio.timeout(30),
+        ):
+            for room in covered:
+                await client.subscribe(RoomTopics(SITE, room, root).ack, qos=1)
+            async for message in client.messages:
+                assert isinstance(message.payload, bytes)
+                ack = decode(StoredAck, message.payload)
+                covered[message.topic.value.split("/")[-2]] = sum(map(total, ack.boots.values()))
+                if min(covered.values()) >= per_agent:
+                    return
+    except TimeoutError:
+        msg = f"the hub acknowledged {sum(covered.values())} of {per_agent * agents} messages"
+        raise RuntimeError(msg) from None
+
+
+def _check_extras(db: Path, port: int, token: str, *, extras: bool) -> None:
+    """With extras, the rollups have rows and the alerts have judged the rooms; without,
+    neither runs (health has no alerts)."""
+    with sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=5) as conn:
+        hours = int(conn.execute("SELECT count(*) FROM usage_hourly").fetchone()[0])
+    alerts = _alerts_health(port, token)
+    if (hours > 0, alerts is not None) != (extras, extras):
+        msg = f"extras {'on' if extras else 'off'}: {hours} hourly rollups, alerts {alerts}"
+        raise RuntimeError(msg)
+    if extras:  # the judgement of the last batches may still be under way
+        _wait(lambda: _alerts_health(port, token)["judgements"] > 0, 10, "the alerts to judge")
+
+
+def _alerts_health(port: int, token: str) -> Any:
+    """The ``alerts`` part of the hub's health (null when the alerts are off)."""
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{port}/api/v1/health", headers={"Authorization": f"Bearer {token}"}
+    )
+    with urllib.request.urlopen(request, timeout=10) as r:  # noqa: S310 - our hub on loopback
+        return json.load(r).get("alerts")
 
 
 def _cpu_s(pid: int) -> float:
@@ -167,19 +227,21 @@ PLAIN = {"MQTT 3.1.1": aiomqtt.ProtocolVersion.V311, "MQTT 5": aiomqtt.ProtocolV
 """Baselines: a bare aiomqtt subscriber with each protocol; the hub speaks MQTT 5."""
 
 
-ROLLUPS = {"on": ("hub",), "off": ("hub without rollups",), "both": ("hub without rollups", "hub")}
-"""``--rollups``: the hub rounds of each choice."""
+WITHOUT = "hub without extras"
+EXTRAS = {"on": ("hub",), "off": (WITHOUT,), "both": (WITHOUT, "hub")}
+"""``--extras``: the hub rounds of each choice. The extras are the hub's work per message
+beyond storing and acknowledging it: the usage rollups and the alerts."""
 
 
-def run_ingest_bench(agents: int, messages: int, repeat: int, rollups: str = "on") -> int:
+def run_ingest_bench(agents: int, messages: int, repeat: int, extras: str = "on") -> int:
     """Print the plain subscribers' and the hub's rates and their ratio (best of ``repeat``).
 
     The baseline is a bare aiomqtt subscriber speaking MQTT 5, like the hub; one speaking
     MQTT 3.1.1 is shown too, since paho builds a property object per MQTT 5 message. With
-    ``rollups="both"`` each round runs the hub without its usage rollups and with them, and
-    the ratio of the two is printed as well.
+    ``extras="both"`` each round runs the hub without its extras and with them, and the
+    ratio of the two is printed as well.
     """
-    hubs = ROLLUPS[rollups]
+    hubs = EXTRAS[extras]
     print(f"bench ingest: {agents} agents, {messages} telemetry messages "
           f"({len(METRICS)} points each), best of {repeat} rounds")  # fmt: skip
     rates: dict[str, list[float]] = {name: [] for name in [*PLAIN, *hubs]}
@@ -189,6 +251,12 @@ def run_ingest_bench(agents: int, messages: int, repeat: int, rollups: str = "on
         tempfile.TemporaryDirectory(prefix="smartclass-bench-") as tmp,
         Mosquitto(data_dir=Path(tmp) / "broker", auth=[]) as broker,
     ):
+        if mqtt_login(broker.host, broker.port, None, None):
+            msg = "the bench's broker takes anonymous clients"
+            raise RuntimeError(msg)
+        print("broker: anonymous clients refused, a credential per room and for the hub, "
+              "per-room ACLs; the hub's acknowledgements checked each round; extras: usage "
+              "rollups and alerts")  # fmt: skip
         for i in range(repeat):
             for name, protocol in PLAIN.items():
                 root = f"b{uuid.uuid4().hex[:8]}"
@@ -200,7 +268,7 @@ def run_ingest_bench(agents: int, messages: int, repeat: int, rollups: str = "on
             for hub in hubs:
                 root = f"b{uuid.uuid4().hex[:8]}"
                 seconds, used = _hub_round(
-                    broker, root, agents, messages, Path(tmp), rollups=hub == "hub"
+                    broker, root, agents, messages, Path(tmp), extras=hub == "hub"
                 )
                 rates[hub].append(load.count / seconds)
                 cpu[hub].append(used / load.count * 1e6)
@@ -222,10 +290,9 @@ def run_ingest_bench(agents: int, messages: int, repeat: int, rollups: str = "on
         print(f"{'ratio ' + hub + ' / plain MQTT 5':40} {best[hub] / best['MQTT 5']:7.2f}")
     print(f"{'ratio hub / plain MQTT 3.1.1':40} {best[hubs[-1]] / best['MQTT 3.1.1']:7.2f}")
     if len(hubs) == 2:
-        without = hubs[0]
-        cpu_ratio = statistics.median(cpu[without]) / statistics.median(cpu["hub"])
-        print(f"{'ratio with / without rollups':40} {best['hub'] / best[without]:7.2f} "
-              f"(medians {median['hub'] / median[without]:.2f}; "
+        cpu_ratio = statistics.median(cpu[WITHOUT]) / statistics.median(cpu["hub"])
+        print(f"{'ratio with / without extras':40} {best['hub'] / best[WITHOUT]:7.2f} "
+              f"(medians {median['hub'] / median[WITHOUT]:.2f}; "
               f"CPU per message {cpu_ratio:.2f})")  # fmt: skip
     return 0
 

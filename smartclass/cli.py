@@ -134,11 +134,12 @@ def _parser() -> argparse.ArgumentParser:
     )
     ingest.add_argument("--repeat", type=int, default=3, help="rounds; best is reported")
     ingest.add_argument(
-        "--rollups",
+        "--extras",
         choices=("on", "off", "both"),
         default="on",
-        help="the hub keeps its usage rollups (on, the default), not (off), or each round runs "
-        "both and the ratio with / without is printed (both)",
+        help="the hub's work per message beyond storing and acknowledging it (usage rollups "
+        "and alerts): on (the default, as in production), off, or both in each round, with "
+        "the ratio with / without",
     )
     report = bench_sub.add_parser(
         "report",
@@ -241,7 +242,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         from smartclass.bench_ingest import run_ingest_bench
 
         return run_ingest_bench(
-            agents=args.agents, messages=args.messages, repeat=args.repeat, rollups=args.rollups
+            agents=args.agents, messages=args.messages, repeat=args.repeat, extras=args.extras
         )
     return 2  # pragma: no cover - argparse refuses unknown commands
 

@@ -20,6 +20,7 @@ HANG = -1
 class Request:
     path: str
     content_type: str
+    headers: dict[str, str]
     body: bytes
 
     def json(self) -> Any:
@@ -43,7 +44,12 @@ class Endpoint:
                 body = self.rfile.read(length)
                 with endpoint._lock:
                     endpoint.requests.append(
-                        Request(self.path, self.headers.get("content-type", ""), body)
+                        Request(
+                            self.path,
+                            self.headers.get("content-type", ""),
+                            {k.lower(): v for k, v in self.headers.items()},
+                            body,
+                        )
                     )
                     status = endpoint.script.popleft() if endpoint.script else 200
                 if status == HANG:

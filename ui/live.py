@@ -105,14 +105,13 @@ class LiveFeed:
             raise ListenersFullError
         self._listeners += 1
         try:
-            yield f"retry: {RETRY_MS}\n: ready {self.last_id}\n\n".encode()
-            if last_id is None:
-                position = self.last_id
-            elif last_id > self.last_id:  # an id of an earlier run of the app
-                position = self.last_id
+            resync = last_id is not None and last_id > self.last_id  # an earlier run's id
+            position = self.last_id if last_id is None or resync else last_id
+            # an id without data moves the browser's Last-Event-ID without an event, so a
+            # page that reconnects before any event still says where it was
+            yield f"retry: {RETRY_MS}\nid: {position}\n\n".encode()
+            if resync:
                 yield LiveEvent(position, "resync", {}).encode()
-            else:
-                position = last_id
             while True:
                 missed = self.since(position)
                 if missed is None:

@@ -105,6 +105,9 @@ class AlertService:
                 retries=settings.webhook_retries,
                 backoff_s=settings.webhook_backoff_s,
                 queue_max=settings.webhook_queue_max,
+                secret=(
+                    settings.webhook_secret.get_secret_value() if settings.webhook_secret else None
+                ),
             )
         )
         self.help = (

@@ -283,3 +283,33 @@ def test_victoria_metrics_takes_the_v2_write_api(victoria: VictoriaMetrics) -> N
         timeout=5,
     )
     assert response.status_code == 204
+
+
+async def test_influxdb_away_is_a_warning_and_the_hub_stays_healthy(
+    own_broker: Mosquitto, topic_root: str, database_url: str
+) -> None:
+    with socket.socket() as closed:  # a port nobody listens on
+        closed.bind(("127.0.0.1", 0))
+        port = closed.getsockname()[1]
+    settings = hub_settings(
+        own_broker, topic_root, database_url,
+        influx_url=f"http://127.0.0.1:{port}", influx_org="district-12",
+        influx_bucket="smartclass", influx_token="t0k3n", influx_flush_interval_ms=50,
+    )  # fmt: skip
+    topics = RoomTopics(SITE, ROOM, topic_root)
+    async with running_hub(settings) as http, agent_client(own_broker, topic_root) as agent:
+        await agent.publish(topics.telemetry, encode(telemetry(1, NOW, 500.0)), qos=1)
+
+        async def warned() -> dict[str, object] | None:
+            health = (await http.get("/api/v1/health")).json()
+            failing = [w for w in health["warnings"] if w.startswith("InfluxDB export failing")]
+            return health if failing else None
+
+        health = await eventually(warned, 15, "the export's failure in the health's warnings")
+        assert health["ok"], health["problems"]
+        assert health["influx"]["failing"]
+        assert (await http.get("/healthz")).status_code == 200
+        history = await http.get(
+            f"/api/v1/rooms/{SITE}/{ROOM}/telemetry", params={"metric": "co2_ppm"}
+        )
+        assert [p["value"] for p in history.json()["points"]] == [500.0], "stored meanwhile"

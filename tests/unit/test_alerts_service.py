@@ -18,6 +18,7 @@ from hub.alerts.metrics import alert_source
 from hub.alerts.service import AlertService
 from hub.alerts.store import AlertQuery, AlertStore
 from hub.alerts.views import AlertNotification
+from hub.alerts.webhook import verify_signature
 from hub.parsing import Parsed
 from hub.settings import HubSettings
 from hub.store import Store
@@ -61,8 +62,13 @@ def ingest(store: Store, service: AlertService, *items: Parsed, now: datetime) -
     service.observe(list(items))
 
 
+SECRET = "webhook-secret-of-the-tests"
+
+
 def make_service(store: Store, clock: Clock, **settings: Any) -> AlertService:
     fields = {"database_url": "sqlite://", "alert_offline_grace_s": 60, **settings}
+    if "webhook_url" in settings:
+        fields["webhook_secret"] = SECRET
     return AlertService(AlertStore(store.engine), HubSettings(**fields), now=clock)
 
 
@@ -93,6 +99,9 @@ async def test_transitions_are_posted_by_severity(store: Store) -> None:
     assert bodies[0].alert.data["reason"] == "mất điện"
     assert bodies[1].alert.state == "acknowledged"
     assert {b.hub for b in bodies} == {service.settings.hub_id}
+    for request in endpoint.requests:  # each signed with the hub's secret
+        assert verify_signature(SECRET, request.body, request.headers)
+        assert not verify_signature("another-secret-entirely", request.body, request.headers)
 
 
 async def test_the_observer_only_notes_and_bounds_what_waits(store: Store) -> None:

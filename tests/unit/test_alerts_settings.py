@@ -14,6 +14,7 @@ def test_severities_and_the_webhook_come_from_the_environment(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setenv("SMARTCLASS_HUB_WEBHOOK_URL", "https://ops.example.edu.vn/hooks/sc?k=1")
+    monkeypatch.setenv("SMARTCLASS_HUB_WEBHOOK_SECRET", "a-secret-of-20-chars")
     monkeypatch.setenv("SMARTCLASS_HUB_WEBHOOK_SEVERITIES", "critical, warning")
     monkeypatch.setenv("SMARTCLASS_HUB_ALERT_OFFLINE_GRACE_S", "300")
     settings = HubSettings()
@@ -27,6 +28,8 @@ def test_severities_and_the_webhook_come_from_the_environment(
     ("env", "key"),
     [
         ({"SMARTCLASS_HUB_WEBHOOK_URL": "ops.example/hook"}, "webhook_url"),
+        ({"SMARTCLASS_HUB_WEBHOOK_URL": "https://ops.example/hook"}, "WEBHOOK_SECRET"),
+        ({"SMARTCLASS_HUB_WEBHOOK_SECRET": "short"}, "webhook_secret"),
         ({"SMARTCLASS_HUB_WEBHOOK_SEVERITIES": "warning,urgent"}, "webhook_severities"),
         ({"SMARTCLASS_HUB_WEBHOOK_TIMEOUT_S": "0"}, "webhook_timeout_s"),
         ({"SMARTCLASS_HUB_WEBHOOK_RETRIES": "-1"}, "webhook_retries"),

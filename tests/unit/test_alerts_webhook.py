@@ -10,7 +10,7 @@ import json
 import time
 from collections.abc import AsyncIterator
 
-from hub.alerts.webhook import Webhook
+from hub.alerts.webhook import Webhook, verify_signature
 from protocol.aio import wait_within
 from smartclass.broker import free_port
 from tests.http_endpoint import HANG, Endpoint
@@ -113,3 +113,30 @@ def test_a_full_queue_drops_and_counts_without_waiting() -> None:
     assert [hook.submit(body(n)) for n in range(3)] == [True, True, False]
     assert (hook.queued, hook.stats.dropped) == (2, 1)
     assert hook.stats.last_dropped_at is not None
+
+
+async def test_a_signed_notification_can_be_checked_and_not_replayed_later() -> None:
+    with Endpoint() as endpoint:
+        hook = Webhook(endpoint.url, secret="s3cret-of-the-school", clock=lambda: 1_800_000_000)
+        async with sending(hook):
+            hook.submit(body(1))
+            await wait_within(hook.idle(), 10)
+    [request] = endpoint.requests
+    assert request.headers["x-smartclass-timestamp"] == "1800000000"
+    assert request.headers["x-smartclass-signature"].startswith("sha256=")
+    secret = "s3cret-of-the-school"
+    assert verify_signature(secret, request.body, request.headers, now=1_800_000_060)
+    assert not verify_signature(secret, request.body + b" ", request.headers, now=1_800_000_060)
+    assert not verify_signature("other-secret", request.body, request.headers, now=1_800_000_060)
+    assert not verify_signature(secret, request.body, request.headers, now=1_800_000_000 + 301)
+    forged = {**request.headers, "x-smartclass-timestamp": "1800000300"}
+    assert not verify_signature(secret, request.body, forged, now=1_800_000_300)
+
+
+async def test_without_a_secret_nothing_is_signed() -> None:
+    with Endpoint() as endpoint:
+        hook = Webhook(endpoint.url)
+        async with sending(hook):
+            hook.submit(body(1))
+            await wait_within(hook.idle(), 10)
+    assert "x-smartclass-signature" not in endpoint.requests[0].headers

@@ -22,7 +22,7 @@
 
   function follow(url, handlers, options) {
     options = options || {};
-    var lastId = options.after || null;
+    var lastId = options.after === undefined || options.after === null ? null : String(options.after);
     var delay = 1000;
     var source = null;
     var timer = null;

@@ -30,8 +30,13 @@ CLOCK_WINDOW = timedelta(hours=1)
 
 
 def _problems(hub: HubState, database_error: str | None) -> list[str]:
-    found = problems(hub.ingest, hub.supervisor, database_error=database_error, alerts=hub.alerts)
-    return found + (hub.influx.problems() if hub.influx else [])
+    return problems(hub.ingest, hub.supervisor, database_error=database_error, alerts=hub.alerts)
+
+
+def _warnings(hub: HubState) -> list[str]:
+    """What IT should see but a probe must not act on: the optional InfluxDB export failing
+    makes no restart of the hub help, and the hub stores everything meanwhile."""
+    return warnings(hub.alerts) + (hub.influx.problems() if hub.influx else [])
 
 
 @router.get("/health")
@@ -74,7 +79,7 @@ def health(_: Annotated[object, Depends(Allowed(Action.HUB_ADMIN))], hub: HubDep
         clock_suspect_rooms=clock_rooms,
         config_pushes_pending=len(pusher.pending) if pusher else 0,
         config_pushes_failed=pusher.failed if pusher else 0,
-        warnings=warnings(hub.alerts),
+        warnings=_warnings(hub),
         alerts=alerts,
         influx=InfluxExportPublic.model_validate(hub.influx.snapshot()) if hub.influx else None,
     )
