@@ -82,6 +82,8 @@ class AuditFilter:
     until: datetime | None = None
     after_id: int = 0
     """Entries with a greater id only (paging forwards)."""
+    before_id: int | None = None
+    """Entries with a smaller id only (paging backwards, newest first)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -167,11 +169,17 @@ class Audit:
         await asyncio.to_thread(lambda: self.record_sync(actor, action, **fields))
 
     def query(
-        self, scope: Scope, f: AuditFilter, limit: int = 100, *, hub_wide: bool = False
+        self,
+        scope: Scope,
+        f: AuditFilter,
+        limit: int = 100,
+        *,
+        hub_wide: bool = False,
+        newest_first: bool = False,
     ) -> list[AuditRow]:
-        """Entries within ``scope`` matching ``f``, oldest first, at most ``limit``; with
-        ``hub_wide``, also those of no school (sign-ins, tokens)."""
-        return list(self._rows(scope, f, min(limit, PAGE_MAX), hub_wide))
+        """Entries within ``scope`` matching ``f``, oldest first (or newest), at most
+        ``limit``; with ``hub_wide``, also those of no school (sign-ins, tokens)."""
+        return list(self._rows(scope, f, min(limit, PAGE_MAX), hub_wide, newest_first))
 
     def export_csv(self, scope: Scope, f: AuditFilter, *, hub_wide: bool = False) -> Iterator[str]:
         """The matching entries as CSV text, in chunks (a header line first)."""
@@ -202,9 +210,13 @@ class Audit:
                 buf.truncate()
         yield buf.getvalue()
 
-    def _rows(self, scope: Scope, f: AuditFilter, limit: int, hub_wide: bool) -> Iterator[AuditRow]:
+    def _rows(
+        self, scope: Scope, f: AuditFilter, limit: int, hub_wide: bool, newest_first: bool = False
+    ) -> Iterator[AuditRow]:
         t = AuditEntry
         q = select(*AuditEntry.__table__.columns).where(t.id > f.after_id)
+        if f.before_id is not None:
+            q = q.where(t.id < f.before_id)
         if not scope.everything:
             within = scope.where(t.site, t.room)
             q = q.where(or_(within, t.site.is_(None)) if hub_wide else within)
@@ -220,7 +232,7 @@ class Audit:
             q = q.where(t.at >= f.since)
         if f.until is not None:
             q = q.where(t.at < f.until)
-        q = q.order_by(t.id).limit(limit)
+        q = q.order_by(t.id.desc() if newest_first else t.id).limit(limit)
         with self.engine.connect() as conn:
             for r in conn.execute(q):
                 e = r._mapping

@@ -124,6 +124,8 @@ class HubSettings(BaseSettings):
     login_window_s: float = Field(default=900.0, gt=0, le=86400)
     audit_retention_days: int | None = Field(default=730, ge=1, le=36500)
     """Audit entries older than this are deleted by the pruning task; none: kept for ever."""
+    audit_page_rows: int = Field(default=50, ge=5, le=1000)
+    """Entries on one page of the audit log's web page (the API's ``limit`` is the caller's)."""
     reconnect_min_s: float = Field(default=0.5, gt=0)
     reconnect_max_s: float = Field(default=30.0, gt=0)
     restart_min_s: float = Field(default=0.5, gt=0)

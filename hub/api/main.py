@@ -14,6 +14,7 @@ from hub.api.routes import (
     dead_letters,
     fleet,
     health,
+    report_tables,
     reports,
     rooms,
 )
@@ -30,5 +31,6 @@ api_router.include_router(fleet.router)
 api_router.include_router(alerts.router)
 api_router.include_router(alerts.room_router)
 api_router.include_router(reports.router)
+api_router.include_router(report_tables.router)
 
 __all__ = ["api_router"]

@@ -19,6 +19,7 @@ from fastapi.staticfiles import StaticFiles
 from hub.api.auth import Public
 from hub.web.errors import install_page_errors
 from hub.web.pages import HUB_STATIC_DIR, HUB_STATIC_PATH
+from hub.web.reports import mount_reports_static, reports_router
 from hub.web.shell import router as shell_router
 from ui.pages import language_routes, mount_static
 
@@ -29,6 +30,7 @@ def web_router() -> APIRouter:
     """Every page of the hub."""
     router = APIRouter(include_in_schema=False)
     router.include_router(shell_router)
+    router.include_router(reports_router())
     return router
 
 
@@ -36,6 +38,7 @@ def install_web(app: FastAPI) -> None:
     """Serve the pages, their assets and the language switch on ``app``."""
     mount_static(app)
     app.mount(HUB_STATIC_PATH, StaticFiles(directory=HUB_STATIC_DIR), name="hub-static")
+    mount_reports_static(app)
     app.include_router(language_routes([Depends(Public())]))
     app.include_router(web_router())
     install_page_errors(app)

@@ -321,6 +321,10 @@ def test_every_operation_documents_its_errors(app: FastAPI) -> None:
         } | auth,
         (f"{rooms}/alerts", "get"): {200, 404, 413, 422} | auth,
         (f"{API}/reports/usage", "get"): {200, 404, 413, 422} | auth,
+        (f"{API}/reports/compare", "get"): {200, 404, 413, 422} | auth,
+        (f"{API}/reports/forecasts", "get"): {200, 404, 413, 422} | auth,
+        (f"{API}/reports/forecasts/lamps.csv", "get"): {200, 404, 413, 422} | auth,
+        (f"{API}/reports/forecasts/energy.csv", "get"): {200, 404, 413, 422} | auth,
     }  # fmt: skip
     paths = app.openapi()["paths"]
     assert {(p, m) for p, ops in paths.items() for m in ops} == set(expected)

@@ -99,7 +99,8 @@ def test_the_same_report_as_csv(client: TestClient) -> None:
             **{"from": "2025-03-02", "to": "2025-03-03"})  # fmt: skip
     assert r.status_code == 200, r.text
     assert r.headers["content-type"] == "text/csv; charset=utf-8"
-    assert "smartclass-usage-school" in r.headers["content-disposition"]
+    disposition = f'attachment; filename="usage-{SITE}-2025-03-02_2025-03-03.csv"'
+    assert r.headers["content-disposition"] == disposition
     rows = list(csv.DictReader(io.StringIO(r.text)))
     assert [row["period"] for row in rows] == ["2025-03-02", "2025-03-03", "total"]
     monday = rows[1]

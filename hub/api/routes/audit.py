@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Literal
+from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, Query
 from fastapi.responses import StreamingResponse
@@ -14,6 +15,7 @@ from hub.api.deps import ID_PATTERN, HubDep
 from hub.api.responses import error_responses
 from hub.api.times import plausible
 from hub.audit import PAGE_MAX, AuditFilter, AuditRow
+from hub.report_exports import attachment, audit_file_name
 from protocol.messages import INT32_MAX
 
 router = APIRouter(prefix="/audit", tags=["audit"])
@@ -43,8 +45,11 @@ def audit_filter(
     after_id: Annotated[  # the ids are 32-bit integers (PostgreSQL refuses a larger one)
         int, Query(ge=0, le=INT32_MAX, description="page on: the last id seen")
     ] = 0,
+    before_id: Annotated[
+        int | None, Query(ge=1, le=INT32_MAX, description="page back: entries older than this id")
+    ] = None,
 ) -> AuditFilter:
-    return AuditFilter(site, room, user, action, since, until, after_id)
+    return AuditFilter(site, room, user, action, since, until, after_id, before_id)
 
 
 Filter = Annotated[AuditFilter, Depends(audit_filter)]
@@ -56,11 +61,14 @@ def list_audit(
     hub: HubDep,
     f: Filter,
     limit: Annotated[int, Query(ge=1, le=PAGE_MAX)] = 100,
+    order: Annotated[Literal["asc", "desc"], Query(description="asc: oldest first")] = "asc",
 ) -> list[AuditRow]:
     """Entries of the caller's schools matching the filter (for IT also the hub-wide ones:
-    sign-ins, tokens), oldest first; page with ``after_id`` (the last id of the page)."""
+    sign-ins, tokens), oldest first; page with ``after_id`` (the last id of the page). With
+    ``order=desc`` newest first; page back with ``before_id`` (the last id of the page)."""
     scope = caller.scope(Action.AUDIT_READ)
-    return hub.audit.query(scope, f, limit, hub_wide=caller.may(Action.HUB_ADMIN))
+    hub_wide = caller.may(Action.HUB_ADMIN)
+    return hub.audit.query(scope, f, limit, hub_wide=hub_wide, newest_first=order == "desc")
 
 
 @router.get(
@@ -72,11 +80,9 @@ def export_audit(caller: Reader, hub: HubDep, f: Filter) -> StreamingResponse:
     """The matching entries as CSV (UTF-8, a header line first), at most 100 000 rows."""
     scope = caller.scope(Action.AUDIT_READ)
     chunks = hub.audit.export_csv(scope, f, hub_wide=caller.may(Action.HUB_ADMIN))
-    return StreamingResponse(
-        chunks,
-        media_type="text/csv; charset=utf-8",
-        headers={"Content-Disposition": 'attachment; filename="smartclass-audit.csv"'},
-    )
+    tz = ZoneInfo(hub.settings.report_timezone)
+    name = audit_file_name(f.site, f.room, f.actor, f.since, f.until, tz)
+    return StreamingResponse(chunks, media_type="text/csv; charset=utf-8", headers=attachment(name))
 
 
 __all__ = ["router"]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Response, status
@@ -13,42 +13,52 @@ from hub.api.auth import Allowed, require
 from hub.api.deps import ID_PATTERN, HubDep, HubState
 from hub.api.responses import error_responses
 from hub.report_csv import usage_csv
+from hub.report_exports import attachment, file_name, period_name
 from hub.report_models import ReportGroup, ReportScope, UsageReportPublic
-from hub.reports import HOUR_DAYS_MAX, ReportQuery, Visible
+from hub.report_range import RangeProblem, default_range, out_of_bounds, range_problem
+from hub.reports import ReportQuery, Reports, Visible
 
 router = APIRouter(prefix="/reports", tags=["reports"])
-
-EARLIEST = date(1970, 1, 1)
-LATEST = date(2199, 12, 31)
-DEFAULT_DAYS = 30
-"""Without ``from``, a report covers the 30 days up to ``to`` (default: today)."""
+CSV_TYPE = "text/csv; charset=utf-8"
 
 
-def _refuse(field: str, value: Any, message: str) -> RequestValidationError:
+def refuse(field: str, value: Any, message: str) -> RequestValidationError:
     """A 422 in FastAPI's shape, naming the query field."""
     problem = {"type": "value_error", "loc": ("query", field), "msg": message}
     return RequestValidationError([{**problem, "input": value}])
 
 
-def _plausible(name: str, value: date | None) -> date | None:
-    if value is not None and not EARLIEST <= value <= LATEST:
-        raise _refuse(name, value.isoformat(), f"{name} must be within 1970-01-01..2199-12-31")
-    return value
+def _refused(problem: RangeProblem | None) -> None:
+    if problem is not None:
+        raise refuse(problem.field, problem.value, problem.message)
 
 
-def _check_range(start: date, end: date, scope: ReportScope, group: ReportGroup, most: int) -> None:
-    if start > end:
-        raise _refuse("from", start.isoformat(), "from must not be after to")
-    days = (end - start).days + 1
-    if group == "hour" and days > HOUR_DAYS_MAX[scope]:
-        limit = HOUR_DAYS_MAX[scope]
-        msg = f"a {scope} report by hour covers at most {limit} days, not {days}"
-        raise _refuse("group", group, msg)
-    if days > most:
-        raise _refuse("to", end.isoformat(), f"a report covers at most {most} days, not {days}")
+def reports_of(hub: HubState) -> Reports:
+    """The hub's reports, or 503 (the app always makes them; a bare HubState may not)."""
+    if hub.reports is None:
+        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, "reports are not set up")
+    return hub.reports
 
 
-def _query(
+def report_range(
+    hub: HubState,
+    now: datetime,
+    start: date | None,
+    end: date | None,
+    scope: ReportScope,
+    group: ReportGroup,
+) -> tuple[date, date]:
+    """The range asked for, its defaults filled in (today in the report's zone), or 422."""
+    reports = reports_of(hub)
+    _refused(out_of_bounds("to", end))
+    _refused(out_of_bounds("from", start))
+    today = now.astimezone(reports.tz).date()
+    start, end = default_range(start, end, today)
+    _refused(range_problem(start, end, scope, group, hub.settings.report_days_max))
+    return start, end
+
+
+def readable_query(
     caller: Caller,
     hub: HubState,
     scope: ReportScope,
@@ -61,13 +71,13 @@ def _query(
     """The report the caller may have, or 422 (a bad combination), 403, 404."""
     if scope == "room" and (site is None or room is None):
         missing = "site" if site is None else "room"
-        raise _refuse(missing, None, "a room report needs site and room")
+        raise refuse(missing, None, "a room report needs site and room")
     if scope == "school" and site is None:
-        raise _refuse("site", None, "a school report needs site")
+        raise refuse("site", None, "a school report needs site")
     if scope != "room" and room is not None:
-        raise _refuse("room", room, f"a {scope} report takes no room (ask scope=room)")
+        raise refuse("room", room, f"a {scope} report takes no room (ask scope=room)")
     if scope == "district" and site is not None:
-        raise _refuse("site", site, "a district report takes no site (ask scope=school)")
+        raise refuse("site", site, "a district report takes no site (ask scope=school)")
     if site is not None:
         require(caller, Action.REPORT_READ, site, room)  # 403 first: it tells nothing of the room
         known = hub.store.room_exists(site, room) if room else hub.store.site_exists(site)
@@ -113,24 +123,15 @@ def usage_report(
     and lighting hours, occupancy, energy, CO2 time, lesson means and waste per period, and
     forecasts (lamps and filters due, the coming month's energy). A district report covers
     the schools the caller may read."""
-    reports = hub.reports
-    if reports is None:  # the app always makes one; a bare HubState in a test may not
-        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, "reports are not set up")
+    reports = reports_of(hub)
     now = reports.clock()
-    today = now.astimezone(reports.tz).date()
-    end = _plausible("to", end) or today
-    start = _plausible("from", start) or max(EARLIEST, end - timedelta(days=DEFAULT_DAYS - 1))
-    _check_range(start, end, scope, group, hub.settings.report_days_max)
-    query = _query(caller, hub, scope, site, room, start, end, group)
+    start, end = report_range(hub, now, start, end, scope, group)
+    query = readable_query(caller, hub, scope, site, room, start, end, group)
     report = reports.usage(query, now=now)
     if format == "json":
         return report
-    name = "-".join(x for x in ("usage", scope, site, room, f"{start}", f"{end}") if x)
-    return Response(
-        usage_csv(report),
-        media_type="text/csv; charset=utf-8",
-        headers={"Content-Disposition": f'attachment; filename="smartclass-{name}.csv"'},
-    )
+    name = file_name("usage", site, room, period=period_name(start, end), group=group)
+    return Response(usage_csv(report), media_type=CSV_TYPE, headers=attachment(name))
 
 
-__all__ = ["router"]
+__all__ = ["CSV_TYPE", "readable_query", "refuse", "report_range", "reports_of", "router"]
