@@ -102,12 +102,15 @@ class PjlinkProjector(Device):
         self.simulator: SimProjector | None = None
         if isinstance(config, SimProjectorConfig):
             sim_fields = set(SimProjectorConfig.model_fields) - set(ProjectorSettings.model_fields)
+            sim_fields |= {"warmup_s", "cooldown_s"}  # shared: the panel counts down from them
             kwargs = config.model_dump(include=sim_fields - {"backend", "available_inputs"})
             self.simulator = SimProjector(
                 **kwargs, password=self._password, inputs=config.available_inputs, clock=clock
             )
         self._names = {code: name for name, code in reversed(config.inputs.items())}
         self._lock = asyncio.Lock()
+        self._commanded = asyncio.Event()
+        """Set by each command: the status poll looks again at once."""
         self._available: bool | None = None
         self._reason = "not contacted yet"
         self._fresh_at: float | None = None
@@ -178,9 +181,11 @@ class PjlinkProjector(Device):
 
     async def run(self) -> None:
         """Refresh every ``poll_interval_s`` until cancelled, so availability changes are seen;
-        every ``transition_poll_s`` while warming up or cooling down, so their end is too."""
+        every ``transition_poll_s`` while warming up or cooling down, so their end is too. A
+        command wakes it at once: a warm-up it starts is followed from its first second."""
         seen = _visible(self._snapshot())
         while True:
+            self._commanded.clear()
             with contextlib.suppress(DeviceError):
                 await self.refresh()
             now = _visible(self._snapshot())
@@ -192,7 +197,11 @@ class PjlinkProjector(Device):
             seen = now
             busy = now[0] in ("warming", "cooling")
             interval = self.config.poll_interval_s
-            await asyncio.sleep(min(interval, self.config.transition_poll_s) if busy else interval)
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(
+                    min(interval, self.config.transition_poll_s) if busy else interval
+                ):
+                    await self._commanded.wait()
 
     def close(self) -> None:
         if self.simulator is not None:
@@ -245,6 +254,7 @@ class PjlinkProjector(Device):
                         raise ProjectorBusy(self._busy_message(action, body, power)) from exc
                     await asyncio.sleep(self.config.busy_retry_s)
             await self._read_status(conn)
+        self._commanded.set()
         return self._snapshot()
 
     def _refused(self, action: str, param: str, exc: PjlinkCommandError) -> DeviceError:
