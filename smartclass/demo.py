@@ -19,6 +19,7 @@ from hub.access import Role
 from smartclass.acl import Grant
 from smartclass.broker import BrokerError, Mosquitto, free_port
 from smartclass.credentials import CredentialError, Deployment, ExtraUser, RoomSpec
+from smartclass.demo_panel import panel_lines, panel_section
 from smartclass.processes import Service, smartclass_command
 
 logger = logging.getLogger(__name__)
@@ -66,8 +67,11 @@ def pick_rooms(count: int) -> list[tuple[dict[str, Any], str]]:
     return picked
 
 
-def write_demo_files(data_dir: Path, count: int, interval: float) -> tuple[Path, list[Path]]:
-    """Write the hub's sites file and one room file per simulated classroom."""
+def write_demo_files(
+    data_dir: Path, count: int, interval: float, panel_host: str = "127.0.0.1"
+) -> tuple[Path, list[Path]]:
+    """Write the hub's sites file and one room file per simulated classroom (its tablet panel
+    on ``panel_host``, on a free port)."""
     data_dir.mkdir(parents=True, exist_ok=True)
     rooms_dir = data_dir / "rooms"
     rooms_dir.mkdir(exist_ok=True)
@@ -83,6 +87,7 @@ def write_demo_files(data_dir: Path, count: int, interval: float) -> tuple[Path,
             "room": room,
             "name": room_name(room),
             "telemetry_interval_s": interval,
+            "panel": panel_section(panel_host),
         }
         _fill_with_pupils(config, f"{site['id']}/{room}")
         path = rooms_dir / f"{site['id']}--{room}.yaml"
@@ -183,7 +188,7 @@ def run_demo(
         print("smartclass demo: --rooms must be at least 1")
         return 2
     data_dir = data_dir.resolve()
-    sites_file, room_files = write_demo_files(data_dir, rooms, interval)
+    sites_file, room_files = write_demo_files(data_dir, rooms, interval, panel_host=host)
     # Secure from the demo on: one credential per agent and per hub, per-room ACLs, no
     # anonymous access; an observer may read everything (for mosquitto_sub).
     deployment = Deployment(
@@ -215,6 +220,7 @@ def run_demo(
     edge_env["SMARTCLASS_EDGE_PIN_FACTORY"] = "mock"
     edge_env["SMARTCLASS_EDGE_CREDENTIALS_DIR"] = str(broker.store.env_dir)
     logins, token = demo_users(database_url, [_site_room(path) for path in room_files])
+    panels = "\n".join(panel_lines(room_files, data_dir / "edge", host))
     print(f"smartclass demo: broker on {broker.host}:{broker.port}, logs in {data_dir}")
     hub = Service(
         "the hub",
@@ -245,6 +251,8 @@ smartclass demo is running ({online}/{rooms} rooms online)
 sign-ins (new passwords each run; POST {api}/api/v1/auth/login):
 {people}
 API token of demo-it: {token}
+teacher's tablet panels (each link pairs one browser, once):
+{panels}
   rooms:               curl -H 'Authorization: Bearer {token}' {api}/api/v1/rooms
   health:              {api}/healthz
   MQTT stream:         mosquitto_sub -h {broker.host} -p {broker.port} -t 'sc/#' -v \\
