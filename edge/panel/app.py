@@ -16,7 +16,6 @@ from typing import TYPE_CHECKING, Any, Literal, TypeVar
 from urllib.parse import parse_qs
 
 from fastapi import FastAPI, HTTPException, Request
-from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response, StreamingResponse
 from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -160,14 +159,6 @@ def make_app(server: PanelServer) -> FastAPI:
     def paired(request: Request) -> bool:
         return pairing.paired(request.cookies.get(COOKIE))
 
-    @app.exception_handler(RequestValidationError)
-    async def bad_request(_request: Request, exc: RequestValidationError) -> JSONResponse:
-        problems = [
-            f"{'.'.join(str(p) for p in e['loc'][1:]) or 'body'}: {e['msg']}"
-            for e in exc.errors()[:5]
-        ]
-        return JSONResponse({"detail": "; ".join(problems), "code": "bad_request"}, 422)
-
     def require_tablet(request: Request) -> None:
         if not paired(request):
             raise HTTPException(401, "this tablet is not paired with the room: open /pair")
@@ -189,7 +180,7 @@ def make_app(server: PanelServer) -> FastAPI:
     async def panel_page(request: Request) -> Response:
         if not paired(request):
             return RedirectResponse("/pair", 303)
-        return pages.render(request, "panel.html", **_page_context(server, request))
+        return pages.render(request, "panel.html", **_page_context(server))
 
     @app.get("/pair", include_in_schema=False)
     async def pair_page(request: Request, code: str = "") -> Response:
@@ -296,7 +287,7 @@ def make_app(server: PanelServer) -> FastAPI:
     return app
 
 
-def _page_context(server: PanelServer, request: Request) -> dict[str, Any]:
+def _page_context(server: PanelServer) -> dict[str, Any]:
     """What the panel page is built of: the room's controls (their layout) and the snapshot."""
     devices = []
     for device in server.view.controlled():
