@@ -5,7 +5,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+import uuid
 from collections.abc import Callable, Coroutine, Iterable
+from datetime import timedelta
 from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -28,12 +30,15 @@ from edge.clock import Clock as WallClock
 from edge.clock_offset import ClockOffset
 from edge.config import RoomFile
 from edge.device_faults import DeviceFaults
+from edge.dispatch import run_command
 from edge.help import PANEL_ID, HelpPanel
 from edge.homeassistant import HomeAssistantBridge
 from edge.homeassistant_sync import DiscoveryRecord, sync_discovery
 from edge.inbox import Inbox, InboxHooks
 from edge.link import Endpoint, Link
 from edge.managed import SAVED_FILE, ConfigRefused, SavedConfig, overlay, starting_config
+from edge.panel.pairing import Pairing
+from edge.panel.server import PanelServer
 from edge.publisher import Publisher
 from edge.recorder import Recorder
 from edge.sender import SEND_WINDOW, OutboxSender
@@ -46,6 +51,7 @@ from protocol.client import AckedClient, PublishRefused
 from protocol.messages import (
     TEXT_MAX,
     BootLosses,
+    Command,
     CommandReply,
     ConfigApplied,
     DeviceState,
@@ -190,7 +196,11 @@ class Agent:
             self._storage_fault(True, self.storage.fault)
         self.boot = self.recorder.boot
         """Random id of this run; telemetry and events carry it with their sequence number."""
-        self.panel = HelpPanel(self.recorder.emit_event)
+        self.pairing = Pairing(room_dir, label=self.label)
+        """The tablets paired with the room's panel, and the codes that may pair one."""
+        self.panel = HelpPanel(
+            self.recorder.emit_event, pairing=self.pairing if room.panel.enabled else None
+        )
         """The teacher's help request and the hub's answer to it (device ``panel``)."""
         self.devices[PANEL_ID] = self.panel
         self.boot_no = self.recorder.boot_no
@@ -238,6 +248,7 @@ class Agent:
             subscriptions=[],
             on_connect=self._on_connect,
             on_message=self._on_message,
+            on_change=self._link_changed,
             goodbye=lambda: (self.topics.status, self._status("offline", self.link.conn)),
             label=self.label,
             max_inflight=SEND_WINDOW,
@@ -264,7 +275,7 @@ class Agent:
                 configure=self._configure,
                 unreadable_config=self._unreadable_config,
                 on_ack=self._outbox_sender.on_ack,
-                hub_online=self._outbox_sender.hub_online,
+                hub_online=self._hub_online,
                 spawn=self._spawn,
                 on_help=self._on_help,
             ),
@@ -275,6 +286,8 @@ class Agent:
         self.connected = self.link.connected
         """Set while connected, subscribed, and status and device states are published."""
         self._interval_changed = asyncio.Event()
+        self.panel_server = PanelServer(self) if room.panel.enabled else None
+        """The teacher's tablet panel (``panel:`` in the room file), one more part."""
 
     # --- what other parts (and tests) read ----------------------------------------------
 
@@ -318,6 +331,34 @@ class Agent:
             "boot_no": self.boot_no,
             "n": self._next_n(),
         }
+
+    async def local_command(
+        self, device_id: str, action: str, params: dict[str, Any], *, issuer: str
+    ) -> CommandReply:
+        """Run a command from the room itself (the panel): the dispatch the hub's commands go
+        through, without the broker; the new state is published to the hub as usual."""
+        now = utcnow()
+        command = Command(
+            sender=self.sender, id=f"local-{uuid.uuid4().hex[:16]}", device=device_id,
+            action=action, params=params, issuer=issuer, expires=now + timedelta(minutes=1),
+        )  # fmt: skip
+        reply = await run_command(self.devices, command, sender=self.sender, now=now)
+        if reply.ok and device_id in self.devices:
+            self.publish_state_soon(self.devices[device_id])
+        return reply
+
+    def publish_state_soon(self, device: Device) -> None:
+        """Publish a device's state in a task of its own (a slow broker holds up no one)."""
+        self._spawn(self._publish_state(device), f"state of {device.id}")
+
+    def _link_changed(self, up: bool) -> None:
+        if self.panel_server is not None:
+            self.panel_server.link_changed(up)
+
+    def _hub_online(self, online: bool) -> None:
+        self._outbox_sender.hub_online(online)
+        if self.panel_server is not None:
+            self.panel_server.hub_changed(online)
 
     def _spawn(self, coro: Coroutine[Any, Any, None], what: str = "task") -> None:
         if self._tg is None:
@@ -474,6 +515,8 @@ class Agent:
             longest_s=max(SAMPLE_GAP_MIN_S, SAMPLE_GAP_INTERVALS * self.telemetry_interval_s),
         )
         self.automation.feed_sample(batch)
+        if self.panel_server is not None:
+            self.panel_server.sampled(batch)
         return batch
 
     # --- running ----------------------------------------------------------------------
@@ -500,6 +543,8 @@ class Agent:
                 parts[f"device {device.id}"] = device.run
         if self.teacher is not None:
             parts["teacher"] = self.teacher.run
+        if self.panel_server is not None:
+            parts["panel"] = self.panel_server.run
         try:
             async with asyncio.TaskGroup() as tg:
                 self._tg = tg
@@ -673,6 +718,8 @@ class Agent:
 
     async def _publish_state(self, device: Device) -> None:
         message = await self._current_state(device)
+        if self.panel_server is not None:
+            self.panel_server.state_changed(device, message.state)
         await self._publish(self.topics.state(device.id), message, retain=True)
 
     async def _current_state(self, device: Device) -> DeviceState:

@@ -22,6 +22,7 @@ from devices.lighting.config import GpioLightingConfig
 from devices.occupancy.config import PirOccupancyConfig
 from devices.registry import DeviceConfig
 from edge.help import PANEL_ID
+from edge.panel.config import PanelConfig
 from protocol.rules import RulesConfig
 from protocol.timetable import TimetableConfig
 from protocol.topics import validate_id
@@ -134,6 +135,9 @@ class RoomFile(BaseModel):
     )
     homeassistant: HomeAssistantConfig = Field(
         default_factory=HomeAssistantConfig, description="Home Assistant discovery; off by default."
+    )
+    panel: PanelConfig = Field(
+        default_factory=PanelConfig, description="The teacher's tablet panel; off by default."
     )
 
     @field_validator("devices")

@@ -303,6 +303,7 @@ class Inbox:
 
     async def _on_hub_status(self, message: aiomqtt.Message, payload: Payload) -> None:
         hub_id = parse_hub_status_topic(message.topic.value, self.topics.root)
+        came_back = False
         if not payload:
             self._hubs.pop(hub_id, None)
         else:
@@ -314,10 +315,11 @@ class Inbox:
             came_back = (
                 status.state == "online" and previous is not None and previous != self._hubs[hub_id]
             )
-            if came_back:
-                logger.info("%s: hub %s is online again; re-sending status", self.label, hub_id)
-                await self._republish()
+        # told before the re-send, which waits for the broker: the room's panel shows it now
         self.hooks.hub_online(any(state == "online" for state, _ in self._hubs.values()))
+        if came_back:
+            logger.info("%s: hub %s is online again; re-sending status", self.label, hub_id)
+            await self._republish()
 
     async def _republish(self) -> None:
         """Re-send status and states, at most once per REPUBLISH_MIN_S (a hub flapping, or

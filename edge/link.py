@@ -60,6 +60,7 @@ class Link:
         goodbye: Callable[[], tuple[str, bytes]] | None = None,
         label: str = "",
         max_inflight: int = 100,
+        on_change: Callable[[bool], None] | None = None,
     ) -> None:
         self.endpoint = endpoint
         self.mqtt = mqtt
@@ -68,6 +69,8 @@ class Link:
         self.on_connect = on_connect
         self.on_message = on_message
         self.goodbye = goodbye
+        self.on_change = on_change
+        """Told True once connected (``on_connect`` done), False when the session is lost."""
         self.label = label or endpoint.client_id
         self.max_inflight = max_inflight
         self.connected = asyncio.Event()
@@ -174,6 +177,7 @@ class Link:
             self.generation += 1
             self.connected.set()
             self._changed.notify_all()
+        self._tell(True)
         logger.info(
             "%s: connected to %s:%s as %s (%s)",
             self.label,
@@ -205,8 +209,19 @@ class Link:
             logger.warning("%s: could not publish the offline status: %s", self.label, exc)
 
     async def _set_down(self) -> None:
+        was_up = self.connected.is_set()
         self.connected.clear()
         self.client = None
+        if was_up:
+            self._tell(False)
+
+    def _tell(self, up: bool) -> None:
+        if self.on_change is None:
+            return
+        try:
+            self.on_change(up)
+        except Exception:  # a listener's fault must not cost the link
+            logger.exception("%s: link change listener failed", self.label)
 
 
 __all__ = ["GOODBYE_TIMEOUT_S", "Endpoint", "Link"]

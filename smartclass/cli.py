@@ -20,6 +20,7 @@ examples:
   smartclass hub users add NAME ...  the hub's users: add, list, disable, reset, token
   smartclass hub migrate             upgrade the hub's database (the hub also does at start)
   smartclass edge --config room.yaml a classroom agent (settings: SMARTCLASS_EDGE_* variables)
+  smartclass edge pair --config R.yaml  a one-time code that pairs a tablet with the room's panel
   smartclass validate room.yaml      check a room or sites file and exit
   smartclass device projector HOST    query or switch a projector over PJLink
   smartclass sim projector --port N  a simulated PJLink projector on the network
@@ -107,10 +108,12 @@ def _parser() -> argparse.ArgumentParser:
         "--config",
         type=Path,
         action="append",
-        required=True,
         metavar="ROOM.yaml",
-        help="room configuration; repeat for several rooms in one process",
+        help="room configuration; repeat for several rooms in one process (required)",
     )
+    from smartclass import panel_cli
+
+    panel_cli.add_parser(edge.add_subparsers(dest="edge_command", metavar="COMMAND"))
 
     validate = sub.add_parser(
         "validate",
@@ -194,6 +197,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         args.what += extra  # `device projector HOST --password-env X on`: options in between
     elif extra:
         parser.error(f"unrecognized arguments: {' '.join(extra)}")
+    from smartclass import panel_cli
     from smartclass.logs import configure
 
     configure(args.log_level, args.log_format)
@@ -226,7 +230,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         from smartclass.run import run_hub
 
         return run_hub(host=args.host, port=args.port, sites=args.sites)
+    if args.command == "edge" and args.edge_command == "pair":
+        return panel_cli.run_pair(args)
     if args.command == "edge":
+        if not args.config:
+            parser.error("edge: --config ROOM.yaml is required")
         from smartclass.run import run_edge
 
         return run_edge(args.config)

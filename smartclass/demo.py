@@ -23,6 +23,7 @@ from protocol.timetable import TimetableConfig
 from smartclass.acl import Grant
 from smartclass.broker import BrokerError, Mosquitto, free_port
 from smartclass.credentials import CredentialError, Deployment, ExtraUser, RoomSpec
+from smartclass.demo_panel import panel_lines, panel_section
 from smartclass.health_watch import watch_hub
 from smartclass.processes import Service, smartclass_command
 from smartclass.school_day import DayOptions, day_lines, follow_school_day, simulated_day
@@ -72,8 +73,11 @@ def pick_rooms(count: int) -> list[tuple[dict[str, Any], str]]:
     return picked
 
 
-def write_demo_files(data_dir: Path, count: int, interval: float) -> tuple[Path, list[Path]]:
-    """Write the hub's sites file and one room file per simulated classroom."""
+def write_demo_files(
+    data_dir: Path, count: int, interval: float, panel_host: str = "127.0.0.1"
+) -> tuple[Path, list[Path]]:
+    """Write the hub's sites file and one room file per simulated classroom (its tablet panel
+    on ``panel_host``, on a free port)."""
     data_dir.mkdir(parents=True, exist_ok=True)
     rooms_dir = data_dir / "rooms"
     rooms_dir.mkdir(exist_ok=True)
@@ -89,6 +93,7 @@ def write_demo_files(data_dir: Path, count: int, interval: float) -> tuple[Path,
             "room": room,
             "name": room_name(room),
             "telemetry_interval_s": interval,
+            "panel": panel_section(panel_host),
         }
         _fill_with_pupils(config, f"{site['id']}/{room}")
         follow_school_day(config, f"{site['id']}/{room}")
@@ -235,7 +240,7 @@ def run_demo(
         print("smartclass demo: --rooms must be at least 1")
         return 2
     data_dir = data_dir.resolve()
-    sites_file, room_files = write_demo_files(data_dir, rooms, interval)
+    sites_file, room_files = write_demo_files(data_dir, rooms, interval, panel_host=host)
     timetable, tz = _school_timetable()
     # Secure from the demo on: one credential per agent and per hub, per-room ACLs, no
     # anonymous access; an observer may read everything (for mosquitto_sub).
@@ -270,6 +275,7 @@ def run_demo(
     logins, token = demo_users(database_url, [_site_room(path) for path in room_files])
     school = simulated_day(day or DayOptions(), timetable, tz, datetime.now(UTC))
     edge_env["SMARTCLASS_EDGE_SIMULATED_DAY"] = school.model_dump_json()
+    panels = "\n".join(panel_lines(room_files, data_dir / "edge", host))
     print(f"smartclass demo: broker on {broker.host}:{broker.port}, logs in {data_dir}")
     hub = Service(
         "the hub",
@@ -314,6 +320,8 @@ rooms:
 simulation:
 {simulation}
 API token of demo-it: {token}
+teacher's tablet panels (each link pairs one browser, once):
+{panels}
   rooms:               curl -H 'Authorization: Bearer {token}' {api}/api/v1/rooms
   health:              {api}/healthz
   MQTT stream:         mosquitto_sub -h {broker.host} -p {broker.port} -t 'sc/#' -v \\

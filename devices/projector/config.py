@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import ConfigDict, Field
+from pydantic import ConfigDict, Field, ValidationInfo, field_validator
 
 from devices.family import BackendConfig
 from devices.projector.pjlink import INPUT_CODE, PJLINK_PORT
@@ -53,6 +53,32 @@ class ProjectorSettings(BackendConfig):
         default_factory=lambda: dict(DEFAULT_INPUTS),
         description="Input names teachers use, to PJLink input codes (e.g. hdmi1: '31').",
     )
+    default_input: InputName | None = Field(
+        default=None,
+        description="Input the panel's 'start the lesson' switches to once the projector is "
+        "on (one of inputs); omitted: the input stays as it is.",
+    )
+    warmup_s: float = Field(
+        default=30.0, ge=0, le=600, description="How long the projector takes to warm up, s: "
+        "the panel counts down from it (the simulator takes this long).",
+    )  # fmt: skip
+    cooldown_s: float = Field(
+        default=30.0, ge=0, le=600, description="How long the projector takes to cool down, s "
+        "(the panel counts down; the simulator takes this long).",
+    )  # fmt: skip
+    input_switch_s: float = Field(
+        default=3.0, ge=0, le=60, description="How long the projector takes to show a new "
+        "input, s: the panel counts down from it and takes no other input tap meanwhile.",
+    )  # fmt: skip
+
+    @field_validator("default_input")
+    @classmethod
+    def _default_input_known(cls, value: str | None, info: ValidationInfo) -> str | None:
+        inputs = info.data.get("inputs")
+        if value is not None and inputs is not None and value not in inputs:
+            msg = f"{value!r} is not one of the inputs ({', '.join(inputs) or 'none'})"
+            raise ValueError(msg)
+        return value
 
 
 class PjlinkProjectorConfig(ProjectorSettings):
@@ -69,8 +95,6 @@ class SimProjectorConfig(ProjectorSettings):
     backend: Literal["sim"] = Field(description="Simulated PJLink projector.")
     port: int = Field(default=0, ge=0, le=65535, description="Port to listen on; 0: a free one.")
     pjlink_class: Literal[1, 2] = Field(default=2, description="PJLink class it implements.")
-    warmup_s: float = Field(default=30.0, ge=0, description="Warm-up time, seconds.")
-    cooldown_s: float = Field(default=30.0, ge=0, description="Cool-down time, seconds.")
     name: str = Field(default="SIM-PROJECTOR", max_length=64, description="PJLink NAME.")
     manufacturer: str = Field(default="smartclass", max_length=32, description="PJLink INF1.")
     product: str = Field(default="SimProjector 1", max_length=32, description="PJLink INF2.")

@@ -102,21 +102,22 @@ class PjlinkProjector(Device):
         self.simulator: SimProjector | None = None
         if isinstance(config, SimProjectorConfig):
             sim_fields = set(SimProjectorConfig.model_fields) - set(ProjectorSettings.model_fields)
+            sim_fields |= {"warmup_s", "cooldown_s"}  # shared: the panel counts down from them
             kwargs = config.model_dump(include=sim_fields - {"backend", "available_inputs"})
             self.simulator = SimProjector(
                 **kwargs, password=self._password, inputs=config.available_inputs, clock=clock
             )
         self._names = {code: name for name, code in reversed(config.inputs.items())}
         self._lock = asyncio.Lock()
+        self._wake = asyncio.Event()
+        """Set by each command and by a status read that finds the projector warming up or
+        cooling down: the status poll looks again at once."""
         self._available: bool | None = None
         self._reason = "not contacted yet"
         self._fresh_at: float | None = None
         self._class: PjlinkClass | None = None
         self._identity: dict[str, str | None] = {}
         self._status: dict[str, Any] = {}
-        self._transition = asyncio.Event()
-        """Set when a status read finds the projector warming up or cooling down: a poll
-        asleep for ``poll_interval_s`` (a command switched it) wakes to follow it."""
         self._actions: dict[str, Action] = {
             "on": self._simple("on", "POWR", "1"),
             "off": self._simple("off", "POWR", "0"),
@@ -181,13 +182,14 @@ class PjlinkProjector(Device):
 
     async def run(self) -> None:
         """Refresh every ``poll_interval_s`` until cancelled, so availability changes are seen;
-        every ``transition_poll_s`` while warming up or cooling down (from the moment a command
-        starts one), so their end is too."""
+        every ``transition_poll_s`` while warming up or cooling down, so their end is too. A
+        command, or another read that finds a warm-up, wakes it at once: a warm-up is followed
+        from its first second."""
         seen = _visible(self._snapshot())
         while True:
-            self._transition.clear()
             with contextlib.suppress(DeviceError):
                 await self.refresh()
+            self._wake.clear()  # what this read found is handled below
             now = _visible(self._snapshot())
             if now != seen and self.on_change is not None:
                 try:
@@ -197,12 +199,11 @@ class PjlinkProjector(Device):
             seen = now
             busy = now[0] in ("warming", "cooling")
             interval = self.config.poll_interval_s
-            if busy:
-                await asyncio.sleep(min(interval, self.config.transition_poll_s))
-                continue
             with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(interval):
-                    await self._transition.wait()
+                async with asyncio.timeout(
+                    min(interval, self.config.transition_poll_s) if busy else interval
+                ):
+                    await self._wake.wait()
 
     def close(self) -> None:
         if self.simulator is not None:
@@ -255,6 +256,7 @@ class PjlinkProjector(Device):
                         raise ProjectorBusy(self._busy_message(action, body, power)) from exc
                     await asyncio.sleep(self.config.busy_retry_s)
             await self._read_status(conn)
+        self._wake.set()
         return self._snapshot()
 
     def _refused(self, action: str, param: str, exc: PjlinkCommandError) -> DeviceError:
@@ -333,7 +335,7 @@ class PjlinkProjector(Device):
         }
         self._fresh_at = asyncio.get_running_loop().time()
         if power in ("warming", "cooling"):
-            self._transition.set()
+            self._wake.set()
 
     def _parsed(self, parse: Callable[[str], T], value: str | None) -> T | None:
         """A parsed optional field; an odd value is logged and reported as unknown."""

@@ -155,6 +155,7 @@ def write_room(
     """A room file from the sample simulated room, on the test's topic root."""
     config = yaml.safe_load(SIM_ROOM.read_text(encoding="utf-8"))
     config.update(site=site, room=room, telemetry_interval_s=interval)
+    config["panel"] = {"enabled": True, "bind": "127.0.0.1", "port": 0}  # a free port
     config.setdefault("mqtt", {}).update(topic_root=root, keepalive_s=keepalive)
     directory.mkdir(parents=True, exist_ok=True)
     path = directory / f"{site}--{room}.yaml"
@@ -174,13 +175,16 @@ def make_agent(
     devices: Mapping[str, AnyDeviceConfig] | None = None,
     mqtt: Mapping[str, Any] | None = None,
     auth: Mosquitto | None = None,
+    panel: Mapping[str, Any] | None = None,
+    device_clock: Callable[[], float] | None = None,
 ) -> tuple[Agent, MockFactory]:
     """An in-process agent of the sample room on mock pins, with fast reconnects.
 
     Its timetable and rules run on ``clock``; by default a FakeClock stopped on
     a Sunday, so the timetable never switches the lights under another test. On a
     secured broker (or with ``auth``, the broker behind a proxy) it uses the room's own
-    credential.
+    credential. Its tablet panel listens on a free port of 127.0.0.1 (``panel`` changes it).
+    ``device_clock`` is the simulators' monotonic clock (a projector's warm-up).
     """
     config = load_room_config(SIM_ROOM)
     mqtt = {
@@ -206,6 +210,9 @@ def make_agent(
             "telemetry_interval_s": interval,
             "mqtt": config.mqtt.model_copy(update=mqtt),
             "devices": room_devices,
+            "panel": config.panel.model_copy(
+                update={"bind": "127.0.0.1", "port": 0, **(panel or {})}
+            ),
         }
     )
     credentials = auth or broker
@@ -222,7 +229,8 @@ def make_agent(
     )
     factory = MockFactory(pin_class=MockPWMPin)
     wall_clock = clock or FakeClock(QUIET_SUNDAY)
-    return Agent(config, settings, pin_factory=factory, wall_clock=wall_clock), factory
+    agent = Agent(config, settings, pin_factory=factory, clock=device_clock, wall_clock=wall_clock)
+    return agent, factory
 
 
 @contextlib.asynccontextmanager
