@@ -33,6 +33,7 @@ from hub.configuration import Configuration
 from hub.db import create_schema, make_engine
 from hub.influx import InfluxConfig
 from hub.ingest import Ingest
+from hub.live import HubLive
 from hub.login_limit import LoginLimiter
 from hub.metrics import HubMetrics, hub_source, influx_source
 from hub.pruning import Pruner
@@ -111,6 +112,15 @@ def create_app(settings: HubSettings | None = None, *, connect_mqtt: bool = True
             if ingest is not None:
                 ingest.observers.append(alerts.observe)
             alerting = Supervisor(f"hub {settings.hub_id} alerts", alerts.run, **backoff)
+            live = HubLive(
+                keep=settings.live_events_max,
+                max_listeners=settings.live_listeners_max,
+                telemetry_interval_s=settings.live_telemetry_interval_s,
+                stream_max_s=settings.live_stream_max_s,
+            )
+            alerts.listeners.append(live.alert_changed)
+            if ingest is not None:
+                ingest.observers.append(live.observe)
             users = Users(
                 engine,
                 session_idle=timedelta(seconds=settings.session_idle_s),
@@ -151,6 +161,7 @@ def create_app(settings: HubSettings | None = None, *, connect_mqtt: bool = True
                 alerts=alerts,
                 influx=influx,
                 reports=Reports(engine, ratings, tz),
+                live=live,
             )
             metrics.add_source(hub_source(app.state.hub))
             metrics.add_source(alert_source(alerts))

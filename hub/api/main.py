@@ -16,6 +16,7 @@ from hub.api.routes import (
     health,
     reports,
     rooms,
+    stream,
 )
 
 api_router = APIRouter(prefix="/api/v1", responses={**BODY_TOO_LARGE, **AUTH_ERRORS})
@@ -30,5 +31,6 @@ api_router.include_router(fleet.router)
 api_router.include_router(alerts.router)
 api_router.include_router(alerts.room_router)
 api_router.include_router(reports.router)
+api_router.include_router(stream.router)
 
 __all__ = ["api_router"]
