@@ -14,6 +14,7 @@ from hub.api.routes import (
     dead_letters,
     fleet,
     health,
+    pairing,
     reports,
     rooms,
     stream,
@@ -32,5 +33,6 @@ api_router.include_router(alerts.router)
 api_router.include_router(alerts.room_router)
 api_router.include_router(reports.router)
 api_router.include_router(stream.router)
+api_router.include_router(pairing.router)
 
 __all__ = ["api_router"]
