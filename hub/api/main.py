@@ -18,6 +18,7 @@ from hub.api.routes import (
     reports,
     rooms,
     stream,
+    users,
 )
 
 api_router = APIRouter(prefix="/api/v1", responses={**BODY_TOO_LARGE, **AUTH_ERRORS})
@@ -34,5 +35,6 @@ api_router.include_router(alerts.room_router)
 api_router.include_router(reports.router)
 api_router.include_router(stream.router)
 api_router.include_router(pairing.router)
+api_router.include_router(users.router)
 
 __all__ = ["api_router"]
