@@ -11,6 +11,7 @@ from hub.api.routes import (
     auth,
     commands,
     config,
+    config_preview,
     dead_letters,
     fleet,
     health,
@@ -27,6 +28,7 @@ api_router.include_router(health.router)
 api_router.include_router(rooms.router)
 api_router.include_router(commands.router)
 api_router.include_router(config.router)
+api_router.include_router(config_preview.router)
 api_router.include_router(dead_letters.router)
 api_router.include_router(audit.router)
 api_router.include_router(fleet.router)
