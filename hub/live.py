@@ -32,12 +32,14 @@ from hub.parsing import Parsed
 from protocol import ConfigApplied, DeviceState, Event, Health, Message, Status, Telemetry
 from ui.live import LiveEvent, LiveFeed
 
-__all__ = ["EVENT_KINDS", "HELP_KINDS", "HubLive", "LiveStats"]
+__all__ = ["CLOSING", "EVENT_KINDS", "HELP_KINDS", "HubLive", "LiveStats"]
 
 EVENT_KINDS: Final = ("room", "state", "telemetry", "help", "alert", "config", "health")
 """The kinds of event the stream carries (besides ``resync``)."""
 HELP_KINDS: Final = frozenset({"help", "help_cancelled"})
 """The help panel's events (``edge/help.py``)."""
+CLOSING: Final = "closing"
+"""The last event of every stream, when the hub stops."""
 MARKS_MAX: Final = 100_000
 """Most (room, device) positions remembered to leave replays out; beyond, they are
 forgotten at once (a replay may then pass once: harmless, the pages re-read the API)."""
@@ -77,6 +79,8 @@ class HubLive:
         """(site, room, boot) → the highest seq seen (telemetry and events share it)."""
         self._orders: dict[tuple[str, str, str, str], tuple[int, ...]] = {}
         """(site, room, topic, boot) → the counters of the newest ordered message seen."""
+        self.closed = False
+        """Set at shutdown: every stream ends (the browsers reconnect to the next process)."""
         self._readings: dict[Room, dict[str, dict[str, Any]]] = {}
         """Readings waiting for their room's next telemetry event, by device."""
         self._sent_at: dict[Room, float] = {}
@@ -192,6 +196,8 @@ class HubLive:
             return StreamingResponse(iter([b""]), status_code=503, headers={"Retry-After": "5"})
 
         def within(event: LiveEvent) -> bool:
+            if event.kind == CLOSING:
+                return True
             return scope.allows(str(event.data.get("site")), str(event.data.get("room")))
 
         return StreamingResponse(
@@ -199,6 +205,12 @@ class HubLive:
             media_type="text/event-stream",
             headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
         )
+
+    def close(self) -> None:
+        """End every stream now (the hub is stopping): a stream never ends by itself, and the
+        web server waits for open responses before it stops. Call it on the event loop."""
+        self.closed = True
+        self.feed.publish(CLOSING, {})
 
     async def _until_max(self, stream: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
         deadline = asyncio.get_running_loop().time() + self.stream_max_s
@@ -210,6 +222,8 @@ class HubLive:
                 except TimeoutError:
                     return
                 yield chunk
+                if self.closed:
+                    return
         finally:
             close = getattr(stream, "aclose", None)
             if close is not None:

@@ -8,6 +8,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import signal
+import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,6 +20,7 @@ import pytest
 
 from hub.access import Role
 from protocol import Event, RoomTopics, Telemetry, encode
+from protocol.aio import wait_within
 from smartclass.broker import Mosquitto
 from tests.integration.system import HubProcess, agent_client, eventually
 from tests.unit.hub_helpers import bearer
@@ -140,3 +143,26 @@ async def test_each_stream_has_only_its_callers_rooms_and_catches_up(
 
 async def _has(follower: Follower, room: str, kind: str) -> bool:
     return room in follower.rooms(kind)
+
+
+async def test_a_hub_with_pages_following_it_stops_at_once(
+    broker: Mosquitto, topic_root: str, tmp_path: Path
+) -> None:
+    hub = HubProcess(broker, topic_root, tmp_path / "hub")
+    hub.start()
+    try:
+        await hub.wait_connected()
+        async with hub.client() as http:
+            page = Follower()
+            task = asyncio.create_task(follow(http, page, dict(http.headers)))
+            await eventually(lambda: _ready(page, task), 10, "the stream to open")
+            started = time.monotonic()
+            await asyncio.to_thread(hub.close)  # SIGTERM, then SIGKILL after 10 s
+            took = time.monotonic() - started
+            assert hub.proc is not None
+            assert hub.proc.returncode in (0, -signal.SIGTERM), "it stopped, it was not killed"
+            assert took < 5, f"the open stream held the hub for {took:.1f} s"
+            await wait_within(task, 5)  # the page's stream ended (its browser reconnects)
+            assert [e["event"] for e in page.events] == ["closing"]
+    finally:
+        hub.close()

@@ -4,6 +4,7 @@ stream keeping to its caller's rooms, with catch-up by the last event id."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 from datetime import UTC, datetime
 from typing import Any
@@ -14,6 +15,7 @@ from hub.alerts.kinds import AlertState
 from hub.alerts.store import AlertRecord
 from hub.live import HubLive
 from protocol import Event, RoomTopics
+from protocol.aio import wait_within
 from tests.unit.hub_helpers import ROOM, ROOT, SITE, at, event, parsed, state, status, telemetry
 
 OTHER = "6a2"
@@ -181,3 +183,22 @@ async def test_streams_are_bounded() -> None:
     assert live.response(Scope(everything=True), None).status_code == 503
     await first.body_iterator.aclose()  # type: ignore[attr-defined]
     assert live.response(Scope(everything=True), None).status_code == 200
+
+
+async def test_closing_ends_every_stream_at_once() -> None:
+    live = HubLive()
+    response = live.response(Scope(rooms=frozenset({(SITE, ROOM)})), None)
+
+    stream = response.body_iterator
+    assert (await anext(stream)).startswith(b"retry: ")  # type: ignore[call-overload]
+
+    async def rest() -> list[bytes]:
+        return [chunk async for chunk in stream]
+
+    reading = asyncio.ensure_future(rest())
+    await asyncio.sleep(0)  # one turn of the loop: the stream waits for events, all in one step
+    assert not reading.done()
+    live.close()  # the hub stops: the web server would wait for this response for ever
+    chunks = await wait_within(reading, 2)
+    assert [c.split(b"\n")[1] for c in chunks] == [b"event: closing"]
+    assert live.feed.listeners == 0
