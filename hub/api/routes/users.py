@@ -116,9 +116,11 @@ def _found(hub: HubDep, caller: Caller, username: str) -> UserView:
     return user
 
 
-def _problem(field: str, msg: str, value: Any) -> RequestValidationError:
+def _problem(field: str, kind: str, msg: str, value: Any) -> RequestValidationError:
+    """A 422 naming the field; ``kind`` (``reach_required``, ``reach_kind``, ``reach_outside``)
+    lets a page say it in the user's language."""
     return RequestValidationError(
-        [{"type": "value_error", "loc": ("body", field), "msg": msg, "input": value}]
+        [{"type": kind, "loc": ("body", field), "msg": msg, "input": value}]
     )
 
 
@@ -132,20 +134,23 @@ def _reach(
     rooms = sorted({(ref.partition("/")[0], ref.partition("/")[2]) for ref in change.rooms})
     if role is Role.TEACHER:
         if sites:
-            raise _problem("sites", "a teacher is given rooms, not whole schools", change.sites)
+            raise _problem("sites", "reach_kind", "a teacher is given rooms, not schools", sites)
         if not rooms:
-            raise _problem("rooms", "a teacher needs at least one room", change.rooms)
+            raise _problem("rooms", "reach_required", "a teacher needs at least one room", rooms)
     else:
         if rooms:
-            raise _problem("rooms", f"an {role.value} user is given schools, not rooms", rooms)
+            msg = f"an {role.value} user is given schools, not rooms"
+            raise _problem("rooms", "reach_kind", msg, change.rooms)
         if not sites:
-            raise _problem("sites", f"an {role.value} user needs at least one school", sites)
+            msg = f"an {role.value} user needs at least one school"
+            raise _problem("sites", "reach_required", msg, sites)
     for site in sites:
         if not scope.allows(site) or not hub.store.site_exists(site):
-            raise _problem("sites", f"{site} is not one of your schools", site)
+            raise _problem("sites", "reach_outside", f"{site} is not one of your schools", site)
     for site, room in rooms:
         if not scope.allows(site) or not hub.store.room_exists(site, room):
-            raise _problem("rooms", f"{site}/{room} is not a room of your schools", room)
+            msg = f"{site}/{room} is not a room of your schools"
+            raise _problem("rooms", "reach_outside", msg, f"{site}/{room}")
     return sites, rooms
 
 
