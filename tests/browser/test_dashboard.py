@@ -298,6 +298,11 @@ def test_a_configuration_error_is_shown_by_its_field_then_a_good_one_is_pushed(
     applied = page.locator(f'[data-config-room="{MINE}"]')
     expect(applied).to_contain_text("Đã áp dụng")  # the agent's report, over the live stream
 
+    page.goto(f"{school.hub.url}{ROOM_PAGE}")  # the room's history, through the diff API
+    expect(page.locator("[data-applied]")).to_have_text("1")
+    page.click('[data-version-diff="1"]')
+    expect(page.locator("#version-diff")).to_contain_text('+ timetable: {"morning"')
+
 
 def test_a_pairing_code_is_shown_big_with_its_expiry(school: School, open_page: OpenPage) -> None:
     page = open_page("tablet", "vi")

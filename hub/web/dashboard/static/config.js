@@ -111,26 +111,13 @@
       if (first) { fields[first].focus(); }
     }
 
-    function describe(change) {
-      var path = change.path.join(".");
-      if (change.op === "added") { return "+ " + path + ": " + JSON.stringify(change.new); }
-      if (change.op === "removed") { return "- " + path + ": " + JSON.stringify(change.old); }
-      return "~ " + path + ": " + JSON.stringify(change.old) + " → " + JSON.stringify(change.new);
-    }
-
     function render(answer) {
-      diff.textContent = "";
-      var lines = [];
-      if (!answer.document.length && !answer.effective.length) { lines.push(t.noChange); }
-      if (answer.document.length) { lines.push(t.document); answer.document.forEach(function (c) { lines.push(describe(c)); }); }
-      if (answer.effective.length) { lines.push("", t.effective); answer.effective.forEach(function (c) { lines.push(describe(c)); }); }
-      if (answer.rooms.length) { lines.push("", t.rooms + " " + answer.rooms.join(", ")); }
-      lines.forEach(function (text) {
-        var line = document.createElement("span");
-        line.className = text[0] === "+" ? "add" : (text[0] === "-" ? "del" : "");
-        line.textContent = text + "\n";
-        diff.appendChild(line);
-      });
+      var out = [];
+      if (!answer.document.length && !answer.effective.length) { out.push(t.noChange); }
+      if (answer.document.length) { out.push(t.document); answer.document.forEach(function (c) { out.push(dash.change(c)); }); }
+      if (answer.effective.length) { out.push("", t.effective); answer.effective.forEach(function (c) { out.push(dash.change(c)); }); }
+      if (answer.rooms.length) { out.push("", t.rooms + " " + answer.rooms.join(", ")); }
+      dash.lines(diff, out);
       diffBox.hidden = false;
     }
 

@@ -277,7 +277,28 @@
     window.SmartclassLive.follow(root.dataset.stream, kinds, { resync: refreshAll });
   });
 
+  /* One difference of the configuration API (path, op, old, new) as a line of text. */
+  function change(c) {
+    var path = c.path.join(".");
+    if (c.op === "added") { return "+ " + path + ": " + JSON.stringify(c.new); }
+    if (c.op === "removed") { return "- " + path + ": " + JSON.stringify(c.old); }
+    return "~ " + path + ": " + JSON.stringify(c.old) + " → " + JSON.stringify(c.new);
+  }
+
+  /* Lines into a <pre class="diff">, additions and removals coloured. */
+  function lines(pre, texts) {
+    pre.textContent = "";
+    texts.forEach(function (text) {
+      var line = document.createElement("span");
+      line.className = text[0] === "+" ? "add" : (text[0] === "-" ? "del" : "");
+      line.textContent = text + "\n";
+      pre.appendChild(line);
+    });
+    pre.hidden = false;
+  }
+
   window.SmartclassDashboard = {
-    on: on, refresh: refresh, call: call, outcome: outcome, say: say, texts: texts, root: root
+    on: on, refresh: refresh, call: call, outcome: outcome, say: say, texts: texts, root: root,
+    change: change, lines: lines
   };
 })();

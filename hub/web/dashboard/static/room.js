@@ -108,6 +108,29 @@
     });
   }
 
+  /* What a configuration version changed, from the configuration's own diff API. */
+  document.addEventListener("click", function (event) {
+    var button = event.target.closest("button[data-version-diff]");
+    if (!button) { return; }
+    var pre = document.getElementById("version-diff");
+    var n = Number(button.dataset.versionDiff);
+    var url = pre.dataset.url + "/" + (n - 1) + "/diff/" + n;
+    window.SmartclassApi.call("GET", url).then(function (answer) {
+      if (!answer.ok) { return; }
+      var out = [];
+      if (!answer.data.document.length && !answer.data.effective.length) { out.push(pre.dataset.noChange); }
+      if (answer.data.document.length) {
+        out.push(pre.dataset.document);
+        answer.data.document.forEach(function (c) { out.push(dash.change(c)); });
+      }
+      if (answer.data.effective.length) {
+        out.push(pre.dataset.effective);
+        answer.data.effective.forEach(function (c) { out.push(dash.change(c)); });
+      }
+      dash.lines(pre, out);
+    });
+  });
+
   document.addEventListener("DOMContentLoaded", function () {
     setupCharts();
     setupPairing();
