@@ -42,6 +42,14 @@ PASSWORD = "browser-suite-password-1"
 pytestmark = pytest.mark.browser
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The browser suite runs last: while Playwright's sync API is open (one browser for the
+    session) it keeps an event loop running in the tests' thread, and an asyncio test after
+    it could not run its own."""
+    here = Path(__file__).parent
+    items.sort(key=lambda item: here in item.path.parents)
+
+
 @pytest.fixture(scope="session")
 def playwright() -> Iterator[Playwright]:
     if not CHROMIUM.exists():
