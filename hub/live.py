@@ -70,7 +70,11 @@ class HubLive:
         stream_max_s: float = 600.0,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        self.feed = LiveFeed(keep=keep, max_listeners=max_listeners)
+        # ids above every id of the hub's previous runs (a hub publishes far fewer than one
+        # event per µs): a page that comes back after a restart resyncs
+        self.feed = LiveFeed(
+            keep=keep, max_listeners=max_listeners, first_id=time.time_ns() // 1000
+        )
         self.telemetry_interval_s = telemetry_interval_s
         self.stream_max_s = stream_max_s
         self.clock = clock

@@ -53,9 +53,12 @@ class ListenersFullError(RuntimeError):
 class LiveFeed:
     """The last ``keep`` events of an app, and the streams of the pages that follow them."""
 
-    def __init__(self, *, keep: int = 1000, max_listeners: int = 200) -> None:
+    def __init__(self, *, keep: int = 1000, max_listeners: int = 200, first_id: int = 1) -> None:
+        """``first_id``: the id of the first event. An app that restarts while its pages stay
+        open starts above every id of its previous run (the time in µs, say), so a page that
+        comes back with an old id gets ``resync`` rather than events it takes for others."""
         self._events: deque[LiveEvent] = deque(maxlen=keep)
-        self._next_id = 1
+        self._next_id = first_id
         self._changed = asyncio.Event()
         self._listeners = 0
         self.max_listeners = max_listeners

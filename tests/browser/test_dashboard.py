@@ -375,7 +375,7 @@ def test_a_page_catches_up_after_the_hub_restarts(school: School, open_page: Ope
     process.start()
     in_thread(process.wait_connected)
     live(page)
-    expect(middle).to_have_text("Tắt")  # caught up without a reload
+    expect(middle).to_have_text("Tắt", timeout=15_000)  # caught up without a reload
     assert page.evaluate("window.notReloaded") is True
 
 

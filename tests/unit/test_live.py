@@ -29,7 +29,13 @@ class Clock:
         return self.now
 
 
-def events(live: HubLive, after: int = 0) -> list[tuple[str, dict[str, Any]]]:
+def fresh(**settings: Any) -> tuple[HubLive, int]:
+    """A live stream and the id before its first event (ids start at the time in µs)."""
+    live = HubLive(**settings)
+    return live, live.feed.last_id
+
+
+def events(live: HubLive, after: int) -> list[tuple[str, dict[str, Any]]]:
     found = live.feed.since(after)
     assert found is not None
     return [(e.kind, dict(e.data)) for e in found]
@@ -46,7 +52,7 @@ def help_event(seq: int, reason: str, room: str = ROOM) -> Any:
 
 
 def test_a_batch_becomes_events_of_its_rooms() -> None:
-    live = HubLive(clock=Clock())
+    live, start = fresh(clock=Clock())
     live.observe(
         [
             status("online", agent_version="1.2"),
@@ -56,7 +62,7 @@ def test_a_batch_becomes_events_of_its_rooms() -> None:
             event(3, kind="agent_error", text="not for the pages"),
         ]
     )
-    got = events(live)
+    got = events(live, start)
     assert [kind for kind, _ in got] == ["room", "state", "telemetry", "help"]
     assert all((d["site"], d["room"]) == (SITE, ROOM) for _, d in got)
     assert (got[0][1]["online"], got[0][1]["agent_version"]) == (True, "1.2")
@@ -68,7 +74,7 @@ def test_a_batch_becomes_events_of_its_rooms() -> None:
 
 
 def test_redeliveries_and_older_messages_are_left_out() -> None:
-    live = HubLive(clock=Clock(), telemetry_interval_s=0)
+    live, _ = fresh(clock=Clock(), telemetry_interval_s=0)
     live.observe([sample(5), state("lights", n=4, front={"on": True, "level": 100})])
     mark = live.feed.last_id
     live.observe(
@@ -90,9 +96,9 @@ def test_redeliveries_and_older_messages_are_left_out() -> None:
 
 def test_telemetry_is_throttled_per_room_and_merged() -> None:
     clock = Clock()
-    live = HubLive(clock=clock, telemetry_interval_s=5)
+    live, start = fresh(clock=clock, telemetry_interval_s=5)
     live.observe([sample(1), sample(1, room=OTHER)])
-    assert len(events(live)) == 2, "the first of each room goes at once"
+    assert len(events(live, start)) == 2, "the first of each room goes at once"
     mark = live.feed.last_id
     clock.now += 2
     live.observe([sample(2, co2_ppm=900), sample(3, device="noise", noise_dba=61.5)])
@@ -118,12 +124,12 @@ def alert(state: AlertState = AlertState.OPEN, room: str = ROOM) -> AlertRecord:
 
 
 def test_alert_transitions_are_events_of_their_room() -> None:
-    live = HubLive()
+    live, start = fresh()
     live.alert_changed(Transition("raised", alert(), at(0)))
     live.alert_changed(
         Transition("acknowledged", alert(AlertState.ACKNOWLEDGED), at(1), "it.minh", "on my way")
     )
-    got = events(live)
+    got = events(live, start)
     assert [(k, d["action"], d["state"], d["id"]) for k, d in got] == [
         ("alert", "raised", "open", 7),
         ("alert", "acknowledged", "acknowledged", 7),
@@ -150,20 +156,20 @@ def ids_and_rooms(chunks: list[bytes]) -> list[tuple[int, str, str]]:
 
 
 async def test_a_stream_keeps_to_its_callers_rooms_and_catches_up() -> None:
-    live = HubLive(clock=Clock(), telemetry_interval_s=0)
+    live, start = fresh(clock=Clock(), telemetry_interval_s=0)
     teacher = Scope(rooms=frozenset({(SITE, ROOM)}))
     live.observe([sample(1), sample(1, room=OTHER), sample(2), sample(2, room=OTHER)])
-    response = live.response(teacher, 0)  # from the first event
+    response = live.response(teacher, start)  # from the first event
     chunks = await read(response.body_iterator, 3)
     assert chunks[0].startswith(b"retry: ")
-    assert ids_and_rooms(chunks) == [(1, "telemetry", ROOM), (3, "telemetry", ROOM)]
+    assert ids_and_rooms(chunks) == [(start + 1, "telemetry", ROOM), (start + 3, "telemetry", ROOM)]
     await response.body_iterator.aclose()  # type: ignore[attr-defined]
     assert live.feed.listeners == 0
 
     live.observe([sample(3, room=OTHER), sample(4)])
-    again = live.response(teacher, 3)  # a reconnect with Last-Event-ID: 3
+    again = live.response(teacher, start + 3)  # a reconnect with the last id it had
     chunks = await read(again.body_iterator, 2)
-    assert ids_and_rooms(chunks) == [(6, "telemetry", ROOM)], "what it missed, its own only"
+    assert ids_and_rooms(chunks) == [(start + 6, "telemetry", ROOM)], "what it missed, its own"
     await again.body_iterator.aclose()  # type: ignore[attr-defined]
 
 
@@ -202,3 +208,15 @@ async def test_closing_ends_every_stream_at_once() -> None:
     chunks = await wait_within(reading, 2)
     assert [c.split(b"\n")[1] for c in chunks] == [b"event: closing"]
     assert live.feed.listeners == 0
+
+
+async def test_a_page_back_from_before_a_restart_resyncs() -> None:
+    before, _ = fresh(clock=Clock(), telemetry_interval_s=0)
+    before.observe([sample(1)])
+    seen = before.feed.last_id  # the page's last id when the hub stopped
+    after, _ = fresh(clock=Clock(), telemetry_interval_s=0)  # the next run of the hub
+    after.observe([sample(seq) for seq in range(2, 10)])  # more events than the page saw
+    response = after.response(Scope(everything=True), seen)
+    chunks = await read(response.body_iterator, 2)
+    assert b"event: resync" in chunks[1], "not the new run's events taken for missed ones"
+    await response.body_iterator.aclose()  # type: ignore[attr-defined]
