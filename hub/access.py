@@ -21,7 +21,8 @@ class Role(StrEnum):
     TEACHER = "teacher"
     """The rooms assigned to them: their state, control, the help request."""
     IT = "it"
-    """Every room of their schools: control, fleet operations, configuration, the audit log."""
+    """Every room of their schools: control, fleet operations, configuration, the audit log,
+    and the users of their schools."""
     ADMIN = "admin"
     """Their schools, read-only: reports, the audit log, rooms and the fleet."""
     DISTRICT = "district"
@@ -48,6 +49,8 @@ class Action(StrEnum):
     """Personal data (attendance); every read is audited."""
     HUB_ADMIN = "hub.admin"
     """The hub's own operations: dead letters, ingest health."""
+    USERS_MANAGE = "users.manage"
+    """Add, disable, enable and assign the users of one's schools, and reset their passwords."""
 
 
 class Reach(StrEnum):
@@ -75,6 +78,7 @@ POLICY: Mapping[Role, Mapping[Action, Reach]] = {
         Action.REPORT_READ: Reach.OWN_SITES,
         Action.AUDIT_READ: Reach.OWN_SITES,
         Action.HUB_ADMIN: Reach.EVERYWHERE,
+        Action.USERS_MANAGE: Reach.OWN_SITES,
     },
     Role.ADMIN: {
         Action.ROOM_READ: Reach.OWN_SITES,

@@ -33,6 +33,7 @@ from hub.configuration import Configuration
 from hub.db import make_engine
 from hub.influx import InfluxConfig
 from hub.ingest import Ingest
+from hub.live import HubLive
 from hub.login_limit import LoginLimiter
 from hub.metrics import HubMetrics, hub_source, influx_source
 from hub.migrate import upgrade
@@ -114,11 +115,20 @@ def create_app(settings: HubSettings | None = None, *, connect_mqtt: bool = True
             publish = ingest.publish if ingest is not None else None
             alerts: AlertService | None = None
             alerting: Supervisor | None = None
+            live = HubLive(
+                keep=settings.live_events_max,
+                max_listeners=settings.live_listeners_max,
+                telemetry_interval_s=settings.live_telemetry_interval_s,
+                stream_max_s=settings.live_stream_max_s,
+            )
             if settings.alerts:
                 alerts = AlertService(AlertStore(engine), settings, publish=publish)
                 if ingest is not None:
                     ingest.observers.append(alerts.observe)
                 alerting = Supervisor(f"hub {settings.hub_id} alerts", alerts.run, **backoff)
+                alerts.listeners.append(live.alert_changed)
+            if ingest is not None:
+                ingest.observers.append(live.observe)
             users = Users(
                 engine,
                 session_idle=timedelta(seconds=settings.session_idle_s),
@@ -159,6 +169,7 @@ def create_app(settings: HubSettings | None = None, *, connect_mqtt: bool = True
                 alerts=alerts,
                 influx=influx,
                 reports=Reports(engine, ratings, tz),
+                live=live,
             )
             metrics.add_source(hub_source(app.state.hub))
             if alerts is not None:

@@ -100,10 +100,15 @@ class Commander:
         *,
         issuer: str,
         timeout_s: float | None = None,
+        logged_params: dict[str, Any] | None = None,
     ) -> CommandReply:
-        """Send a command and return the agent's reply (whatever its code)."""
+        """Send a command and return the agent's reply (whatever its code); with
+        ``logged_params``, the hub's command log keeps these instead of the params (a secret
+        sent to the room stays out of the database)."""
         try:
-            reply = await self._send(site, room, device, action, params, issuer, timeout_s)
+            reply = await self._send(
+                site, room, device, action, params, issuer, timeout_s, logged_params
+            )
         except HubError as exc:
             self.outcomes[type(exc).__name__] += 1
             raise
@@ -119,6 +124,7 @@ class Commander:
         params: dict[str, Any] | None,
         issuer: str,
         timeout_s: float | None,
+        logged_params: dict[str, Any] | None = None,
     ) -> CommandReply:
         link = self._link()
         topics = await self._check_room(site, room)
@@ -139,7 +145,10 @@ class Commander:
         # before publishing: the reply can be quick
         self._waiting[command.id] = _Waiting(future, site, room, device)
         try:
-            await asyncio.to_thread(self.store.log_command, site, room, command)
+            logged = command
+            if logged_params is not None:
+                logged = command.model_copy(update={"params": logged_params})
+            await asyncio.to_thread(self.store.log_command, site, room, logged)
             await link.publish(
                 topic, encode(command), retain=False, ack_timeout_s=timeout, expiry_s=timeout
             )

@@ -184,6 +184,17 @@ class HubSettings(BaseSettings):
     """Power of a lighting device with all its zones lit, unless the sites file gives its own."""
     report_days_max: int = Field(default=1100, ge=31, le=3700)
     """Longest range of days one usage report may cover."""
+    live_events_max: int = Field(default=1000, ge=10, le=100_000)
+    """Events the live stream (``/api/v1/stream``) keeps for pages that reconnect; a page that
+    missed more reloads what it shows."""
+    live_listeners_max: int = Field(default=200, ge=1, le=10_000)
+    """Pages following the live stream at once; one more gets 503 and tries again later."""
+    live_telemetry_interval_s: float = Field(default=5.0, ge=0, le=3600)
+    """Least time between two telemetry events of one room on the live stream (readings in
+    between are merged into the next)."""
+    live_stream_max_s: float = Field(default=600.0, ge=1, le=86_400)
+    """A live stream ends after this long and the page reconnects at once, catching up; a
+    session that ended or a reach that changed takes effect then."""
 
     @field_validator("webhook_severities", mode="before")
     @classmethod

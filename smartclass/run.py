@@ -7,6 +7,7 @@ import faulthandler
 import logging
 import os
 import signal
+import socket
 import sys
 from pathlib import Path
 
@@ -27,8 +28,18 @@ def run_hub(host: str, port: int, sites: Path | None) -> int:
     faulthandler.register(signal.SIGUSR1)  # `kill -USR1 PID`: every thread's stack, to stderr
     overrides = {"sites_file": sites} if sites else {}
     settings = HubSettings(**overrides)  # type: ignore[arg-type]
+    app = create_app(settings)
+
+    class HubServer(uvicorn.Server):
+        async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+            # uvicorn waits for open responses to end, and a live stream never does: end them
+            live = getattr(getattr(app.state, "hub", None), "live", None)
+            if live is not None:
+                live.close()
+            await super().shutdown(sockets)
+
     # log_config=None: uvicorn's loggers go through the command's own handler (text or JSON)
-    uvicorn.run(create_app(settings), host=host, port=port, log_config=None)
+    HubServer(uvicorn.Config(app, host=host, port=port, log_config=None)).run()
     return 0
 
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections import deque
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -53,9 +53,12 @@ class ListenersFullError(RuntimeError):
 class LiveFeed:
     """The last ``keep`` events of an app, and the streams of the pages that follow them."""
 
-    def __init__(self, *, keep: int = 1000, max_listeners: int = 200) -> None:
+    def __init__(self, *, keep: int = 1000, max_listeners: int = 200, first_id: int = 1) -> None:
+        """``first_id``: the id of the first event. An app that restarts while its pages stay
+        open starts above every id of its previous run (the time in µs, say), so a page that
+        comes back with an old id gets ``resync`` rather than events it takes for others."""
         self._events: deque[LiveEvent] = deque(maxlen=keep)
-        self._next_id = 1
+        self._next_id = first_id
         self._changed = asyncio.Event()
         self._listeners = 0
         self.max_listeners = max_listeners
@@ -98,9 +101,14 @@ class LiveFeed:
             return
 
     async def stream(
-        self, last_id: int | None, *, keepalive: float = KEEPALIVE_S
+        self,
+        last_id: int | None,
+        *,
+        keepalive: float = KEEPALIVE_S,
+        accept: Callable[[LiveEvent], bool] | None = None,
     ) -> AsyncIterator[bytes]:
-        """The bytes of an SSE stream from ``last_id`` (None: from now)."""
+        """The bytes of an SSE stream from ``last_id`` (None: from now); with ``accept``,
+        only the events it accepts (a caller's own rooms, say) are sent."""
         if self._listeners >= self.max_listeners:
             raise ListenersFullError
         self._listeners += 1
@@ -112,6 +120,8 @@ class LiveFeed:
             yield f"retry: {RETRY_MS}\nid: {position}\n\n".encode()
             if resync:
                 yield LiveEvent(position, "resync", {}).encode()
+            clock = asyncio.get_running_loop().time
+            sent_at = clock()
             while True:
                 missed = self.since(position)
                 if missed is None:
@@ -119,12 +129,14 @@ class LiveFeed:
                     yield LiveEvent(position, "resync", {}).encode()
                     continue
                 for event in missed:
-                    yield event.encode()
+                    if accept is None or accept(event):
+                        yield event.encode()
+                        sent_at = clock()
                     position = event.id
-                before = position
-                await self.wait(position, keepalive)
-                if self.last_id == before:
+                await self.wait(position, max(0.0, sent_at + keepalive - clock()))
+                if clock() - sent_at >= keepalive:  # quiet, or only others' events
                     yield b": keepalive\n\n"
+                    sent_at = clock()
         finally:
             self._listeners -= 1
 
@@ -137,12 +149,15 @@ def last_event_id(header: str | None, query: str | None = None) -> int | None:
     return None
 
 
-def stream_response(feed: LiveFeed, last_id: int | None) -> StreamingResponse:
-    """An SSE response of the feed; 503 when it has too many listeners already."""
+def stream_response(
+    feed: LiveFeed, last_id: int | None, accept: Callable[[LiveEvent], bool] | None = None
+) -> StreamingResponse:
+    """An SSE response of the feed (only the events ``accept`` accepts, if given); 503 when
+    it has too many listeners already."""
     if feed.listeners >= feed.max_listeners:
         return StreamingResponse(iter([b""]), status_code=503, headers={"Retry-After": "5"})
     return StreamingResponse(
-        feed.stream(last_id),
+        feed.stream(last_id, accept=accept),
         media_type="text/event-stream",
         headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
     )

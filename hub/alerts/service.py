@@ -115,6 +115,9 @@ class AlertService:
             if publish is None
             else HelpPublisher(settings.topic_root, settings.hub_id, publish)
         )
+        self.listeners: list[Callable[[Transition], None]] = []
+        """Told each transition on the event loop, after the webhook and the room (the live
+        stream); each must return at once."""
         self._executor = ThreadPoolExecutor(1, thread_name_prefix="hub-alerts")
         self._rooms: set[RoomKey] = set()
         self._events: deque[RoomEvent] = deque()
@@ -329,6 +332,8 @@ class AlertService:
         if self.webhook is not None and notify:
             body = notification(t, self.settings.hub_id).model_dump_json().encode()
             self.webhook.submit(body)
+        for listener in self.listeners:
+            listener(t)
 
     async def _call(self, fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
         loop = asyncio.get_running_loop()

@@ -12,6 +12,7 @@ from hub.audit import Audit
 from hub.commands import Commander
 from hub.config_push import ConfigPusher
 from hub.ingest import Ingest
+from hub.live import HubLive
 from hub.login_limit import LoginLimiter
 from hub.metrics import HubMetrics
 from hub.pruning import Pruner
@@ -51,6 +52,8 @@ class HubState:
     """Exports to InfluxDB (None when not configured)."""
     reports: Reports | None = None
     """Usage reports from the rollups (the app always makes them)."""
+    live: HubLive | None = None
+    """The live stream of the pages (the app always makes it)."""
 
 
 def get_hub(request: Request) -> HubState:

@@ -11,12 +11,16 @@ from hub.api.routes import (
     auth,
     commands,
     config,
+    config_preview,
     dead_letters,
     fleet,
     health,
+    pairing,
     report_tables,
     reports,
     rooms,
+    stream,
+    users,
 )
 
 api_router = APIRouter(prefix="/api/v1", responses={**BODY_TOO_LARGE, **AUTH_ERRORS})
@@ -25,6 +29,7 @@ api_router.include_router(health.router)
 api_router.include_router(rooms.router)
 api_router.include_router(commands.router)
 api_router.include_router(config.router)
+api_router.include_router(config_preview.router)
 api_router.include_router(dead_letters.router)
 api_router.include_router(audit.router)
 api_router.include_router(fleet.router)
@@ -32,5 +37,8 @@ api_router.include_router(alerts.router)
 api_router.include_router(alerts.room_router)
 api_router.include_router(reports.router)
 api_router.include_router(report_tables.router)
+api_router.include_router(stream.router)
+api_router.include_router(pairing.router)
+api_router.include_router(users.router)
 
 __all__ = ["api_router"]

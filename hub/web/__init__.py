@@ -17,6 +17,7 @@ from fastapi import APIRouter, Depends, FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from hub.api.auth import Public
+from hub.web.dashboard import router as dashboard_router
 from hub.web.errors import install_page_errors
 from hub.web.pages import HUB_STATIC_DIR, HUB_STATIC_PATH
 from hub.web.reports import mount_reports_static, reports_router
@@ -30,6 +31,7 @@ def web_router() -> APIRouter:
     """Every page of the hub."""
     router = APIRouter(include_in_schema=False)
     router.include_router(shell_router)
+    router.include_router(dashboard_router)
     router.include_router(reports_router())
     return router
 

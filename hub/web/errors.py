@@ -33,7 +33,11 @@ async def _page_error(request: Request, exc: Exception) -> Response:
     if exc.status_code == 401:
         target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
         return RedirectResponse(f"/login?next={quote(target, safe='')}", status_code=303)
-    return render(request, None, "error.html", status_code=exc.status_code, status=exc.status_code)
+    # the language links go back to the start page: a refusal repeats nothing of the address
+    return render(
+        request, None, "error.html", status_code=exc.status_code, status=exc.status_code,
+        lang_next="/",
+    )  # fmt: skip
 
 
 def install_page_errors(app: FastAPI) -> None:

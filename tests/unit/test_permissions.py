@@ -11,6 +11,7 @@ import warnings
 from collections.abc import Iterator
 from typing import Any
 
+import httpx
 import pytest
 from fastapi import FastAPI, routing
 from fastapi.dependencies.models import Dependant
@@ -48,6 +49,7 @@ EXPECTED: dict[Role, dict[Action, Reach]] = {
         Action.REPORT_READ: S,
         Action.AUDIT_READ: S,
         Action.HUB_ADMIN: E,
+        Action.USERS_MANAGE: S,
     },
     Role.ADMIN: {
         Action.ROOM_READ: S,
@@ -64,8 +66,8 @@ EXPECTED: dict[Role, dict[Action, Reach]] = {
         Action.REPORT_READ: E,
     },
 }
-"""Who may do what: teachers their rooms; IT their schools (and the hub's own operations);
-admins their schools, read-only; district staff every school, read-only."""
+"""Who may do what: teachers their rooms; IT their schools and their users (and the hub's own
+operations); admins their schools, read-only; district staff every school, read-only."""
 
 
 def reaches(reach: Reach | None, target: tuple[str, str], kind: str = "room") -> bool:
@@ -146,7 +148,7 @@ def test_every_route_has_exactly_one_rule(app: FastAPI) -> None:
 def url_of(route: Any, target: tuple[str, str]) -> str:
     values = {
         "site": target[0], "room": target[1], "device": "lights", "token_id": "1", "alert_id": "1",
-        "version": "1", "a": "0", "b": "1", "code": "en",
+        "version": "1", "a": "0", "b": "1", "code": "en", "username": "no.such.user",
     }  # fmt: skip
     path = route.path
     for name in route.param_convertors:
@@ -165,8 +167,13 @@ def is_page_path(path: str) -> bool:
 
 
 def call(client: TestClient, method: str, url: str, headers: dict[str, str]) -> Any:
+    """The answer, read whole unless it is an endless event stream (its status is enough)."""
     body = {} if method in ("POST", "PUT", "PATCH") else None
-    return client.request(method, url, headers=headers, json=body, follow_redirects=False)
+    with client.stream(method, url, headers=headers, json=body, follow_redirects=False) as r:
+        if r.headers.get("content-type", "").startswith("text/event-stream"):
+            return httpx.Response(r.status_code, headers=r.headers, content=b"")
+        r.read()
+    return r
 
 
 def test_nothing_but_the_public_routes_answers_without_credentials(app: FastAPI) -> None:
