@@ -102,7 +102,10 @@ async def test_a_second_signal_during_a_stall_ends_the_agent_at_once(
     own_broker: Mosquitto, topic_root: str, tmp_path: Path, second: signal.Signals
 ) -> None:
     async with FaultProxy(own_broker.host, own_broker.port) as proxy:
-        agent = await _stalled_while_warming_up(own_broker, proxy, topic_root, tmp_path)
+        # while its publications hang: the first stop waits for its offline status, seconds
+        agent = await _stalled_while_warming_up(
+            own_broker, proxy, topic_root, tmp_path, noticed=False
+        )
         try:
             agent.proc.send_signal(signal.SIGTERM)
 
