@@ -325,6 +325,17 @@ def test_every_operation_documents_its_errors(app: FastAPI) -> None:
         (f"{API}/reports/forecasts", "get"): {200, 404, 413, 422} | auth,
         (f"{API}/reports/forecasts/lamps.csv", "get"): {200, 404, 413, 422} | auth,
         (f"{API}/reports/forecasts/energy.csv", "get"): {200, 404, 413, 422} | auth,
+        (f"{rooms}/config/preview", "post"): {200, 400, 404, 413, 422} | auth,
+        (f"{sites}/config/preview", "post"): {200, 400, 404, 413, 422} | auth,
+        (f"{API}/stream", "get"): {200, 413, 422, 503} | auth,
+        (f"{rooms}/panel/pairing", "post"): {201, 404, 409, 413, 422, 502, 503, 504} | auth,
+        (f"{rooms}/panel/pairing", "delete"): {204, 404, 409, 413, 422, 502, 503, 504} | auth,
+        (f"{API}/users", "get"): {200, 413} | auth,
+        (f"{API}/users", "post"): {201, 400, 409, 413, 422} | auth,
+        (f"{API}/users/{{username}}/disable", "post"): {200, 400, 404, 409, 413, 422} | auth,
+        (f"{API}/users/{{username}}/enable", "post"): {200, 404, 413, 422} | auth,
+        (f"{API}/users/{{username}}/password", "post"): {200, 404, 413, 422} | auth,
+        (f"{API}/users/{{username}}/reach", "put"): {200, 400, 404, 413, 422} | auth,
     }  # fmt: skip
     paths = app.openapi()["paths"]
     assert {(p, m) for p, ops in paths.items() for m in ops} == set(expected)
