@@ -36,6 +36,7 @@ PAGES = [
 PARTS = [
     "/dashboard?part=rooms",
     "/dashboard/alerts?part=list",
+    f"/dashboard/rooms/{SITE}/6a1?part=head",
     f"/dashboard/rooms/{SITE}/6a1?part=devices",
     f"/dashboard/rooms/{SITE}/6a1?part=alerts",
     f"/dashboard/rooms/{SITE}/6a1?part=config",
@@ -101,7 +102,7 @@ def test_every_page_and_part_renders_in_vietnamese_for_it(
         assert "data-dashboard" in html, url
     for url in PARTS:
         part = get(app, url, headers[Role.IT])
-        assert re.match(r"\s*<div[^>]* data-part=", part), url
+        assert re.match(r"\s*<(div|section)[^>]* data-part=", part), url
         assert "<html" not in part, "a part is a fragment, not a page"
     assert get(app, "/dashboard/config", headers[Role.IT], 303) == ""
 

@@ -79,7 +79,7 @@ def room_page(
     ref: Annotated[RoomRef, Depends(RoomAllowed(Action.ROOM_READ))],
     hub: HubDep,
     request: Request,
-    part: Literal["devices", "alerts", "config"] | None = None,
+    part: Literal["head", "devices", "alerts", "config"] | None = None,
 ) -> HTMLResponse:
     """One room: its devices and their control, charts, alerts, configuration and tablets."""
     caller = ref.caller
