@@ -594,4 +594,3 @@ async def test_the_panels_connections_send_small_answers_at_once(
         for connection in connections:
             sock = connection.transport.get_extra_info("socket")
             assert sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) == 1
-
