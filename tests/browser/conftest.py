@@ -42,17 +42,9 @@ PASSWORD = "browser-suite-password-1"
 pytestmark = pytest.mark.browser
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """The browser suite runs last: while Playwright's sync API is open (one browser for the
-    session) it keeps an event loop running in the tests' thread, and an asyncio test after
-    it could not run its own."""
-    here = Path(__file__).parent
-    items.sort(key=lambda item: here in item.path.parents)
-
-
 @pytest.fixture(scope="session")
 def playwright() -> Iterator[Playwright]:
-    """Playwright for the session (the browser suite runs last, see above)."""
+    """Playwright for the session (the browser suite runs last: see tests/conftest.py)."""
     if not CHROMIUM.exists():
         pytest.fail(f"{CHROMIUM} is missing: run scripts/bootstrap --dev (it installs chromium)")
     with sync_playwright() as pw:
