@@ -350,6 +350,9 @@ def test_every_operation_documents_its_errors(app: FastAPI) -> None:
             if path == "/metrics" and code == "200":
                 assert "text/plain" in response["content"], (path, method, code)
                 continue
+            if path == f"{API}/stream" and code == "200":
+                assert "text/event-stream" in response["content"], (path, method, code)
+                continue
             assert response["content"]["application/json"]["schema"], (path, method, code)
 
 
