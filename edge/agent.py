@@ -393,9 +393,8 @@ class Agent:
             self._spawn(self._state_changed(device), f"state of {device_id}")
 
     async def _state_changed(self, device: Device) -> None:
-        message = await self._current_state(device)
+        message = await self._send_state(device)
         self.automation.notify_state(device.id, message.state)
-        await self._publish(self.topics.state(device.id), message, retain=True)
 
     def set_telemetry_interval(self, seconds: float) -> None:
         """Sample every ``seconds`` from now on (the next sample comes that long after the
@@ -717,10 +716,16 @@ class Agent:
         await self._publish(self.topics.config_applied, applied, retain=True)
 
     async def _publish_state(self, device: Device) -> None:
+        await self._send_state(device)
+
+    async def _send_state(self, device: Device) -> DeviceState:
+        """Publish the device's current state (retained) and show it on the panel: the one
+        way a state leaves the agent, so the panel never misses one the hub sees."""
         message = await self._current_state(device)
         if self.panel_server is not None:
             self.panel_server.state_changed(device, message.state)
         await self._publish(self.topics.state(device.id), message, retain=True)
+        return message
 
     async def _current_state(self, device: Device) -> DeviceState:
         """The device's state as published: its own, or unavailable with the reason while it

@@ -47,7 +47,7 @@ async def follow(http: httpx.AsyncClient, follower: Follower, headers: dict[str,
         assert r.headers["content-type"].startswith("text/event-stream")
         fields: dict[str, str] = {}
         async for line in r.aiter_lines():
-            if line.startswith(": ready"):
+            if line.startswith("retry: "):  # the first line: the stream is open
                 follower.ready.set()
             elif line == "" and "event" in fields:
                 data = json.loads(fields["data"])
