@@ -220,7 +220,13 @@ class Store(Queries):
             if Status in by_type:
                 families = o.statuses(by_type[Status])
             if DeviceState in by_type:
-                o.states(by_type[DeviceState], families)
+                # a state is checked against the families the hub knew when it arrived, so
+                # where a batch happens to begin or end changes nothing
+                early, late = _before_a_status(parsed)
+                if early:
+                    o.states(early, {})  # the rooms' families before this batch's statuses
+                if late:
+                    o.states(late, families)
             if ConfigApplied in by_type:
                 o.applied(by_type[ConfigApplied])
             if Health in by_type:
@@ -272,6 +278,22 @@ class Store(Queries):
                     "expires_at": command.expires,
                 },
             )
+
+
+def _before_a_status(parsed: Sequence[Parsed]) -> tuple[list[Parsed], list[Parsed]]:
+    """The batch's device states that arrived before the first status of their room in the
+    same batch, and the others, each in arrival order."""
+    first_status: dict[tuple[str, str], int] = {}
+    for i, item in enumerate(parsed):
+        if isinstance(item.message, Status):
+            first_status.setdefault((item.topic.site, item.topic.room), i)
+    early: list[Parsed] = []
+    late: list[Parsed] = []
+    for i, item in enumerate(parsed):
+        if isinstance(item.message, DeviceState):
+            room = (item.topic.site, item.topic.room)
+            (early if i < first_status.get(room, -1) else late).append(item)
+    return early, late
 
 
 __all__ = ["BatchResult", "SiteSpec", "Store"]

@@ -145,6 +145,25 @@ def test_a_state_of_another_family_than_the_status_gave_is_refused(store: Store)
     assert any("status says family 'lighting'" in r for r in reasons), reasons
 
 
+@pytest.mark.parametrize("split", [None, 1, 2])
+def test_a_state_is_checked_against_the_families_known_when_it_arrived(
+    store: Store, split: int | None
+) -> None:
+    """Wherever the batches happen to be cut, the same messages give the same result: a state
+    that arrived before a status is judged by the families before it, one after by its."""
+    arrived = [
+        state("lights", family="lighting", boot_no=1, n=1, on=True),  # no families known yet
+        status("online", boot_no=1, conn=1, families={"projector": "projector"}),
+        state("lights", family="lighting", boot_no=1, n=2, on=False),  # not in that status
+        state("projector", family="projector", boot_no=1, n=3, power="on"),
+    ]
+    batches = [arrived] if split is None else [arrived[:split], arrived[split:]]
+    reasons = [r for b in batches for r in store.write_batch(b).dead_letters_by_reason.elements()]
+    assert reasons == ["mismatch"]
+    shown = {d.device: d.state for d in store.devices(SITE, ROOM)}
+    assert shown == {"lights": {"on": True}, "projector": {"power": "on"}}
+
+
 def test_a_status_without_families_checks_no_state(store: Store) -> None:
     store.write_batch([status("online"), state("lights", family="anything")])
     assert len(store.devices(SITE, ROOM)) == 1
