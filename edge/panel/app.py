@@ -12,7 +12,7 @@ import logging
 import re
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import parse_qs
 
 from fastapi import FastAPI, HTTPException, Request
@@ -24,6 +24,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from edge.panel.control import HELP_REASONS, Outcome
 from edge.panel.pairing import COOKIE, COOKIE_MAX_AGE_S, Paired, normalize
 from edge.panel.views import layout_token
+from protocol.help import HelpTopic
 from ui.i18n import N_
 from ui.live import LiveEvent, last_event_id
 from ui.pages import Pages, language_routes, locale_of, mount_static
@@ -78,7 +79,7 @@ DIMMER_LEVELS = (30, 70, 100)
 class HelpBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    reason: Literal["projector", "sound", "network", "other"]
+    reason: HelpTopic
     text: str = Field(default="", max_length=150)
 
 

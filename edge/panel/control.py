@@ -14,10 +14,11 @@ import contextlib
 import logging
 from collections import defaultdict
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any
 
 from edge.help import PANEL_ID
 from edge.panel.room import RoomView
+from protocol.help import HELP_TOPICS, HelpTopic, help_reason
 from protocol.messages import CommandReply
 
 if TYPE_CHECKING:
@@ -30,8 +31,8 @@ ACTIONS: dict[str, frozenset[str]] = {
     "projector": frozenset({"on", "off", "input", "mute", "unmute"}),
 }
 """What the panel may ask of each family (not the projector's refresh, nor the panel's pairing)."""
-HELP_REASONS = ("projector", "sound", "network", "other")
-"""The reasons a teacher picks from; the request's text is ``reason`` or ``reason: text``."""
+HELP_REASONS = HELP_TOPICS
+"""The reasons a teacher picks from (``protocol.help``)."""
 STATUS: dict[str, int] = {
     "ok": 200,
     "unknown_device": 404,
@@ -204,13 +205,10 @@ class Controls:
 
     # --- help ------------------------------------------------------------------------
 
-    async def ask_help(self, reason: Literal["projector", "sound", "network", "other"],
-                       text: str) -> Outcome:  # fmt: skip
+    async def ask_help(self, reason: HelpTopic, text: str) -> Outcome:
         """Ask IT for help: the panel device's ``help`` (an event through the outbox, so it
         reaches the hub even after the link was down)."""
-        text = " ".join(text.split())
-        said = f"{reason}: {text}" if text else reason
-        reply = await self._run(PANEL_ID, "help", {"reason": said})
+        reply = await self._run(PANEL_ID, "help", {"reason": help_reason(reason, text)})
         return Outcome(STATUS.get(reply.code, 502), _result(reply))
 
     async def cancel_help(self) -> Outcome:

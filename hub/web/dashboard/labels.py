@@ -37,6 +37,12 @@ LABELS: Final[dict[str, dict[str, str]]] = {
         "messages_missing": N_("Messages missing"),
         "help": N_("Help request"),
     },
+    "help_topic": {  # protocol.help.HELP_TOPICS, as the panel names them
+        "projector": N_("Projector"),
+        "sound": N_("Sound"),
+        "network": N_("Network"),
+        "other": N_("Something else"),
+    },
     "state": {
         "open": N_("Open"),
         "acknowledged": N_("Acknowledged"),

@@ -12,6 +12,7 @@ from jinja2 import ChoiceLoader, FileSystemLoader
 
 from hub.access import Caller
 from hub.web.dashboard.labels import LABELS, UNITS
+from protocol.help import split_help_reason
 from hub.web.pages import HUB_STATIC_PATH, menu_for
 from ui.i18n import LOCALES
 from ui.pages import TEMPLATES_DIR, Pages
@@ -31,6 +32,7 @@ PAGES: Final = Pages(
         "dashboard_static": lambda path: f"{DASHBOARD_STATIC_PATH}/{path}",
         "labels": LABELS,
         "units": UNITS,
+        "split_help_reason": split_help_reason,
     },
 )
 for _locale in LOCALES:  # the hub's layout (hub_base.html) sits between ours and the shared one
