@@ -71,3 +71,26 @@ def test_an_unknown_page_says_so_in_vietnamese(hub: Hub, open_page: OpenPage) ->
     assert response.status == 404
     expect(page.locator("h1")).to_have_text("Không tìm thấy")
     assert_no_english(page)
+
+
+@pytest.mark.parametrize("role", list(Role))
+def test_each_role_finds_its_pages_in_vietnamese(hub: Hub, open_page: OpenPage, role: Role) -> None:
+    """Every page a role's menu leads to opens, in Vietnamese with no English left, and passes
+    axe-core; the menu holds what the role may do and nothing else."""
+    page = open_page("tablet", "vi")
+    sign_in(page, hub, role)
+    links = page.locator("nav a")
+    hrefs = [links.nth(i).get_attribute("href") for i in range(links.count())]
+    assert hrefs, f"{role.value}: an empty menu"
+    for href in hrefs:
+        assert href is not None and href.startswith("/"), href
+        response = page.goto(f"{hub.url}{href}")
+        assert response is not None and response.status == 200, (role.value, href)
+        assert page.evaluate("document.documentElement.lang") == "vi"
+        assert_no_english(page)
+        assert_accessible(page)
+    visible = {href.split("?")[0] for href in hrefs if href}
+    assert ("/dashboard/users" in visible) == (role is Role.IT), visible
+    assert any(h.startswith("/reports") for h in visible) == (
+        role in (Role.ADMIN, Role.DISTRICT, Role.IT)
+    ), visible

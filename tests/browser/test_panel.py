@@ -1,9 +1,9 @@
 """The teacher's tablet panel in a real browser, served by real agents on the suite's secured
 Mosquitto, with the hub process: pairing through the hub, the lesson with the projector's
 countdown, a tap during the warm-up, local mode with the hub and then the broker stopped, a
-help request IT acknowledges, two rooms kept apart, the stream after a restart, and the
-latency from a tap to the confirmed state. Screenshots of each state at both sizes in both
-languages; accessibility and English left checked on the way."""
+help request IT acknowledges and resolves on its dashboard, two rooms kept apart, the stream
+after a restart, and the latency from a tap to the confirmed state. Screenshots of each state
+at both sizes in both languages; accessibility and English left checked on the way."""
 
 from __future__ import annotations
 
@@ -26,16 +26,19 @@ from devices.projector.config import SimProjectorConfig
 from edge.agent import Agent
 from edge.config import load_room_config
 from edge.panel.pairing import code_sha256, new_code
+from hub.access import Role
 from protocol.aio import wait_within
 from smartclass.broker import Mosquitto
 from tests.browser.conftest import (
     SCREENSHOTS,
+    Hub,
     OpenPage,
     add_users,
     assert_accessible,
     assert_no_english,
     in_thread,
     shoot,
+    sign_in,
 )
 from tests.integration.system import SIM_ROOM, HubProcess, it_staff, make_agent
 
@@ -84,6 +87,7 @@ class School:
     agents: dict[str, Agent] = field(default_factory=dict)
     tasks: dict[str, asyncio.Task[None]] = field(default_factory=dict)
     headers: dict[str, str] = field(default_factory=dict)
+    users: dict[Role, str] = field(default_factory=dict)
 
     def url(self, room: str) -> str:
         server = self.agents[room].panel_server
@@ -162,10 +166,10 @@ def school(mosquitto: Mosquitto, tmp_path_factory: pytest.TempPathFactory) -> It
     work = tmp_path_factory.mktemp("panel")
     root = f"p{uuid.uuid4().hex[:10]}"
     process = HubProcess(mosquitto, root, work / "hub", rooms=tuple(ROOMS.values()))
-    add_users(process.database_url, (ROOMS["a"],))
+    users = add_users(process.database_url, (ROOMS["a"],))
     process.start()
     loop = Loop()
-    made = School(mosquitto, process, loop, work)
+    made = School(mosquitto, process, loop, work, users=users)
     try:
         in_thread(process.wait_connected)
         made.headers = it_staff(process.database_url, tuple(ROOMS.values()))
@@ -354,17 +358,30 @@ def test_a_help_request_is_sent_seen_by_it_and_resolved(
     shoot_all(pages, "panel-help")
     assert_accessible(teacher)
 
-    alerts = school.api("GET", "/api/v1/alerts?kind=help&state=open").json()["alerts"]
-    [alert] = [a for a in alerts if a["room"] == "6a1"]
-    r = school.api("POST", f"/api/v1/alerts/{alert['id']}/ack", {"comment": "Đang lên phòng"})
-    assert r.status_code == 200, r.text
+    # IT, signed in on the hub's dashboard, sees it arrive live and acknowledges it there
+    it = open_page("desktop", "vi")
+    sign_in(it, Hub(school.hub, school.users), Role.IT, next="/dashboard/alerts")
+    row = it.locator("tr.help[data-alert]").filter(has_text="Máy chiếu không lên hình")
+    expect(row.locator('[data-help-topic="projector"]')).to_have_text("Máy chiếu")
+    assert_no_english(it)
+    row.locator("input[name=comment]").fill("Đang lên phòng")
+    row.locator("button[data-alert-action=ack]").click()
+    expect(row).to_contain_text("Đã xác nhận")
     expect(teacher.locator("#help-status")).to_have_text("Bộ phận CNTT đã nhận được.")
     expect(teacher.locator("#help-comment")).to_contain_text("Đang lên phòng")
     expect(pages[1].locator("#help-status")).to_have_text("IT has seen it.")
-    r = school.api("POST", f"/api/v1/alerts/{alert['id']}/resolve", {"comment": "Đã thay dây"})
-    assert r.status_code == 200, r.text
+    shoot_all(pages, "panel-help-seen")
+    row.locator("input[name=comment]").fill("Đã thay dây")
+    row.locator("button[data-alert-action=resolve]").click()
+    expect(
+        it.locator("tr.help[data-alert]").filter(has_text="Máy chiếu không lên hình")
+    ).to_have_count(0)
     expect(teacher.locator("#help-status")).to_have_text("Đã xử lý xong.")
     expect(teacher.locator("#help-cancel")).to_be_hidden()
+    [alert] = school.api("GET", "/api/v1/alerts?kind=help&room=6a1").json()["alerts"][:1]
+    assert (alert["state"], alert["acknowledged_by"], alert["resolved_by"]) == (
+        "resolved", "it.minh", "it.minh",
+    )  # fmt: skip
 
 
 def test_a_tablet_of_one_room_sees_nothing_of_another_and_is_unpaired_by_it(
