@@ -127,6 +127,11 @@ class Ingest:
             **self.protocol.session_args(s.session_expiry_s),
         )
         client.manual_ack()  # before connecting: nothing may be acknowledged before it is stored
+        client.deliver_to(
+            lambda topic, payload, mid, qos, retain: self.receive(
+                client, topic, payload, mid, qos, retain=retain
+            )
+        )
         return client
 
     async def run(self) -> None:
@@ -161,13 +166,7 @@ class Ingest:
                     delay = s.reconnect_min_s
                     logger.info("hub %s: connected to %s:%s (%s)",
                                 s.hub_id, s.mqtt_host, s.mqtt_port, self.protocol.name)  # fmt: skip
-                    async for message in client.messages:
-                        payload = message.payload
-                        raw = payload if isinstance(payload, bytes) else str(payload).encode()
-                        self.receive(
-                            client, message.topic.value, raw, message.mid, message.qos,
-                            retain=message.retain,
-                        )  # fmt: skip
+                    await client.until_disconnected()  # messages go to receive meanwhile
             except aiomqtt.MqttError as exc:
                 if self.protocol.failed(exc):
                     continue  # at once, in MQTT 3.1.1

@@ -31,6 +31,10 @@ UNSUPPORTED_PROTOCOL_VERSION = 0x84
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
 
+Sink = Callable[[str, bytes, int, int, bool], None]
+"""``sink(topic, payload, mid, qos, retain)``: takes one received message on the loop thread,
+must return at once and never raise."""
+
 
 class PublishRefused(aiomqtt.MqttError):
     """The broker answered a publish with an MQTT 5 failure reason code (>= 0x80)."""
@@ -58,6 +62,9 @@ class AckedClient(aiomqtt.Client):
         kwargs.setdefault("socket_options", SOCKET_OPTIONS)
         super().__init__(*args, **kwargs)
         self._acks: dict[int, asyncio.Future[ReasonCode | None]] = {}
+        self._sink: Sink | None = None
+        self.sink_errors = 0
+        """Messages the sink raised on, each dropped (a sink must not raise)."""
 
     async def __aenter__(self) -> Self:
         try:
@@ -173,6 +180,37 @@ class AckedClient(aiomqtt.Client):
             self._acks.pop(info.mid, None)
         if reason is not None and reason.is_failure:
             raise PublishRefused(topic, reason)
+
+    def deliver_to(self, sink: Sink | None) -> None:
+        """Hand every received message straight to ``sink`` as paho reads it, on the loop
+        thread: no message object, no queue and no task per message, which is most of what a
+        message costs a consumer taking thousands a second (the hub's intake). ``messages``
+        stays empty meanwhile; ``until_disconnected`` waits for the end of the connection.
+        Set it before connecting, so that nothing (a retained message) arrives before it."""
+        self._sink = sink
+
+    async def until_disconnected(self) -> None:
+        """Wait for the connection to end; always raises ``MqttError``, as aiomqtt's message
+        iterator does (with the cause when the disconnection was unexpected)."""
+        await asyncio.wait([self._disconnected])  # a cancelled wait leaves the future alone
+        cause = None if self._disconnected.cancelled() else self._disconnected.exception()
+        msg = "disconnected"
+        raise aiomqtt.MqttError(msg) from cause
+
+    def _on_message(self, client: paho.Client, userdata: Any, message: paho.MQTTMessage) -> None:
+        sink = self._sink
+        if sink is None:
+            super()._on_message(client, userdata, message)
+            return
+        try:
+            topic = message.topic
+        except UnicodeDecodeError:  # a broker should refuse it; the sink then rejects it
+            topic = bytes(message._topic).decode("utf-8", "replace")
+        try:
+            sink(topic, bytes(message.payload), message.mid, message.qos, message.retain)
+        except Exception:  # paho would end the connection on it; only this message is lost
+            self.sink_errors += 1
+            logger.exception("a received message could not be taken (mid %s)", message.mid)
 
     def ack(self, mid: int, qos: int) -> None:
         """Acknowledge a received message (with manual acknowledgement switched on)."""
