@@ -57,7 +57,7 @@ def read(path: Path, longest: int = 800) -> Frame:
     return fit(np.asarray(image, np.uint8), longest, longest)
 
 
-def head(image: Frame, box: Box, grow: float = 1.9) -> Frame:
+def head(image: Frame, box: Box, grow: float = 1.5) -> Frame:
     """A square head-and-shoulders crop around a face box."""
     h, w = image.shape[:2]
     side = int(max(box.w, box.h) * grow)

@@ -72,6 +72,8 @@ class Classroom:
 
     def seats(self, count: int) -> list[tuple[int, int, int]]:
         """``count`` seats (x, y, face size) in rows, back rows smaller, none overlapping."""
+        if count <= 0:
+            return []
         rows = max(1, round((count * self.height / self.width / 1.3) ** 0.5))
         per_row = -(-count // rows)
         seats: list[tuple[int, int, int]] = []
