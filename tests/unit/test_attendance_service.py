@@ -193,7 +193,7 @@ async def test_a_frame_the_models_cannot_read_is_counted_and_the_window_goes_on(
     tmp_path: Path,
 ) -> None:
     service, feed, events, _ = _service(tmp_path)
-    await _frames(service, feed, [np.zeros((4, 4), np.uint8)])  # type: ignore[list-item]
+    await _frames(service, feed, [np.zeros((4, 4), np.uint8)])
     assert service.errors == 1
     await _frames(service, feed, [faces.classroom().compose(["obama"])[0] for _ in range(2)])
     assert [m.student for m in events.of("attendance")] == ["obama"]

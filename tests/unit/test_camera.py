@@ -69,7 +69,12 @@ async def test_a_camera_that_disappears_is_reported_retried_and_recovered(
     loop_thread = threading.get_ident()
     reader: list[int] = []
     read = camera.source.read
-    camera.source.read = lambda: (reader.append(threading.get_ident()), read())[1]  # type: ignore[method-assign]
+
+    def traced() -> Frame:
+        reader.append(threading.get_ident())
+        return read()
+
+    camera.source.read = traced  # type: ignore[method-assign]
     camera.want(True)
     task = asyncio.create_task(camera.run())
     try:
