@@ -69,6 +69,11 @@ class Classroom:
         self.portraits = dict(portraits)
         self.width, self.height = width, height
         self.rng = random.Random(seed)
+        names = list(self.portraits)
+        self.rng.shuffle(names)
+        self.plan = self.seats(len(names))
+        """One seat per portrait, kept from frame to frame: a class sits still."""
+        self.seat_of = {name: i for i, name in enumerate(names)}
 
     def seats(self, count: int) -> list[tuple[int, int, int]]:
         """``count`` seats (x, y, face size) in rows, back rows smaller, none overlapping."""
@@ -99,13 +104,15 @@ class Classroom:
         light: bool = True,
         partial: Sequence[str] = (),
     ) -> tuple[Frame, list[Placement]]:
-        """A frame with everyone in ``present`` (names of portraits), shuffled into seats;
+        """A frame with everyone in ``present`` (names of portraits), each in their own seat;
         ``partial`` ones half hidden behind the one in front; ``blur`` a Gaussian sigma, px."""
         frame = _background(self.width, self.height, self.rng)
-        people = list(present)
-        self.rng.shuffle(people)
         placements: list[Placement] = []
-        for who, (x, y, size) in zip(people, self.seats(len(people)), strict=True):
+        for who in dict.fromkeys(present):
+            x, y, size = self.plan[self.seat_of[who]]
+            x += self.rng.randint(-2, 2)  # nobody sits quite still
+            y += self.rng.randint(-2, 2)
+            x, y = max(0, x), max(0, y)
             portrait = self.portraits[who]
             head = cv2.resize(portrait, (size, size), interpolation=cv2.INTER_AREA)
             h = min(size, self.height - y)

@@ -5,6 +5,7 @@ OpenCV's Haar cascade as a fallback detector, YuNet/SFace ONNX files a school pr
 from __future__ import annotations
 
 import importlib.resources
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -188,12 +189,24 @@ class SFaceRecogniser:
         return float(1.0 - np.dot(a, b))
 
 
+def overlap(a: Box, b: Box) -> float:
+    """Intersection over union of two boxes."""
+    w = min(a.x + a.w, b.x + b.w) - max(a.x, b.x)
+    h = min(a.y + a.h, b.y + b.h) - max(a.y, b.y)
+    if w <= 0 or h <= 0:
+        return 0.0
+    inter = w * h
+    return inter / (a.w * a.h + b.w * b.h - inter)
+
+
 @dataclass(frozen=True)
 class Face:
-    """A face found in a frame, with its embedding (None when only counting)."""
+    """A face found in a frame, with its embedding (None when only counting, too small, or
+    ``known``: where a student already named in this window sits)."""
 
     box: Box
     embedding: Embedding | None = None
+    known: str | None = None
 
 
 @dataclass
@@ -205,14 +218,25 @@ class FaceEngine:
     min_face: int = 40
     """Faces smaller than this (px) are counted but not recognised: too few pixels to tell."""
 
-    def faces(self, frame: Frame, *, embed: bool = True) -> list[Face]:
+    def faces(
+        self, frame: Frame, *, embed: bool = True, known: Mapping[str, Box] | None = None
+    ) -> list[Face]:
+        """The faces of a frame, each embedded unless ``embed`` is off, it is too small, or
+        it sits where ``known`` (student to box) has a student already named: a class sits
+        still, so only new faces cost an embedding."""
         found = self.detector.detect(frame)
         if not embed or self.recogniser is None:
             return [Face(box) for box in found]
-        return [
-            Face(b, self.recogniser.embed(frame, b) if min(b.w, b.h) >= self.min_face else None)
-            for b in found
-        ]
+        out = []
+        for b in found:
+            seat = next((s for s, k in (known or {}).items() if overlap(b, k) >= 0.5), None)
+            if seat is not None:
+                out.append(Face(b, known=seat))
+            elif min(b.w, b.h) >= self.min_face:
+                out.append(Face(b, self.recogniser.embed(frame, b)))
+            else:
+                out.append(Face(b))
+        return out
 
 
 __all__ = [
@@ -225,6 +249,7 @@ __all__ = [
     "FaceEngine",
     "HaarDetector",
     "ModelMissing",
+    "overlap",
     "Recogniser",
     "SFaceRecogniser",
     "YuNetDetector",

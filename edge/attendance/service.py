@@ -20,7 +20,7 @@ from devices.camera.sources import IMAGE_SUFFIXES, Frame
 from edge.attendance.cards import QrReader, Refusal, load_public_key, verify
 from edge.attendance.config import AttendanceConfig
 from edge.attendance.engine import build_engine, enrol
-from edge.attendance.faces import FaceEngine
+from edge.attendance.faces import Box, FaceEngine
 from edge.attendance.revoked import RevokedCards
 from edge.attendance.roster import RosterMatcher
 from edge.attendance.session import Take, Window, window_at
@@ -49,6 +49,12 @@ from protocol.attendance import (
 from protocol.timetable import TimetableConfig
 
 logger = logging.getLogger(__name__)
+
+RECHECK_FRAMES = 10
+"""Every this many frames each face is embedded, named students' seats included."""
+
+UNKNOWN_SEAT = "?"
+"""Seats of faces that matched no one start with this (student ids cannot)."""
 
 Emit = Callable[..., Any]
 """``emit(kind, severity=, device=, text=, data=)``: an event into the outbox."""
@@ -111,6 +117,8 @@ class AttendanceService(Device):
         self._card_key = load_public_key(config.card_public_key) if config.card_public_key else None
         self.revoked = RevokedCards(data_dir / "revoked_cards.json")
         self._refused_tokens: set[str] = set()
+        self._seats: dict[str, Box] = {}
+        """Where each student already named in the open window sits: not embedded again."""
         self._expired_on: dt.date | None = None
         self.errors = 0
         """Frames that could not be analysed (counted, logged; the window goes on)."""
@@ -172,6 +180,7 @@ class AttendanceService(Device):
     async def open(self, window: Window) -> None:
         self.report_history()
         self.take = Take(window, dict(self.roster), self.method, self.config.min_frames)
+        self._seats = {}
         face_students = [s for s, m in self.roster.items() if m == "face"]
         self._matcher = None
         if face_students:
@@ -243,9 +252,14 @@ class AttendanceService(Device):
         identify = self._matcher is not None
         engine = await self.engine()
         loop = asyncio.get_running_loop()
+        # a class sits still: faces where a named student sits are not embedded again, but
+        # every RECHECK_FRAMES-th frame is, in case someone else sat down there
+        if take.frames % RECHECK_FRAMES == 0:
+            self._seats = {s: b for s, b in self._seats.items() if not s.startswith(UNKNOWN_SEAT)}
+        known = dict(self._seats) if identify and take.frames % RECHECK_FRAMES else {}
         try:
             faces, codes = await loop.run_in_executor(
-                self._worker, self._look, engine, frame, identify
+                self._worker, self._look, engine, frame, identify, known
             )
         except Exception:  # a frame the models choke on: counted, the window goes on
             self.errors += 1
@@ -254,13 +268,21 @@ class AttendanceService(Device):
         matches, unknown = [], 0
         if self._matcher is not None:
             for face in faces:
+                if face.known is not None and face.known.startswith(UNKNOWN_SEAT):
+                    unknown += 1
                 if face.embedding is None:
                     continue
                 match = self._matcher.match(face.embedding)
-                if match is None:
+                if match is None:  # a stranger's seat, looked at again at the next recheck
                     unknown += 1
+                    self._seats[f"{UNKNOWN_SEAT}{len(self._seats)}"] = face.box
                 else:
                     matches.append(match)
+                    if (
+                        match.student in take.marks
+                        or len(take.hits.get(match.student, ())) + 1 >= take.min_frames
+                    ):
+                        self._seats[match.student] = face.box
         for mark in take.feed_faces(matches, faces=len(faces), unknown=unknown, at=at):
             self.emit(KIND_MARK, mark)
         for token in codes:
@@ -269,9 +291,9 @@ class AttendanceService(Device):
             await loop.run_in_executor(self._worker, self._snapshot, frame)
 
     def _look(
-        self, engine: FaceEngine, frame: Frame, identify: bool
+        self, engine: FaceEngine, frame: Frame, identify: bool, known: dict[str, Box]
     ) -> tuple[list[Any], list[str]]:
-        faces = engine.faces(frame, embed=identify)
+        faces = engine.faces(frame, embed=identify, known=known)
         codes = self._qr.read(frame) if self._card_key is not None else []
         return faces, codes
 
@@ -337,6 +359,7 @@ class AttendanceService(Device):
         await self._in_worker(self.vault.withdraw, p.student, p.by)
         if self._matcher is not None:  # gone from the open window too
             self._matcher.templates.pop(p.student, None)
+        self._seats.pop(p.student, None)
         self.report_history()
         return await self.state()
 
@@ -367,6 +390,8 @@ class AttendanceService(Device):
         if p.student not in take.roster:
             raise BadCommand("bad_params", f"{p.student} is not in class {self.class_id}")
         self.emit(KIND_MARK, take.manual(p.student, p.status, p.by, self.clock.now()))
+        if p.status == "absent":
+            self._seats.pop(p.student, None)
         return await self.state()
 
     async def _roster(self, params: dict[str, Any]) -> dict[str, Any]:
