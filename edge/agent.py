@@ -228,6 +228,7 @@ class Agent:
                 room.attendance, self.devices, room_dir, emit=self.recorder.emit_event,
                 clock=self.automation.clock, timetable=lambda: self.automation.timetable,
                 tz=ZoneInfo(room.timezone), label=self.label,
+                changed=lambda: self._device_changed("attendance"),
             )  # fmt: skip
         self.sim = next(
             (d for d in self.devices.values() if isinstance(d, SimEnvironmentSensor)), None

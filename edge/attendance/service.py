@@ -90,6 +90,7 @@ class AttendanceService(Device):
         data_dir: Path,
         engine: FaceEngine | None = None,
         label: str = "",
+        changed: Callable[[], None] | None = None,
     ) -> None:
         super().__init__(DEVICE)
         self.config = config
@@ -101,6 +102,8 @@ class AttendanceService(Device):
         self.tz = tz
         self.data_dir = data_dir
         self.label = label
+        self._changed = changed or (lambda: None)
+        """Called when the period's marks change: the agent publishes the state (the panel)."""
         self._engine = engine
         self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="attendance")
         self.class_id = config.class_id
@@ -146,6 +149,8 @@ class AttendanceService(Device):
 
     def emit(self, kind: str, payload: AttendanceData, severity: str = "info") -> None:
         self._emit(kind, severity=severity, device=DEVICE, data=as_data(payload))
+        if kind == KIND_MARK:
+            self._changed()
 
     def report_history(self) -> None:
         """Send the consent and enrolment changes the vault holds (from the CLI too)."""
@@ -194,6 +199,7 @@ class AttendanceService(Device):
                 margin=self.config.models.margin,
             )  # fmt: skip
         self.camera.want(True)
+        self._changed()
         logger.info("%s: attendance of %s period %d opened", self.label, self.class_id,
                     window.slot.period)  # fmt: skip
 
@@ -214,6 +220,7 @@ class AttendanceService(Device):
         if any(m == "headcount" for m in take.roster.values()) or self.method == "headcount":
             self.emit(KIND_HEADCOUNT, headcount)
         self.closed[(take.slot.date, take.slot.period)] = take
+        self._changed()
         for key in sorted(self.closed, key=lambda k: self.closed[k].window.opens)[:-16]:
             del self.closed[key]
         self._refused_tokens.clear()

@@ -35,6 +35,7 @@ def make_attendance(
     timetable: Callable[[], TimetableConfig | None],
     tz: ZoneInfo,
     label: str,
+    changed: Callable[[], None] | None = None,
 ) -> Device:
     """The attendance device; if its key or camera is missing, one that says so (the room
     goes on without attendance, and an alert tells IT)."""
@@ -48,7 +49,7 @@ def make_attendance(
         vault = Vault(data_dir / VAULT_FILE, key, label=label, retention_end=config.retention_end)
         return AttendanceService(
             config, camera=camera, vault=vault, emit=emit, clock=clock, timetable=timetable,
-            tz=tz, data_dir=data_dir, label=label,
+            tz=tz, data_dir=data_dir, label=label, changed=changed,
         )  # fmt: skip
     except (VaultError, OSError, ValueError) as exc:
         logger.error("%s: attendance cannot start: %s", label, exc)

@@ -24,6 +24,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from edge.panel.control import HELP_REASONS, Outcome
 from edge.panel.pairing import COOKIE, COOKIE_MAX_AGE_S, Paired, normalize
 from edge.panel.views import layout_token
+from protocol.attendance import STUDENT_ID_PATTERN
 from ui.i18n import N_
 from ui.live import LiveEvent, last_event_id
 from ui.pages import Pages, language_routes, locale_of, mount_static
@@ -71,6 +72,8 @@ REASON_LABELS = {
     "network": N_("Network"),
     "other": N_("Something else"),
 }
+MANUAL_BY = "teacher (panel)"
+"""Who a mark made on the room's tablet is recorded as made by (the tablet is the room's)."""
 DIMMER_LEVELS = (30, 70, 100)
 """The levels a dimmer zone offers (big buttons, not a slider a finger misses)."""
 
@@ -80,6 +83,15 @@ class HelpBody(BaseModel):
 
     reason: Literal["projector", "sound", "network", "other"]
     text: str = Field(default="", max_length=150)
+
+
+class MarkBody(BaseModel):
+    """A teacher's correction of one student's mark for the current period."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    student: str = Field(pattern=STUDENT_ID_PATTERN)
+    status: Literal["present", "late", "absent"]
 
 
 class NoBody(BaseModel):
@@ -279,6 +291,13 @@ def make_app(server: PanelServer) -> FastAPI:
         require_tablet(request)
         parse(NoBody, await json_body(request))
         return answer(await controls.cancel_help())
+
+    @app.post("/api/attendance/mark")
+    async def mark_attendance(request: Request) -> JSONResponse:
+        require_tablet(request)
+        body = parse(MarkBody, await json_body(request))
+        params = {"student": body.student, "status": body.status, "by": MANUAL_BY}
+        return answer(await controls.act("attendance", "mark", params))
 
     app.include_router(language_routes())
     mount_static(app)

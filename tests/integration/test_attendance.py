@@ -20,7 +20,7 @@ from devices.camera.sim import SimSource
 from edge.attendance.service import AttendanceService
 from edge.attendance.vault import new_key
 from edge.clock import FakeClock
-from protocol.attendance import event_data
+from protocol.attendance import ConsentParams, event_data
 from protocol.messages import Event, decode
 from smartclass.broker import Mosquitto
 from smartclass.faceset import CLASS_A, CLASS_B, STRANGERS
@@ -156,3 +156,52 @@ def _marks(seen: list[tuple[str, bytes]]) -> list[Any]:
     unique = {(e.boot, e.seq): e for e in events}
     assert len(unique) == len(events), "an event delivered twice"
     return [event_data(e.kind, e.data) for e in unique.values() if e.kind == "attendance"]
+
+
+async def test_the_panel_shows_the_periods_attendance_and_takes_a_manual_mark(
+    broker: Mosquitto, topic_root: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tests.integration.test_panel import pair, panel
+
+    monkeypatch.setenv("SC_TEST_ATTENDANCE_KEY", new_key())
+    camera = SimCameraConfig(backend="sim", photos=_portraits(tmp_path / "portraits"), fps=10)
+    attendance = {
+        "camera": "camera", "class_id": "6a1", "students": dict.fromkeys(CLASS_A),
+        "key_env": "SC_TEST_ATTENDANCE_KEY", "sample_interval_s": 0.05,
+    }  # fmt: skip
+    agent, _ = make_agent(broker, topic_root, tmp_path / "edge", interval=0.5,
+                          devices={"camera": camera}, attendance=attendance)  # fmt: skip
+    service = agent.devices["attendance"]
+    assert isinstance(service, AttendanceService)
+    service._engine = faces.engine()
+    for student in ("obama", "biden"):
+        service.vault.record_consent(ConsentParams(student=student, parent=True,
+                                                   age_7_or_over=False, by="it"))  # fmt: skip
+        service.vault.enrol(student, faces.templates()[student], dt.date(2025, 10, 12))
+    sim = agent.devices["camera"]
+    assert isinstance(sim, Camera)
+    assert isinstance(sim.source, SimSource)
+    sim.source.present = ["obama", "biden", "t1-e"]
+    async with panel(agent) as http:
+        await pair(agent, http)
+        page = await http.get("/")
+        assert "Điểm danh" in page.text
+        assert (await agent.local_command("attendance", "take", {}, issuer="gv")).ok
+
+        async def shown() -> dict[str, Any] | None:
+            view = (await http.get("/api/state")).json()["attendance"]
+            return view if set(view.get("present", [])) == {"obama", "biden"} else None
+
+        view = await eventually(shown, 20, "both present on the panel")
+        assert view["open"] is True
+        assert set(view["missing"]) == set(CLASS_A) - {"obama", "biden"}
+        r = await http.post("/api/attendance/mark", json={"student": "hopper", "status": "late"})
+        assert r.status_code == 200, r.text
+        view = (await http.get("/api/state")).json()["attendance"]
+        assert view["late"] == ["hopper"]
+        r = await http.post("/api/attendance/mark", json={"student": "Nguyễn An", "status": "late"})
+        assert r.status_code == 422
+        take = service.take
+        assert take is not None
+        mark = take.marks["hopper"]
+        assert (mark.method, mark.by, mark.revision) == ("manual", "teacher (panel)", 1)
