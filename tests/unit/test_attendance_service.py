@@ -207,3 +207,47 @@ async def test_no_event_data_can_carry_pixels(tmp_path: Path, method: str) -> No
     await service.step()
     for _, fields in events:
         assert len(json.dumps(fields)) < 1024
+
+
+async def test_the_hubs_enrol_reads_the_inbox_and_deletes_the_photos_even_when_refused(
+    tmp_path: Path,
+) -> None:
+    import cv2
+
+    service, _, events, _ = _service(tmp_path, enrolled=())
+    inbox = tmp_path / "inbox" / "obama"
+    inbox.mkdir(parents=True)
+    for i, image in enumerate(faces.faceset().enrol["obama"]):
+        cv2.imwrite(str(inbox / f"{i}.jpg"), image)
+    with pytest.raises(ValueError, match="no consent"):
+        await service.execute("enrol", {"student": "obama", "by": "it"})
+    assert list(inbox.iterdir()) == [], "a refused enrolment kept the photos"
+    consent = {"student": "obama", "parent": True, "age_7_or_over": True, "student_own": True}
+    await service.execute("consent", {**consent, "by": "it"})
+    for i, image in enumerate(faces.faceset().enrol["obama"]):
+        cv2.imwrite(str(inbox / f"{i}.jpg"), image)
+    await service.execute("enrol", {"student": "obama", "by": "it"})
+    assert list(inbox.iterdir()) == []
+    assert [e.templates for e in events.of("attendance_enrolled")] == [2]
+    assert [c.state for c in events.of("attendance_consent")] == ["recorded"]
+
+
+async def test_a_withdrawal_during_a_window_stops_the_student_being_named(tmp_path: Path) -> None:
+    service, feed, events, _ = _service(tmp_path)
+    room = faces.classroom(seed=9)
+    await _frames(service, feed, [room.compose(["biden"])[0]])  # the window is open
+    await service.execute("withdraw", {"student": "obama", "by": "parent"})
+    [change] = events.of("attendance_consent")
+    assert (change.student, change.state, change.templates_deleted) == ("obama", "withdrawn", 2)
+    await _frames(service, feed, [room.compose(["obama", "biden"])[0] for _ in range(3)])
+    assert [m.student for m in events.of("attendance")] == ["biden"]
+    assert "obama" not in service.vault.templates()
+
+
+async def test_templates_past_retention_are_deleted_and_reported(tmp_path: Path) -> None:
+    service, _, events, clock = _service(tmp_path, enrolled=("obama",))
+    await clock.advance_to(dt.datetime(2027, 6, 1, 8, 0, tzinfo=TZ))
+    await service.step()
+    [change] = events.of("attendance_consent")
+    assert (change.student, change.state) == ("obama", "expired")
+    assert service.vault.templates() == {}
