@@ -53,6 +53,8 @@ logger = logging.getLogger(__name__)
 RECHECK_FRAMES = 10
 """Every this many frames each face is embedded, named students' seats included."""
 
+ROSTER_FILE = "roster.json"
+"""The roster the hub sent (``roster`` command), in the attendance folder."""
 UNKNOWN_SEAT = "?"
 """Seats of faces that matched no one start with this (student ids cannot)."""
 
@@ -111,6 +113,8 @@ class AttendanceService(Device):
         self.roster: dict[str, StudentMethod] = {
             s: m or config.method for s, m in config.students.items()
         }
+        self._roster_file = data_dir / ROSTER_FILE
+        self._load_roster()
         self.take: Take | None = None
         self.closed: dict[tuple[dt.date, int], Take] = {}
         """The last periods taken (for corrections), by (date, period)."""
@@ -403,9 +407,34 @@ class AttendanceService(Device):
 
     async def _roster(self, params: dict[str, Any]) -> dict[str, Any]:
         p = parse_params(RosterParams, params)
+        await asyncio.get_running_loop().run_in_executor(self._worker, self._save_roster, p)
+        self._use_roster(p)
+        return await self.state()
+
+    def _use_roster(self, p: RosterParams) -> None:
         self.class_id, self.method = p.class_id, p.method
         self.roster = {e.student: e.method or p.method for e in p.students}
-        return await self.state()
+
+    def _load_roster(self) -> None:
+        """The roster the hub sent last, kept on disk (ids only): it outlives a restart."""
+        try:
+            text = self._roster_file.read_text()
+        except FileNotFoundError:
+            return
+        except OSError as exc:
+            logger.error("%s: attendance roster %s: %s", self.label, self._roster_file, exc)
+            return
+        try:
+            self._use_roster(RosterParams.model_validate_json(text))
+        except ValueError as exc:
+            logger.error("%s: attendance roster %s unreadable, the room file's is used: %s",
+                         self.label, self._roster_file, exc)  # fmt: skip
+
+    def _save_roster(self, p: RosterParams) -> None:
+        self._roster_file.parent.mkdir(parents=True, exist_ok=True)
+        tmp = self._roster_file.with_suffix(".tmp")
+        tmp.write_text(p.model_dump_json())
+        tmp.replace(self._roster_file)
 
     async def _revoke(self, params: dict[str, Any]) -> dict[str, Any]:
         p = parse_params(RevokeCardParams, params)

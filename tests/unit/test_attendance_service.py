@@ -251,3 +251,23 @@ async def test_templates_past_retention_are_deleted_and_reported(tmp_path: Path)
     [change] = events.of("attendance_consent")
     assert (change.student, change.state) == ("obama", "expired")
     assert service.vault.templates() == {}
+
+
+async def test_a_roster_from_the_hub_is_used_and_outlives_a_restart(tmp_path: Path) -> None:
+    service, _, _, _ = _service(tmp_path)
+    students = [{"student": "hs-9"}, {"student": "hs-8", "method": "headcount"}]
+    roster = {"class_id": "6a2", "method": "qr", "students": students}
+    state = await service.execute("roster", roster)
+    assert (state["class_id"], state["method"], state["roster"]) == ("6a2", "qr", 2)
+
+    def restarted() -> AttendanceService:  # the same data folder and vault
+        return AttendanceService(
+            service.config, camera=Feed(), vault=service.vault, emit=Events(),
+            clock=FakeClock(MONDAY), timetable=lambda: TIMETABLE, tz=TZ, data_dir=tmp_path,
+        )  # fmt: skip
+
+    again = restarted()
+    assert again.class_id == "6a2"
+    assert again.roster == {"hs-9": "qr", "hs-8": "headcount"}
+    (tmp_path / "roster.json").write_text("{broken")
+    assert restarted().class_id == "6a1"  # logged; the room file's roster
