@@ -205,3 +205,40 @@ async def test_the_panel_shows_the_periods_attendance_and_takes_a_manual_mark(
         assert take is not None
         mark = take.marks["hopper"]
         assert (mark.method, mark.by, mark.revision) == ("manual", "teacher (panel)", 1)
+
+
+async def test_a_camera_that_disappears_is_reported_to_the_hub_and_recovered(
+    broker: Mosquitto, topic_root: str, tmp_path: Path
+) -> None:
+    camera = SimCameraConfig(backend="sim", photos=_portraits(tmp_path / "portraits"),
+                             retry_s=0.1)  # fmt: skip
+    agent, _ = make_agent(broker, topic_root, tmp_path / "edge", interval=0.5,
+                          devices={"camera": camera})  # fmt: skip
+    sim = agent.devices["camera"]
+    assert isinstance(sim, Camera)
+    assert isinstance(sim.source, SimSource)
+    seen: list[Event] = []
+    async with mqtt_client(broker, topic_root, "watcher") as watcher:
+        await watcher.subscribe(f"{topic_root}/+/+/event", qos=1)
+
+        async def watch() -> None:
+            async for message in watcher.messages:
+                seen.append(decode(Event, bytes(message.payload)))  # type: ignore[arg-type, unused-ignore]
+
+        watching = asyncio.create_task(watch())
+
+        async def kinds(kind: str) -> bool:
+            return any(e.kind == kind and e.device == "camera" for e in seen)
+
+        async with running(agent):
+            await eventually(lambda: kinds("device_available"), 10, "the camera available")
+            sim.source.plugged.clear()  # unplugged
+            await eventually(lambda: kinds("device_unavailable"), 10, "the camera reported lost")
+            assert (await sim.state())["available"] is False
+            seen.clear()
+            sim.source.plugged.set()
+            await eventually(lambda: kinds("device_available"), 10, "the camera back")
+            assert (await sim.state())["available"] is True
+        watching.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await watching
