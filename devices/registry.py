@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated, Any, TypeAlias
 
 from pydantic import Field
 
-from devices import environment, lighting, noise, occupancy, projector
+from devices import camera, environment, lighting, noise, occupancy, projector
 from devices.base import Clock, Device, DeviceError
 from devices.family import (
     Alert,
@@ -27,6 +27,7 @@ FAMILIES: tuple[Family, ...] = (
     projector.FAMILY,
     noise.FAMILY,
     occupancy.FAMILY,
+    camera.FAMILY,
 )
 """Every device family a room file may use: a new family adds its package's table here."""
 

@@ -25,6 +25,7 @@ from devices.base import (
 )
 from devices.environment.sim import SimEnvironmentSensor
 from devices.registry import DeviceHooks, create_device
+from edge.attendance.wiring import make_attendance
 from edge.automation import STATE_TIMEOUT_S, Automation
 from edge.clock import Clock as WallClock
 from edge.clock_offset import ClockOffset
@@ -222,6 +223,13 @@ class Agent:
             label=self.label,
             faults=self.faults,
         )
+        if room.attendance is not None:  # the camera's attendance pipeline, a device too
+            self.devices["attendance"] = make_attendance(
+                room.attendance, self.devices, room_dir, emit=self.recorder.emit_event,
+                clock=self.automation.clock, timetable=lambda: self.automation.timetable,
+                tz=ZoneInfo(room.timezone), label=self.label,
+                changed=lambda: self._device_changed("attendance"),
+            )  # fmt: skip
         self.sim = next(
             (d for d in self.devices.values() if isinstance(d, SimEnvironmentSensor)), None
         )

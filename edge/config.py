@@ -21,6 +21,7 @@ from pydantic import (
 from devices.lighting.config import GpioLightingConfig
 from devices.occupancy.config import PirOccupancyConfig
 from devices.registry import DeviceConfig
+from edge.attendance.config import AttendanceConfig
 from edge.help import PANEL_ID
 from edge.panel.config import PanelConfig
 from protocol.rules import RulesConfig
@@ -139,6 +140,9 @@ class RoomFile(BaseModel):
     panel: PanelConfig = Field(
         default_factory=PanelConfig, description="The teacher's tablet panel; off by default."
     )
+    attendance: AttendanceConfig | None = Field(
+        default=None, description="Attendance by the room's camera (docs/attendance.md)."
+    )
 
     @field_validator("devices")
     @classmethod
@@ -147,6 +151,26 @@ class RoomFile(BaseModel):
         if PANEL_ID in value:
             msg = f"device id {PANEL_ID!r} is the agent's own help panel; name the device otherwise"
             raise ValueError(msg)
+        if "attendance" in value:
+            msg = "device id 'attendance' is the agent's attendance pipeline; name it otherwise"
+            raise ValueError(msg)
+        return value
+
+    @field_validator("attendance")
+    @classmethod
+    def _attendance_camera(
+        cls, value: AttendanceConfig | None, info: ValidationInfo
+    ) -> AttendanceConfig | None:
+        devices = info.data.get("devices")
+        if value is not None and devices is not None:
+            camera = devices.get(value.camera)
+            if camera is None or camera.family != "camera":
+                cameras = [d for d, c in devices.items() if c.family == "camera"]
+                msg = (
+                    f"camera: {value.camera!r} is not a camera of the room "
+                    f"(cameras: {', '.join(cameras) or 'none'})"
+                )
+                raise ValueError(msg)
         return value
 
     @field_validator("devices")

@@ -29,6 +29,8 @@ examples:
   smartclass bench report            usage reports over a year of rollups (school, district)
   smartclass bench latency           request/reply latency against default socket settings
   smartclass bench memory            the hub's memory under a fuzz of large, malformed messages
+  smartclass attendance enrol ...    consent, enrolment, withdrawal, QR cards (on the Pi)
+  smartclass bench attendance        detection, identification, false accepts, fps per core
 """
 
 
@@ -127,6 +129,9 @@ def _parser() -> argparse.ArgumentParser:
 
     tools.add_parsers(sub)
     broker_cli.add_parsers(sub)
+    from smartclass import attendance_cli
+
+    attendance_cli.add_parser(sub)
 
     bench = sub.add_parser(
         "bench",
@@ -187,6 +192,18 @@ def _parser() -> argparse.ArgumentParser:
     memory.add_argument(
         "--messages", type=int, default=1200, help="messages per round (default: 1200)"
     )
+    attendance = bench_sub.add_parser(
+        "attendance",
+        help="face attendance quality and speed over a labelled offline image set",
+        description="Compose classroom frames from face images that ship in packages "
+        "(scripts/fetch-faces), run the room's pipeline over them on one core and report the "
+        "detection rate, the identification rate, false accepts (a stranger or another "
+        "student named), frames per second at 640x480 and the time to decide a 40-pupil "
+        "class. Exits 1 if a target is missed.",
+    )
+    attendance.add_argument("--frames", type=int, default=200, help="frames (default: 200)")
+    attendance.add_argument("--seed", type=int, default=1, help="composition seed")
+    attendance.add_argument("--json", type=Path, help="also write the figures here")
     return parser
 
 
@@ -250,6 +267,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         from smartclass import broker_cli
 
         return broker_cli.run(args)
+    if args.command == "attendance":
+        from smartclass import attendance_cli
+
+        return attendance_cli.run(args)
+    if args.command == "bench" and args.bench == "attendance":
+        from smartclass.bench_attendance import run_attendance_bench
+
+        return run_attendance_bench(frames=args.frames, seed=args.seed, out=args.json)
     if args.command == "bench" and args.bench == "memory":
         from smartclass.bench_memory import run_memory_bench
 

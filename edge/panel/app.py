@@ -12,7 +12,7 @@ import logging
 import re
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 from urllib.parse import parse_qs
 
 from fastapi import FastAPI, HTTPException, Request
@@ -24,6 +24,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from edge.panel.control import HELP_REASONS, Outcome
 from edge.panel.pairing import COOKIE, COOKIE_MAX_AGE_S, Paired, normalize
 from edge.panel.views import layout_token
+from protocol.attendance import STUDENT_ID_PATTERN
 from protocol.help import HelpTopic
 from ui.i18n import N_
 from ui.live import LiveEvent, last_event_id
@@ -72,6 +73,8 @@ REASON_LABELS = {
     "network": N_("Network"),
     "other": N_("Something else"),
 }
+MANUAL_BY = "teacher (panel)"
+"""Who a mark made on the room's tablet is recorded as made by (the tablet is the room's)."""
 DIMMER_LEVELS = (30, 70, 100)
 """The levels a dimmer zone offers (big buttons, not a slider a finger misses)."""
 
@@ -81,6 +84,15 @@ class HelpBody(BaseModel):
 
     reason: HelpTopic
     text: str = Field(default="", max_length=150)
+
+
+class MarkBody(BaseModel):
+    """A teacher's correction of one student's mark for the current period."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    student: str = Field(pattern=STUDENT_ID_PATTERN)
+    status: Literal["present", "late", "absent"]
 
 
 class NoBody(BaseModel):
@@ -280,6 +292,13 @@ def make_app(server: PanelServer) -> FastAPI:
         require_tablet(request)
         parse(NoBody, await json_body(request))
         return answer(await controls.cancel_help())
+
+    @app.post("/api/attendance/mark")
+    async def mark_attendance(request: Request) -> JSONResponse:
+        require_tablet(request)
+        body = parse(MarkBody, await json_body(request))
+        params = {"student": body.student, "status": body.status, "by": MANUAL_BY}
+        return answer(await controls.act("attendance", "mark", params))
 
     app.include_router(language_routes())
     mount_static(app)

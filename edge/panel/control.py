@@ -29,6 +29,7 @@ logger = logging.getLogger(__name__)
 ACTIONS: dict[str, frozenset[str]] = {
     "lighting": frozenset({"on", "off", "set", "scene"}),
     "projector": frozenset({"on", "off", "input", "mute", "unmute"}),
+    "attendance": frozenset({"mark"}),
 }
 """What the panel may ask of each family (not the projector's refresh, nor the panel's pairing)."""
 HELP_REASONS = HELP_TOPICS

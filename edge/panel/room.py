@@ -23,6 +23,7 @@ from edge.panel.progress import Progress
 from edge.panel.views import (
     CLIMATE_METRICS,
     Co2Level,
+    attendance_view,
     climate_view,
     co2_level,
     help_view,
@@ -46,6 +47,8 @@ LISTENERS_MAX = 20
 SEED_TIMEOUT_S = 5.0
 """Longest one device's state may take to read when the panel starts."""
 CONTROLLED = ("lighting", "projector")
+ATTENDANCE = "attendance"
+"""The attendance device's id: its state fills the attendance card."""
 """The families the panel shows as controls."""
 Routine = Literal["starting", "ending"]
 
@@ -67,6 +70,7 @@ class RoomView:
         self.climate = self._climate()
         self.timetable = self._timetable()
         self.lesson = self._lesson()
+        self.attendance = attendance_view(None if "attendance" not in agent.devices else {})
         self._generation = agent.pairing.generation
         self._changed = asyncio.Event()
         self._timers: dict[str, asyncio.TimerHandle] = {}
@@ -105,6 +109,12 @@ class RoomView:
         """A device's state as the agent publishes it (or as a command returned it)."""
         if device.id == PANEL_ID:
             self._panel_state(state)
+            return
+        if device.id == ATTENDANCE:
+            view = attendance_view(state)
+            if view != self.attendance:
+                self.attendance = view
+                self._publish("attendance", view)
             return
         if device.family not in CONTROLLED:
             return
@@ -163,7 +173,8 @@ class RoomView:
     async def seed(self) -> None:
         """Read every device's state once: the panel shows the room before the first publish
         (a broker that is down at start publishes nothing)."""
-        for device in [*self.controlled(), self.agent.panel]:
+        attendance = [d for d in (self.agent.devices.get(ATTENDANCE),) if d is not None]
+        for device in [*self.controlled(), self.agent.panel, *attendance]:
             try:
                 async with asyncio.timeout(SEED_TIMEOUT_S):
                     state = await device.state()
@@ -203,6 +214,7 @@ class RoomView:
             "help": self.help,
             "link": self.link,
             "lesson": self.lesson,
+            "attendance": self.attendance,
         }
 
     # --- the views -------------------------------------------------------------------

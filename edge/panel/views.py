@@ -201,7 +201,32 @@ def lesson_view(
     return {"state": state, "scene": lesson_scene}
 
 
+def attendance_view(state: Mapping[str, Any] | None) -> dict[str, Any]:
+    """The current period's attendance (the last one taken between windows): who is present,
+    late and missing, by the school's ids only."""
+    if state is None:
+        return {"enabled": False}
+    period = state.get("period") or state.get("last")
+    if not isinstance(period, Mapping):
+        return {"enabled": True, "available": state.get("available", True), "period": None}
+    marks = period.get("marks", {})
+    by = {s: [k for k, v in sorted(marks.items()) if v == s] for s in ("present", "late", "absent")}
+    return {
+        "enabled": True,
+        "available": state.get("available", True),
+        "open": bool(state.get("period")),
+        "period": period.get("period"),
+        "date": period.get("date"),
+        "method": state.get("method"),
+        "present": by["present"],
+        "late": by["late"],
+        "missing": sorted([*period.get("missing", []), *by["absent"]]),
+        "headcount": period.get("headcount", 0),
+    }
+
+
 __all__ = [
+    "attendance_view",
     "CLIMATE_METRICS",
     "Busy",
     "BusyWhat",

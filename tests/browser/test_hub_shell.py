@@ -83,9 +83,11 @@ def test_each_role_finds_its_pages_in_vietnamese(hub: Hub, open_page: OpenPage, 
     hrefs = [links.nth(i).get_attribute("href") for i in range(links.count())]
     assert hrefs, f"{role.value}: an empty menu"
     for href in hrefs:
-        assert href is not None and href.startswith("/"), href
+        assert href is not None
+        assert href.startswith("/"), href
         response = page.goto(f"{hub.url}{href}")
-        assert response is not None and response.status == 200, (role.value, href)
+        assert response is not None
+        assert response.status == 200, (role.value, href)
         assert page.evaluate("document.documentElement.lang") == "vi"
         assert_no_english(page)
         assert_accessible(page)

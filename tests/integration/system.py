@@ -177,6 +177,7 @@ def make_agent(
     auth: Mosquitto | None = None,
     panel: Mapping[str, Any] | None = None,
     device_clock: Callable[[], float] | None = None,
+    attendance: Mapping[str, Any] | None = None,
 ) -> tuple[Agent, MockFactory]:
     """An in-process agent of the sample room on mock pins, with fast reconnects.
 
@@ -215,6 +216,8 @@ def make_agent(
             ),
         }
     )
+    if attendance is not None:  # validated with the devices it names
+        config = type(config).model_validate({**config.model_dump(), "attendance": attendance})
     credentials = auth or broker
     user, password = None, None
     if getattr(credentials, "secured", False):

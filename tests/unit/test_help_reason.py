@@ -59,4 +59,5 @@ def test_every_topic_has_a_label_translated() -> None:
         html = rows.render(alerts=[alert(topic)], rooms={}, may_operate=False, show_room=False)
         assert f'data-help-topic="{topic}">' in html
         shown = html.split(f'data-help-topic="{topic}">')[1].split("<")[0]
-        assert shown and not shown.isascii(), (topic, shown)  # Vietnamese, not the code
+        assert shown, topic
+        assert not shown.isascii(), (topic, shown)  # Vietnamese, not the code

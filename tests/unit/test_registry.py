@@ -37,6 +37,10 @@ MINIMAL: dict[tuple[str, str], dict[str, Any]] = {
     ("noise", "sim"): {},
     ("occupancy", "gpio"): {"pin": 17},
     ("occupancy", "sim"): {},
+    ("camera", "opencv"): {"source": 0},
+    ("camera", "folder"): {"path": "/nonexistent-frames"},
+    ("camera", "sim"): {},
+    ("camera", "picamera2"): {},
 }
 """A smallest valid config of every backend: a new backend adds its own here."""
 
@@ -68,6 +72,7 @@ def test_families_and_backends_keep_the_room_file_names() -> None:
         "projector": ["pjlink", "sim"],
         "noise": ["pyaudio", "sim"],
         "occupancy": ["gpio", "sim"],
+        "camera": ["opencv", "folder", "sim", "picamera2"],
     }
 
 
@@ -104,8 +109,8 @@ def test_an_unknown_backend_or_family_is_refused_naming_the_key() -> None:
     assert "'dali'" in str(backend.value)
     assert "'backend'" in str(backend.value)
     with pytest.raises(ValidationError) as family:
-        ADAPTER.validate_python({"family": "camera", "backend": "sim"})
-    assert "'camera'" in str(family.value)
+        ADAPTER.validate_python({"family": "doorbell", "backend": "sim"})
+    assert "'doorbell'" in str(family.value)
     assert "'family'" in str(family.value)
 
 
@@ -126,13 +131,13 @@ def test_a_config_outside_every_table_is_refused_naming_family_and_backend() -> 
 
 
 class FakeCameraConfig(BackendConfig):
-    family: Literal["camera"] = "camera"
+    family: Literal["doorbell"] = "doorbell"
     backend: Literal["sim"]
     fps: int = Field(default=5, ge=1)
 
 
 class FakeCamera(Device):
-    family: ClassVar[str] = "camera"
+    family: ClassVar[str] = "doorbell"
 
     def __init__(self, device_id: str, config: FakeCameraConfig, clock: Any) -> None:
         super().__init__(device_id)
@@ -152,45 +157,45 @@ def _camera(device_id: str, config: FakeCameraConfig, context: DeviceContext) ->
 
 
 async def test_a_family_added_to_the_list_is_picked_up_without_editing_the_registry() -> None:
-    camera = Family("camera", {FakeCameraConfig: _camera})
+    camera = Family("doorbell", {FakeCameraConfig: _camera})
     registry = Registry([*FAMILIES, camera])
     adapter: TypeAdapter[Any] = TypeAdapter(registry.config_type)
-    config = adapter.validate_python({"family": "camera", "backend": "sim", "fps": 12})
+    config = adapter.validate_python({"family": "doorbell", "backend": "sim", "fps": 12})
     assert isinstance(config, FakeCameraConfig)
     clock = FakeClock()
     device = registry.create("cam", config, DeviceContext(clock=clock))
     assert isinstance(device, FakeCamera)
     assert device.clock is clock
     assert await device.state() == {"fps": 12}
-    assert registry.backends["camera", "sim"] is FakeCameraConfig
+    assert registry.backends["doorbell", "sim"] is FakeCameraConfig
     lights = adapter.validate_python(
         {"family": "lighting", "backend": "gpio", **MINIMAL["lighting", "gpio"]}
     )
     assert type(lights) is REGISTRY.backends["lighting", "gpio"]  # the others are still there
-    with pytest.raises(ValidationError, match="'camera'"):
-        ADAPTER.validate_python({"family": "camera", "backend": "sim"})  # not in the real list
+    with pytest.raises(ValidationError, match="'doorbell'"):
+        ADAPTER.validate_python({"family": "doorbell", "backend": "sim"})  # not in the real list
 
 
 def test_a_family_table_is_checked_when_built() -> None:
-    with pytest.raises(ValueError, match="FakeCameraConfig says family 'camera'"):
+    with pytest.raises(ValueError, match="FakeCameraConfig says family 'doorbell'"):
         Family("lighting", {FakeCameraConfig: _camera})
     with pytest.raises(ValueError, match="backend 'sim' is both"):
-        Family("camera", {FakeCameraConfig: _camera, SecondSimCamera: _camera})
+        Family("doorbell", {FakeCameraConfig: _camera, SecondSimCamera: _camera})
     with pytest.raises(TypeError, match="must be a Literal of one string"):
-        Family("camera", {LooseCameraConfig: _camera})
+        Family("doorbell", {LooseCameraConfig: _camera})
     with pytest.raises(ValueError, match="has no backend"):
-        Family("camera", {})
+        Family("doorbell", {})
     with pytest.raises(ValueError, match="two families are named 'lighting'"):
         Registry([*FAMILIES, Family("lighting", {DaliLightingConfig: _camera})])
 
 
 class SecondSimCamera(BackendConfig):
-    family: Literal["camera"] = "camera"
+    family: Literal["doorbell"] = "doorbell"
     backend: Literal["sim"]
 
 
 class LooseCameraConfig(BackendConfig):
-    family: Literal["camera"] = "camera"
+    family: Literal["doorbell"] = "doorbell"
     backend: str
 
 

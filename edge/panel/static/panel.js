@@ -231,6 +231,42 @@
     $("#help-open").disabled = pending.has("help");
   }
 
+  function renderAttendance() {
+    const view = state.attendance || { enabled: false };
+    const note = $("[data-attendance]");
+    const counts = $("#attendance-counts");
+    const list = $("#attendance-list");
+    const shown = view.enabled && view.period;
+    note.hidden = !!shown;
+    counts.hidden = !shown;
+    list.hidden = !shown || view.method === "headcount";
+    if (!shown) { note.textContent = t(view.enabled ? "attendance_none" : "attendance_off"); return; }
+    if (view.method === "headcount") {
+      counts.textContent = t("attendance_headcount", { n: view.headcount });
+      return;
+    }
+    counts.textContent = t(view.open ? "attendance_open" : "attendance_closed", {
+      n: view.period, present: view.present.length, late: view.late.length, missing: view.missing.length
+    });
+    list.textContent = "";
+    [["present", view.present], ["late", view.late], ["missing", view.missing]].forEach(function (group) {
+      group[1].forEach(function (student) {
+        const row = document.createElement("li");
+        row.dataset.student = student;
+        row.dataset.status = group[0];
+        const name = document.createElement("span");
+        name.textContent = student + " · " + t("attendance_" + group[0]);
+        const button = document.createElement("button");
+        button.type = "button";
+        button.dataset.mark = group[0] === "missing" ? "present" : "absent";
+        button.textContent = t(group[0] === "missing" ? "attendance_mark_present" : "attendance_mark_absent");
+        button.disabled = pending.has("attendance:" + student);
+        row.append(name, button);
+        list.append(row);
+      });
+    });
+  }
+
   function renderLink() {
     const local = !state.link || state.link.local;
     $("#local-mode").hidden = !local;
@@ -245,6 +281,7 @@
     renderTimetable();
     renderHelp();
     renderLink();
+    renderAttendance();
   }
 
   function setDeadline(view) {
@@ -317,6 +354,11 @@
       if (button.dataset.input) { act(id, "input", { source: button.dataset.input }); }
       return;
     }
+    if (button.dataset.mark) {
+      const student = button.closest("[data-student]").dataset.student;
+      send("/api/attendance/mark", { student: student, status: button.dataset.mark }, "attendance:" + student);
+      return;
+    }
     if (button.id === "lesson-start") { send("/api/lesson/start", {}, "lesson"); }
     if (button.id === "lesson-end") { $("#end-dialog").showModal(); }
     if (button.id === "help-open") { $("#help-dialog").showModal(); }
@@ -360,6 +402,7 @@
     timetable: function (table) { state.timetable = table; renderTimetable(); },
     help: function (help) { state.help = help; renderHelp(); },
     link: function (link) { state.link = link; renderLink(); renderHelp(); },
+    attendance: function (view) { state.attendance = view; renderAttendance(); },
     unpaired: function () { window.location.href = "/pair"; }
   }, { after: state.last_event, resync: reload });
 

@@ -1,0 +1,1 @@
+"""Attendance by the classroom camera: faces recognised on the Pi, QR cards, headcounts."""
