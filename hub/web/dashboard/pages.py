@@ -12,8 +12,8 @@ from jinja2 import ChoiceLoader, FileSystemLoader
 
 from hub.access import Caller
 from hub.web.dashboard.labels import LABELS, UNITS
-from protocol.help import split_help_reason
 from hub.web.pages import HUB_STATIC_PATH, menu_for
+from protocol.help import split_help_reason
 from ui.i18n import LOCALES
 from ui.pages import TEMPLATES_DIR, Pages
 
