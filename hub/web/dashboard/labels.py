@@ -36,6 +36,7 @@ LABELS: Final[dict[str, dict[str, str]]] = {
         "outbox_dropped": N_("The room dropped messages"),
         "messages_missing": N_("Messages missing"),
         "help": N_("Help request"),
+        "card_refused": N_("Attendance card refused"),
     },
     "help_topic": {  # protocol.help.HELP_TOPICS, as the panel names them
         "projector": N_("Projector"),
