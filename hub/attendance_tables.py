@@ -71,12 +71,13 @@ class AttendanceSlotRow(Base):
 
 
 class ConsentRow(Base):
-    """One change of a student's consent to face recognition, as the room reported it
-    (``agent``) or as IT recorded it through the hub (``hub``)."""
+    """One change of a student's consent to face recognition, as IT recorded it through the
+    hub (``hub``) or as the room reported it (``agent``): the same change (student, state,
+    time, person) is kept once, whichever came first."""
 
     __tablename__ = "attendance_consent"
     __table_args__ = (
-        UniqueConstraint("site", "student", "state", "at", "by", "source", name="uq_consent"),
+        UniqueConstraint("site", "student", "state", "at", "by", name="uq_consent"),
         Index("ix_attendance_consent_student", "site", "student"),
     )
 

@@ -32,7 +32,7 @@ def upgrade() -> None:
         sa.Column("source", sa.String(length=8), nullable=False),
         sa.Column("templates_deleted", sa.Integer(), nullable=False),
         sa.PrimaryKeyConstraint("id"),
-        sa.UniqueConstraint("site", "student", "state", "at", "by", "source", name="uq_consent"),
+        sa.UniqueConstraint("site", "student", "state", "at", "by", name="uq_consent"),
     )
     with op.batch_alter_table("attendance_consent", schema=None) as batch_op:
         batch_op.create_index("ix_attendance_consent_student", ["site", "student"], unique=False)
