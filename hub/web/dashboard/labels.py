@@ -44,6 +44,21 @@ LABELS: Final[dict[str, dict[str, str]]] = {
         "network": N_("Network"),
         "other": N_("Something else"),
     },
+    "consent": {  # protocol.attendance.ConsentState
+        "recorded": N_("Consent recorded"),
+        "withdrawn": N_("Consent withdrawn"),
+        "expired": N_("Consent expired"),
+    },
+    "method": {  # protocol.attendance.Method
+        "face": N_("Face recognition"),
+        "qr": N_("QR card"),
+        "headcount": N_("Headcount only"),
+        "manual": N_("Marked by hand"),
+    },
+    "source": {
+        "hub": N_("Recorded through the hub"),
+        "agent": N_("Reported by the room"),
+    },
     "state": {
         "open": N_("Open"),
         "acknowledged": N_("Acknowledged"),
