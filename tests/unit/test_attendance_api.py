@@ -1,5 +1,6 @@
 """The attendance API: who reads which lessons, each read in the audit log; consent recorded
-and withdrawn through the room's attendance device; rosters; rates as JSON and CSV alike."""
+and withdrawn through the room's attendance device; rosters; rates as JSON and CSV alike;
+and the pages showing them as HTTP sees them (the API's figures, in Vietnamese, audited)."""
 
 from __future__ import annotations
 
@@ -244,3 +245,38 @@ async def test_roster_push_and_the_method_report(
     too_many = {**roster, "students": [{"student": f"hs{i}"} for i in range(81)]}
     r = await http.post(f"{API}/rooms/{SITE}/{ROOM}/attendance/roster", json=too_many, headers=it)
     assert r.status_code == 422
+
+
+# --- the pages ---------------------------------------------------------------------
+
+
+async def test_the_report_page_shows_the_api_rates(app: FastAPI, http: httpx.AsyncClient) -> None:
+    lessons(app)
+    admin = bearer(app, Role.ADMIN)
+    r = await http.get(
+        f"/reports/attendance?place={SITE}&from={DAY}&to={DAY}&group=period", headers=admin
+    )
+    assert r.status_code == 200, r.text
+    assert 'data-class="6a1" data-group-key="1"' in r.text
+    assert 'data-value="1.0000"' in r.text
+    assert "Tiết 1" in r.text
+    assert f"/api/v1/sites/{SITE}/attendance/rates.csv?group=period" in r.text
+    teacher = bearer(app, Role.TEACHER)
+    assert (await http.get("/reports/attendance", headers=teacher)).status_code == 403
+
+
+async def test_the_consent_page_lists_students_and_is_audited(
+    app: FastAPI, http: httpx.AsyncClient, agent: object
+) -> None:
+    it = bearer(app, Role.IT, username="it.an")
+    body = {"student": "hs01", "parent": True, "age_7_or_over": False}
+    await http.post(f"/api/v1/rooms/{SITE}/{ROOM}/attendance/consent", json=body, headers=it)
+    r = await http.get(f"/dashboard/consent/{SITE}", headers=it)
+    assert r.status_code == 200, r.text
+    assert 'data-student-row="hs01" data-state="recorded"' in r.text
+    assert "Đã ghi nhận đồng ý" in r.text
+    assert [e.detail.get("page") for e in audit_entries(app, "consent.read")] == ["dashboard"]
+    r = await http.get("/dashboard/consent", headers=it, follow_redirects=False)
+    assert r.headers["location"] == f"/dashboard/consent/{SITE}"
+    admin = bearer(app, Role.ADMIN)
+    assert (await http.get(f"/dashboard/consent/{SITE}", headers=admin)).status_code == 403
