@@ -16,7 +16,7 @@ from collections.abc import Callable, Sequence
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Connection, case, delete, func, select, update
+from sqlalchemy import Connection, case, delete, func, select, tuple_, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from hub.attendance_tables import (
@@ -99,6 +99,10 @@ class AttendanceWriter:
             elif isinstance(data, Enrolled):
                 self._enrolled(site, room, data, msg.ts)
         self._marks(marks)
+        faces = {(slot[0], student) for (slot, student), (_, d) in marks.items()
+                 if d.method == "face"}  # fmt: skip
+        for site, student in withdrawn(self.conn, faces):
+            forget_face_data(self.conn, site, student)  # a mark from before the withdrawal
         for slot, room in sorted(touched.items()):
             self._recount(slot, room)
         return self.rejected
@@ -224,6 +228,21 @@ def record_consent(
     conn.execute(stmt.on_conflict_do_nothing())
 
 
+def withdrawn(conn: Connection, students: set[tuple[str, str]]) -> list[tuple[str, str]]:
+    """Of these (site, student) pairs, those whose newest consent change is a withdrawal or
+    an expiry (one query for the lot)."""
+    if not students:
+        return []
+    c = ConsentRow
+    rows = conn.execute(
+        select(c.site, c.student, c.state)
+        .where(tuple_(c.site, c.student).in_(sorted(students)))
+        .order_by(c.site, c.student, c.at, c.id)
+    ).all()
+    newest = {(r.site, r.student): r.state for r in rows}  # the last of each wins
+    return sorted(k for k, state in newest.items() if state != "recorded")
+
+
 def forget_face_data(conn: Connection, site: str, student: str) -> int:
     """Erase what the hub holds that was derived from the student's face: the enrolment
     record, and the match confidence of their face marks (in the marks and in the stored
@@ -264,6 +283,7 @@ def forget_face_data(conn: Connection, site: str, student: str) -> int:
 __all__ = [
     "BAD_ATTENDANCE",
     "AttendanceWriter",
+    "withdrawn",
     "forget_face_data",
     "insert_for",
     "record_consent",

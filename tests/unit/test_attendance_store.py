@@ -176,3 +176,12 @@ def test_a_malformed_payload_is_a_dead_letter_not_a_crash(
         [dead] = conn.execute(select(DeadLetter)).all()
     assert dead.reason == BAD_ATTENDANCE
     assert dead.detail.startswith("invalid ")
+
+
+def test_a_face_mark_arriving_after_the_withdrawal_keeps_no_confidence(store: Store) -> None:
+    store.write_batch([consent("hs01", "recorded"), consent("hs01", "withdrawn", seconds=10)])
+    store.write_batch([mark("hs01"), mark("hs02")])  # an outbox replay of an earlier lesson
+    assert marks_of(store) == {
+        "hs01": ("present", "face", 0, None),
+        "hs02": ("present", "face", 0, 0.9),
+    }

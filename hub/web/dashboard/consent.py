@@ -9,6 +9,7 @@ is audited as the API's read is.
 
 from __future__ import annotations
 
+import asyncio
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Request, status
@@ -51,14 +52,15 @@ async def consent_page(
     """The school's students and their consent, the forms to change it, each class's method."""
     caller = ref.caller
     book = AttendanceBook(hub.store.engine)
-    students = book.consent(ref.site)
-    classes = book.methods(ref.site)
+    students = await asyncio.to_thread(book.consent, ref.site)
+    classes = await asyncio.to_thread(book.methods, ref.site)
     await hub.audit.record(
         caller, "consent.read", site=ref.site,
         detail={"page": "dashboard", "students": len(students)},
     )  # fmt: skip
-    names = views.site_names(hub)
-    rooms = [(r.room, r.name) for r in hub.store.list_rooms() if r.site == ref.site]
+    names = await asyncio.to_thread(views.site_names, hub)
+    listed = await asyncio.to_thread(hub.store.list_rooms)
+    rooms = [(r.room, r.name) for r in listed if r.site == ref.site]
     schools = [(s, names.get(s, s)) for s in sorted(caller.scope(Action.CONSENT_MANAGE).sites)]
     name = "consent.html" if part is None else f"consent_{part}.html"
     return render(
