@@ -122,6 +122,16 @@ async def test_each_role_reads_the_lessons_within_reach_and_each_read_is_audited
     assert [(e.role, e.room) for e in reads[1:]] == [("admin", None), ("it", None)]
 
 
+async def test_a_room_s_recent_events_name_no_student(
+    app: FastAPI, http: httpx.AsyncClient
+) -> None:
+    """The room's detail (``room.read``: district staff too) is no way around the audit."""
+    lessons(app)
+    store_of(app).write_batch([attendance("attendance_card_refused", {"reason": "forged"})])
+    r = await http.get(f"{API}/rooms/{SITE}/{ROOM}", headers=bearer(app, Role.DISTRICT))
+    assert [e["kind"] for e in r.json()["events"]] == ["attendance_card_refused"]
+
+
 async def test_a_bad_range_is_a_422(app: FastAPI, http: httpx.AsyncClient) -> None:
     it = bearer(app, Role.IT)
     url = f"{API}/sites/{SITE}/attendance"
