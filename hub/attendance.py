@@ -178,6 +178,11 @@ class AttendanceBook:
             if change.state in ("withdrawn", "expired"):
                 forget_face_data(conn, site, change.student)
 
+    def forget(self, site: str, student: str) -> int:
+        """Erase what the hub holds derived from the student's face (``forget_face_data``)."""
+        with self.engine.begin() as conn:
+            return forget_face_data(conn, site, student)
+
     # --- rosters -----------------------------------------------------------------------------
 
     def save_roster(

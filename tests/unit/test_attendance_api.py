@@ -226,6 +226,23 @@ async def test_withdrawal_sends_the_command_and_erases_the_face_data(
     assert [e.detail["student"] for e in audit_entries(app, "attendance.withdraw")] == ["hs01"]
 
 
+async def test_a_withdrawal_the_room_does_not_answer_still_erases_the_hub_s_copy(
+    app: FastAPI, http: httpx.AsyncClient, agent: Agent
+) -> None:
+    lessons(app)
+    agent.code = None  # the room never answers
+    it = bearer(app, Role.IT)
+    r = await http.post(f"{API}/rooms/{SITE}/{ROOM}/attendance/withdraw",
+                        json={"student": "hs01", "timeout_s": 0.5}, headers=it)  # fmt: skip
+    assert r.status_code == 504
+    r = await http.get(f"{API}/rooms/{SITE}/{ROOM}/attendance", params=RANGE, headers=it)
+    assert {m["student"]: m["confidence"] for m in r.json()["lessons"][0]["marks"]}["hs01"] is None
+    consent = (await http.get(f"{API}/sites/{SITE}/attendance/consent", headers=it)).json()
+    assert consent["students"] == [], "the history waits for the room's confirmation"
+    [entry] = audit_entries(app, "attendance.withdraw")
+    assert entry.outcome == "CommandTimeout"
+
+
 async def test_roster_push_and_the_method_report(
     app: FastAPI, http: httpx.AsyncClient, agent: Agent
 ) -> None:

@@ -320,10 +320,15 @@ async def withdraw_consent(
 ) -> AttendanceCommandPublic:
     """Withdraw a student's consent: the room's agent deletes their face templates at once
     (the command), and the hub erases what it holds derived from their face (the match
-    confidence of their face marks, the enrolment record); the hub holds no template."""
+    confidence of their face marks, the enrolment record), even when the room cannot be
+    reached; the hub holds no template. The history records the withdrawal once the room
+    has confirmed it: otherwise try again."""
     params = WithdrawParams(student=body.student, by=ref.caller.username)
-    code, text = await _command(hub, ref, "withdraw", params, body.timeout_s,
-                                {"student": body.student})  # fmt: skip
+    try:
+        code, text = await _command(hub, ref, "withdraw", params, body.timeout_s,
+                                    {"student": body.student})  # fmt: skip
+    finally:  # the hub's own copy goes whatever the room answers; the history waits for it
+        await asyncio.to_thread(book(hub).forget, ref.site, body.student)
     change = ConsentChange(
         student=body.student, state="withdrawn", parent=False, student_own=None,
         by=ref.caller.username, at=utcnow(),
