@@ -22,7 +22,7 @@ class Role(StrEnum):
     """The rooms assigned to them: their state, control, the help request."""
     IT = "it"
     """Every room of their schools: control, fleet operations, configuration, the audit log,
-    and the users of their schools."""
+    the users of their schools, attendance and students' consent."""
     ADMIN = "admin"
     """Their schools, read-only: reports, the audit log, rooms and the fleet."""
     DISTRICT = "district"
@@ -46,7 +46,10 @@ class Action(StrEnum):
     AUDIT_READ = "audit.read"
     """The audit log and its export."""
     PERSONAL_READ = "personal.read"
-    """Personal data (attendance); every read is audited."""
+    """Personal data (attendance, consent records); every read is audited."""
+    CONSENT_MANAGE = "consent.manage"
+    """Record and withdraw students' consent to face recognition, push class rosters and
+    their method to a room's attendance camera; each is audited."""
     HUB_ADMIN = "hub.admin"
     """The hub's own operations: dead letters, ingest health."""
     USERS_MANAGE = "users.manage"
@@ -79,6 +82,8 @@ POLICY: Mapping[Role, Mapping[Action, Reach]] = {
         Action.AUDIT_READ: Reach.OWN_SITES,
         Action.HUB_ADMIN: Reach.EVERYWHERE,
         Action.USERS_MANAGE: Reach.OWN_SITES,
+        Action.PERSONAL_READ: Reach.OWN_SITES,
+        Action.CONSENT_MANAGE: Reach.OWN_SITES,
     },
     Role.ADMIN: {
         Action.ROOM_READ: Reach.OWN_SITES,

@@ -323,6 +323,7 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
 def load_models() -> None:
     """Import every module that declares tables, so ``Base.metadata`` holds them all."""
     import hub.alerts.tables
+    import hub.attendance_tables
     import hub.audit
     import hub.config_versions
     import hub.latest

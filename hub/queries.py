@@ -21,11 +21,14 @@ from hub.db import (
     TelemetryPoint,
 )
 from hub.latest import SuspectView, shown_suspects, suspect_rows
+from protocol.attendance import EVENT_KINDS, KIND_CARD_REFUSED, KIND_HEADCOUNT, KIND_SUMMARY
 
 HISTORY_MAX_POINTS = 10_000
 """Most points (or buckets) one history query returns; a larger limit is cut to this."""
 EVENTS_MAX = 500
 """Most events one room query returns."""
+PERSONAL_KINDS = sorted(EVENT_KINDS - {KIND_CARD_REFUSED, KIND_SUMMARY, KIND_HEADCOUNT})
+"""Attendance events that name a student (marks, consent, enrolments)."""
 BOOTS_SHOWN = 8
 """Boots shown in a room's detail (the most recent)."""
 
@@ -223,10 +226,12 @@ class Queries:
             ]
 
     def recent_events(self, site: str, room: str, limit: int = 20) -> list[EventView]:
-        """The room's most recent events, newest stored first (by arrival, not by ``ts``)."""
+        """The room's most recent events, newest stored first (by arrival, not by ``ts``).
+        Attendance events naming a student are personal data: they are read through the
+        attendance routes only (``personal.read``, audited), never here."""
         stmt = (
             select(EventRow)
-            .where(EventRow.agent == f"{site}/{room}")
+            .where(EventRow.agent == f"{site}/{room}", EventRow.kind.not_in(PERSONAL_KINDS))
             .order_by(EventRow.id.desc())
             .limit(min(limit, EVENTS_MAX))
         )

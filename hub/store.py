@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy import Engine, delete, insert, select, tuple_
 from sqlalchemy.dialects import postgresql, sqlite
 
+from hub.attendance_writes import AttendanceWriter
 from hub.boots import AckBoots, BootCache
 from hub.db import CommandLog, DeadLetter, DeviceStateRow, LatestReading, Room, Site
 from hub.latest import suspect_series
@@ -212,6 +213,8 @@ class Store(Queries):
             if self.rollups is not None:
                 self.rollups.add(conn, w.new_telemetry)
             result.events, dup_events = w.events(by_type.get(Event, []))
+            if w.new_events:
+                dead += AttendanceWriter(conn, self._insert, now).write(w.new_events)
             result.duplicates = -1 if min(dup_points, dup_events) < 0 else dup_points + dup_events
             o = OrderedWriter(
                 conn, self._insert, w.book, now=now, devices=self.device_budget, reject=w.reject

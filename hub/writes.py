@@ -91,6 +91,9 @@ class BatchWriter:
         self.new_telemetry: list[Parsed] = []
         """Telemetry stored by this batch for the first time, never a redelivery (the usage
         rollups add these, in the same transaction)."""
+        self.new_events: list[Parsed] = []
+        """Events this batch stores, redeliveries left out (attendance is kept from these, in
+        the same transaction)."""
 
     def reject(self, item: Parsed, reason: str, detail: str) -> None:
         self.rejected.append(rejected(item.source, encode(item.message), reason, detail, self.now))
@@ -355,6 +358,7 @@ class BatchWriter:
                 book.touched.add(item.agent)
                 continue
             first[key] = msg
+            self.new_events.append(item)
             book.order(item.agent, msg.boot, msg.boot_no)
             rows[key] = {
                 "agent": item.agent,

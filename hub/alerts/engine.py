@@ -11,6 +11,9 @@ drop count); it reads and writes through ``AlertStore``, and is used from one th
   grows worse (its level rises).
 - ``outbox_dropped`` is raised when the agent's drop count grows, counted again at each growth,
   and ends after a quiet period without one.
+- ``card_refused`` is raised by the room's ``attendance_card_refused`` event (a warning),
+  counted again by each further one while it is active; IT resolves it. Each event counts
+  once, as for help.
 - ``help`` is raised by the room's ``help`` event, counted again by each further one while it
   is active, and ended by ``help_cancelled``; each event counts once, ever (its source is
   unique among the transitions), so a redelivery changes nothing.
@@ -28,12 +31,15 @@ from hub.alerts.rules import Limits, Observation, RoomSnapshot, observe
 from hub.alerts.store import AlertRecord, AlertStore, NewAlert, RoomKey
 from hub.parsing import Parsed
 from protocol import Event, utcnow
+from protocol.attendance import KIND_CARD_REFUSED, CardRefused, read_data
 from protocol.bounds import safe_text
 
 HELP_EVENT = "help"
 CANCEL_EVENT = "help_cancelled"
 HELP_EVENTS = frozenset({HELP_EVENT, CANCEL_EVENT})
-"""Event kinds the engine reads (the agent's help panel, ``edge/help.py``)."""
+"""Event kinds of the agent's help panel (``edge/help.py``)."""
+ROOM_EVENTS = HELP_EVENTS | {KIND_CARD_REFUSED}
+"""Event kinds the engine reads."""
 REASON_MAX = 200
 
 Action = Literal["raised", "repeated", "acknowledged", "resolved", "ended"]
@@ -49,6 +55,8 @@ class RoomEvent:
     boot: str
     seq: int
     text: str = ""
+    data: tuple[tuple[str, str], ...] = ()
+    """What the engine keeps of the event's data (a card refusal's reason and serial)."""
 
     @property
     def source(self) -> str:
@@ -56,13 +64,22 @@ class RoomEvent:
 
 
 def room_events(batch: Iterable[Parsed]) -> list[RoomEvent]:
-    """The help panel's events of an ingest batch, in order."""
+    """The events of an ingest batch that raise alerts, in order (a card refusal whose data
+    cannot be read is left out: the store kept it as a dead letter)."""
     out = []
     for item in batch:
         msg = item.message
-        if isinstance(msg, Event) and msg.kind in HELP_EVENTS:
-            site, room = item.topic.site, item.topic.room
-            out.append(RoomEvent(site, room, msg.kind, msg.boot, msg.seq, msg.text))
+        if not isinstance(msg, Event) or msg.kind not in ROOM_EVENTS:
+            continue
+        site, room = item.topic.site, item.topic.room
+        data: tuple[tuple[str, str], ...] = ()
+        if msg.kind == KIND_CARD_REFUSED:
+            try:
+                refusal = read_data(CardRefused, msg.data)
+            except ValueError:
+                continue
+            data = (("reason", refusal.reason), ("serial", str(refusal.serial or "")))
+        out.append(RoomEvent(site, room, msg.kind, msg.boot, msg.seq, msg.text, data))
     return out
 
 
@@ -169,8 +186,11 @@ class AlertEngine:
     # --- events ----------------------------------------------------------------------------
 
     def _event(self, event: RoomEvent, now: datetime, out: list[Transition]) -> None:
-        if event.kind not in HELP_EVENTS or self.store.seen(event.source):
+        if event.kind not in ROOM_EVENTS or self.store.seen(event.source):
             return  # a redelivery, or an event already counted by another hub
+        if event.kind == KIND_CARD_REFUSED:
+            self._card_refused(event, now, out)
+            return
         key = AlertKey(AlertKind.HELP, event.site, event.room)
         alert = self._open.get(key)
         if event.kind == CANCEL_EVENT:
@@ -196,6 +216,28 @@ class AlertEngine:
             self._counted(key, again, now, out)
             return
         new = NewAlert(key, "critical", text, data, event.source, event=event.source)
+        self._opened(key, self.store.open(new, now), now, out)
+
+    def _card_refused(self, event: RoomEvent, now: datetime, out: list[Transition]) -> None:
+        key = AlertKey(AlertKind.CARD_REFUSED, event.site, event.room)
+        details = dict(event.data)
+        text = f"a card was refused in {event.site}/{event.room}: {details.get('reason', '')}"
+        data: dict[str, object] = {"reason": details.get("reason", "")}
+        if details.get("serial"):
+            data["serial"] = int(details["serial"])
+        alert = self._open.get(key)
+        if alert is not None:
+            count = int(alert.data.get("refused", 1)) + 1
+            again = self.store.repeat(
+                alert.id, now, severity=alert.severity, text=text,
+                data={**data, "refused": count}, source=event.source, level=None,
+                event=event.source,
+            )  # fmt: skip
+            self._counted(key, again, now, out)
+            return
+        new = NewAlert(
+            key, "warning", text, {**data, "refused": 1}, event.source, event=event.source
+        )
         self._opened(key, self.store.open(new, now), now, out)
 
     # --- conditions --------------------------------------------------------------------------
@@ -325,6 +367,7 @@ __all__ = [
     "CANCEL_EVENT",
     "HELP_EVENT",
     "HELP_EVENTS",
+    "ROOM_EVENTS",
     "Action",
     "AlertEngine",
     "RoomEvent",

@@ -36,9 +36,13 @@ class AlertKind(StrEnum):
     """Sequence numbers neither stored nor reported dropped, for longer than the grace period."""
     HELP = "help"
     """A teacher asked for help from the room."""
+    CARD_REFUSED = "card_refused"
+    """The room's attendance camera refused a QR card (forged, revoked, of another class)."""
 
 
-CONDITIONS = frozenset(set(AlertKind) - {AlertKind.OUTBOX_DROPPED, AlertKind.HELP})
+CONDITIONS = frozenset(
+    set(AlertKind) - {AlertKind.OUTBOX_DROPPED, AlertKind.HELP, AlertKind.CARD_REFUSED}
+)
 """Kinds raised by a condition of the room's current state: each ends by itself when the
 condition clears, and one resolved while it holds is not raised again until it clears (or,
 for those with a level, grows worse)."""

@@ -7,6 +7,7 @@ from fastapi import APIRouter
 from hub.api.responses import AUTH_ERRORS, BODY_TOO_LARGE
 from hub.api.routes import (
     alerts,
+    attendance,
     audit,
     auth,
     commands,
@@ -40,5 +41,7 @@ api_router.include_router(report_tables.router)
 api_router.include_router(stream.router)
 api_router.include_router(pairing.router)
 api_router.include_router(users.router)
+api_router.include_router(attendance.rooms)
+api_router.include_router(attendance.sites)
 
 __all__ = ["api_router"]

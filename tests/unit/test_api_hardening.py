@@ -336,6 +336,21 @@ def test_every_operation_documents_its_errors(app: FastAPI) -> None:
         (f"{API}/users/{{username}}/enable", "post"): {200, 404, 413, 422} | auth,
         (f"{API}/users/{{username}}/password", "post"): {200, 404, 413, 422} | auth,
         (f"{API}/users/{{username}}/reach", "put"): {200, 400, 404, 413, 422} | auth,
+        (f"{rooms}/attendance", "get"): {200, 404, 413, 422} | auth,
+        (f"{sites}/attendance", "get"): {200, 404, 413, 422} | auth,
+        (f"{sites}/attendance/rates", "get"): {200, 404, 413, 422} | auth,
+        (f"{sites}/attendance/rates.csv", "get"): {200, 404, 413, 422} | auth,
+        (f"{sites}/attendance/consent", "get"): {200, 404, 413, 422} | auth,
+        (f"{sites}/attendance/methods", "get"): {200, 404, 413, 422} | auth,
+        (f"{rooms}/attendance/consent", "post"): {
+            200, 400, 404, 409, 413, 422, 502, 503, 504
+        } | auth,
+        (f"{rooms}/attendance/withdraw", "post"): {
+            200, 400, 404, 409, 413, 422, 502, 503, 504
+        } | auth,
+        (f"{rooms}/attendance/roster", "post"): {
+            200, 400, 404, 409, 413, 422, 502, 503, 504
+        } | auth,
     }  # fmt: skip
     paths = app.openapi()["paths"]
     assert {(p, m) for p, ops in paths.items() for m in ops} == set(expected)

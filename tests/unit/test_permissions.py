@@ -50,6 +50,8 @@ EXPECTED: dict[Role, dict[Action, Reach]] = {
         Action.AUDIT_READ: S,
         Action.HUB_ADMIN: E,
         Action.USERS_MANAGE: S,
+        Action.PERSONAL_READ: S,
+        Action.CONSENT_MANAGE: S,
     },
     Role.ADMIN: {
         Action.ROOM_READ: S,
@@ -67,7 +69,8 @@ EXPECTED: dict[Role, dict[Action, Reach]] = {
     },
 }
 """Who may do what: teachers their rooms; IT their schools and their users (and the hub's own
-operations); admins their schools, read-only; district staff every school, read-only."""
+operations), their students' attendance and consent; admins their schools, read-only;
+district staff every school, read-only."""
 
 
 def reaches(reach: Reach | None, target: tuple[str, str], kind: str = "room") -> bool:

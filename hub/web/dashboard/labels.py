@@ -36,12 +36,28 @@ LABELS: Final[dict[str, dict[str, str]]] = {
         "outbox_dropped": N_("The room dropped messages"),
         "messages_missing": N_("Messages missing"),
         "help": N_("Help request"),
+        "card_refused": N_("Attendance card refused"),
     },
     "help_topic": {  # protocol.help.HELP_TOPICS, as the panel names them
         "projector": N_("Projector"),
         "sound": N_("Sound"),
         "network": N_("Network"),
         "other": N_("Something else"),
+    },
+    "consent": {  # protocol.attendance.ConsentState
+        "recorded": N_("Consent recorded"),
+        "withdrawn": N_("Consent withdrawn"),
+        "expired": N_("Consent expired"),
+    },
+    "method": {  # protocol.attendance.Method
+        "face": N_("Face recognition"),
+        "qr": N_("QR card"),
+        "headcount": N_("Headcount only"),
+        "manual": N_("Marked by hand"),
+    },
+    "source": {
+        "hub": N_("Recorded through the hub"),
+        "agent": N_("Reported by the room"),
     },
     "state": {
         "open": N_("Open"),

@@ -17,6 +17,7 @@ from hub.access import Action, Caller
 from hub.api.auth import Allowed, RoomAllowed, RoomRef, SiteAllowed, SiteRef
 from hub.api.deps import ID_PATTERN, HubDep
 from hub.web.dashboard import views
+from hub.web.dashboard.consent import router as consent_router
 from hub.web.dashboard.pages import DASHBOARD_STATIC_DIR, DASHBOARD_STATIC_PATH, render
 from hub.web.pages import add_menu
 from ui.i18n import N_
@@ -37,6 +38,7 @@ add_menu(50, USERS, N_("Users"), Action.USERS_MANAGE)
 
 router = APIRouter(include_in_schema=False)
 router.mount(DASHBOARD_STATIC_PATH, StaticFiles(directory=DASHBOARD_STATIC_DIR), name="dashboard")
+router.include_router(consent_router)
 
 
 def _page(name: str, part: str | None) -> str:

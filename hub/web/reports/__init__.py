@@ -1,4 +1,4 @@
-"""The admin's report pages: usage, comparisons, forecasts, and the audit log.
+"""The admin's report pages: usage, comparisons, forecasts, attendance, and the audit log.
 
 Every page shows what the JSON API answers for the same query (the same functions make
 both), and links to the CSV of each table it shows. Pages read; nothing here changes
@@ -13,6 +13,7 @@ from fastapi.staticfiles import StaticFiles
 
 from hub.access import Action
 from hub.web.pages import add_menu
+from hub.web.reports.attendance import router as attendance_router
 from hub.web.reports.audit import router as audit_router
 from hub.web.reports.compare import router as compare_router
 from hub.web.reports.forecasts import router as forecasts_router
@@ -29,7 +30,7 @@ add_menu(70, "/audit", N_("Audit log"), Action.AUDIT_READ)
 def reports_router() -> APIRouter:
     """The report pages."""
     router = APIRouter(include_in_schema=False)
-    for part in (usage_router, compare_router, forecasts_router, audit_router):
+    for part in (usage_router, compare_router, forecasts_router, attendance_router, audit_router):
         router.include_router(part)
     return router
 
