@@ -1,5 +1,6 @@
-"""Attendance on a real agent and broker: taken while the broker is down, it reaches the broker
-afterwards, once per student; no message the agent sends carries image data."""
+"""Attendance on a real agent, broker and hub process: taken while the broker is down, it
+reaches the broker and the hub afterwards, once per student; no message the agent sends
+carries image data."""
 
 from __future__ import annotations
 
@@ -26,11 +27,19 @@ from smartclass.broker import Mosquitto
 from smartclass.faceset import CLASS_A, CLASS_B, STRANGERS
 from tests import attendance_faces as faces
 from tests.faultproxy import FaultProxy
-from tests.integration.system import QUIET_SUNDAY, eventually, make_agent, mqtt_client, running
+from tests.integration.system import (
+    QUIET_SUNDAY,
+    HubProcess,
+    eventually,
+    make_agent,
+    mqtt_client,
+    running,
+)
 
 pytestmark = pytest.mark.integration
 
 HERE = ["obama", "biden", "hanks", "t1-a", "t1-b"]
+SITE = "thcs-nguyen-chi-thanh"
 BASE64_RUN = re.compile(r"[A-Za-z0-9+/=_-]{120,}")
 
 
@@ -72,6 +81,36 @@ async def test_attendance_taken_while_the_broker_is_down_arrives_once_and_carrie
         "key_env": "SC_TEST_ATTENDANCE_KEY", "sample_interval_s": 0.05, "min_frames": 2,
     }  # fmt: skip
     seen: list[tuple[str, bytes]] = []
+    hub = HubProcess(own_broker, topic_root, tmp_path / "hub")  # on the broker, not the proxy
+    hub.start()
+    try:
+        await hub.wait_connected()
+        await _take_offline(own_broker, topic_root, tmp_path, clock, camera, attendance, seen)
+        day = QUIET_SUNDAY.date().isoformat()
+        async with hub.client() as http:
+
+            async def at_the_hub() -> list[dict[str, Any]] | None:
+                r = await http.get(f"/api/v1/rooms/{SITE}/6a1/attendance",
+                                   params={"from": day, "to": day})  # fmt: skip
+                assert r.status_code == 200, r.text
+                lessons = r.json()["lessons"]
+                marks = [m for lesson in lessons for m in lesson["marks"]]
+                return marks if len(marks) >= len(CLASS_A) else None
+
+            stored = await eventually(at_the_hub, 20, "every mark at the hub")
+        assert sorted(m["student"] for m in stored) == sorted(CLASS_A), "each student once"
+        assert {m["student"] for m in stored if m["status"] == "present"} == set(HERE)
+        assert {m["method"] for m in stored} == {"face"}
+    finally:
+        hub.close()
+
+
+async def _take_offline(
+    own_broker: Mosquitto, topic_root: str, tmp_path: Path, clock: FakeClock,
+    camera: SimCameraConfig, attendance: dict[str, Any], seen: list[tuple[str, bytes]],
+) -> None:  # fmt: skip
+    """The broker out of the agent's reach while it takes attendance, then back; what the
+    room sent is in ``seen``, checked here at the broker."""
     async with FaultProxy(own_broker.host, own_broker.port) as proxy, mqtt_client(
         own_broker, topic_root, "watcher"
     ) as watcher:  # fmt: skip
