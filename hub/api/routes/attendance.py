@@ -114,20 +114,7 @@ async def room_attendance(
 ) -> AttendancePublic:
     """The room's lessons in the range: counts, and each student's mark (status, method,
     confidence, manual or not). Personal data: the read is audited."""
-    first, last = date_range(hub, start, end)
-    scope = ref.caller.scope(Action.PERSONAL_READ)
-    lessons = await asyncio.to_thread(
-        book(hub).lessons, scope, ref.site, first, last, room=ref.room, class_id=class_id
-    )
-    await _personal_read(
-        hub, ref.caller, "attendance.read", ref.site, ref.room,
-        {"class_id": class_id, "from": first.isoformat(), "to": last.isoformat(),
-         "classes": sorted({x["class_id"] for x in lessons}), "lessons": len(lessons)},
-    )  # fmt: skip
-    return AttendancePublic.model_validate(
-        {"site": ref.site, "room": ref.room, "class_id": class_id, "start": first, "end": last,
-         "lessons": lessons}
-    )  # fmt: skip
+    return await _lessons(hub, ref.caller, ref.site, ref.room, start, end, class_id)
 
 
 @sites.get("/{site}/attendance", responses=READ_ERRORS)
@@ -140,18 +127,26 @@ async def site_attendance(
 ) -> AttendancePublic:
     """The school's lessons (of one class, or all) in the range, whichever room they were
     in. Personal data: the read is audited."""
+    return await _lessons(hub, ref.caller, ref.site, None, start, end, class_id)
+
+
+async def _lessons(
+    hub: HubState, caller: Caller, site: str, room: str | None,
+    start: date | None, end: date | None, class_id: str | None,
+) -> AttendancePublic:  # fmt: skip
+    """The lessons of a room (or of the whole school with ``room`` None), the read audited."""
     first, last = date_range(hub, start, end)
-    scope = ref.caller.scope(Action.PERSONAL_READ)
+    scope = caller.scope(Action.PERSONAL_READ)
     lessons = await asyncio.to_thread(
-        book(hub).lessons, scope, ref.site, first, last, class_id=class_id
+        book(hub).lessons, scope, site, first, last, room=room, class_id=class_id
     )
     await _personal_read(
-        hub, ref.caller, "attendance.read", ref.site, None,
+        hub, caller, "attendance.read", site, room,
         {"class_id": class_id, "from": first.isoformat(), "to": last.isoformat(),
          "classes": sorted({x["class_id"] for x in lessons}), "lessons": len(lessons)},
     )  # fmt: skip
     return AttendancePublic.model_validate(
-        {"site": ref.site, "room": None, "class_id": class_id, "start": first, "end": last,
+        {"site": site, "room": room, "class_id": class_id, "start": first, "end": last,
          "lessons": lessons}
     )  # fmt: skip
 
