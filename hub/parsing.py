@@ -95,15 +95,26 @@ class Rejected:
     """Length of the whole payload in bytes (None: ``payload`` is all of it)."""
 
 
+PERSONAL_MARKERS = (b"attendance", b"student", b"\\u")
+"""Words of the attendance contract (event kinds, the ``student`` field), and JSON's ``\\u``
+escape, which could spell them. A payload that holds one may name a student: its dead letter
+keeps none of its bytes, only its size, its reason and a detail that names fields, never
+values. IT reads dead letters without the audit of personal data, so they must hold none."""
+
+
+def may_be_personal(payload: bytes) -> bool:
+    """Whether ``payload`` may carry personal data (see PERSONAL_MARKERS); case-insensitive,
+    over the whole payload, not only the start that a dead letter would keep."""
+    lowered = payload.lower()
+    return any(marker in lowered for marker in PERSONAL_MARKERS)
+
+
 def rejected(topic: str, payload: bytes, reason: str, detail: str, now: datetime) -> Rejected:
-    """A dead letter that keeps only the start of the payload and bounded texts."""
+    """A dead letter that keeps only the start of the payload and bounded texts; none of a
+    payload that may name a student (``may_be_personal``)."""
+    kept = b"" if may_be_personal(payload) else bytes(payload[:DEAD_LETTER_MAX_BYTES])
     return Rejected(
-        safe_text(topic, 512),
-        bytes(payload[:DEAD_LETTER_MAX_BYTES]),
-        reason,
-        safe_text(detail, DETAIL_MAX),
-        now,
-        len(payload),
+        safe_text(topic, 512), kept, reason, safe_text(detail, DETAIL_MAX), now, len(payload)
     )
 
 
@@ -232,6 +243,8 @@ __all__ = [
     "Ignored",
     "Parsed",
     "Rejected",
+    "PERSONAL_MARKERS",
     "classify",
+    "may_be_personal",
     "rejected",
 ]

@@ -176,6 +176,7 @@ def test_a_malformed_payload_is_a_dead_letter_not_a_crash(
         [dead] = conn.execute(select(DeadLetter)).all()
     assert dead.reason == BAD_ATTENDANCE
     assert dead.detail.startswith("invalid ")
+    assert (dead.payload, dead.size > 0) == (b"", True)  # it may name a student: none of it kept
 
 
 def test_a_face_mark_arriving_after_the_withdrawal_keeps_no_confidence(store: Store) -> None:

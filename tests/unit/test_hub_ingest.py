@@ -111,6 +111,31 @@ def test_malformed_messages_become_dead_letters(topic: str, payload: bytes, reas
     assert result.detail
 
 
+@pytest.mark.parametrize(
+    ("topic", "payload"),
+    [
+        # an attendance event the hub cannot read as an event at all
+        (TOPICS.event, b'{"v": 1, "kind": "attendance_mark", "data": {"student": "Nguyen Van A"'),
+        # the same with the kind spelt in JSON escapes, or in capitals
+        (TOPICS.event, b'{"kind": "\\u0061ttendance_mark", "data": {"who": "Nguyen Van A"}}'),
+        (TOPICS.event, b'{"kind": "ATTENDANCE_MARK", "data": {"who": "Nguyen Van A"}}'),
+        # a student named on another topic, past the part a dead letter would keep
+        (TOPICS.telemetry, b'{"v": 1, "pad": "' + b"x" * 5000 + b'", "student": "hs01"}'),
+        (f"sc/{SITE}/nope/event", b'{"student": "Nguyen Van A"}'),
+    ],
+)
+def test_a_dead_letter_that_may_name_a_student_keeps_none_of_its_payload(
+    topic: str, payload: bytes
+) -> None:
+    result = CLASSIFY(topic, payload)
+    assert isinstance(result, Rejected)
+    assert (result.payload, result.size) == (b"", len(payload))
+    assert result.reason
+    assert result.detail
+    assert b"Nguyen" not in result.detail.encode()
+    assert "hs01" not in result.detail
+
+
 def test_state_for_another_device_than_its_topic_is_refused() -> None:
     from tests.unit.hub_helpers import state
 
