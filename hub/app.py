@@ -31,6 +31,7 @@ from hub.config_push import ConfigPusher
 from hub.config_versions import ConfigVersions
 from hub.configuration import Configuration
 from hub.db import make_engine
+from hub.erasures import Erasures
 from hub.influx import InfluxConfig
 from hub.ingest import Ingest
 from hub.live import HubLive
@@ -154,6 +155,12 @@ def create_app(settings: HubSettings | None = None, *, connect_mqtt: bool = True
                 retry_max_s=settings.config_retry_max_s,
             )
             app.state.configuration = Configuration(pusher.versions, pusher, audit)
+            erasures = Erasures(
+                engine,
+                commander,
+                retry_s=settings.erasure_retry_s,
+                timeout_s=settings.erasure_timeout_s,
+            )
             app.state.hub = HubState(
                 settings,
                 store,
@@ -170,6 +177,7 @@ def create_app(settings: HubSettings | None = None, *, connect_mqtt: bool = True
                 influx=influx,
                 reports=Reports(engine, ratings, tz),
                 live=live,
+                erasures=erasures,
             )
             metrics.add_source(hub_source(app.state.hub))
             if alerts is not None:
@@ -179,10 +187,14 @@ def create_app(settings: HubSettings | None = None, *, connect_mqtt: bool = True
             if store.rollups is not None:
                 metrics.add_source(rollup_source(store.rollups))
             pushing = Supervisor(f"hub {settings.hub_id} config push", pusher.run, **backoff)
+            erasing = Supervisor(f"hub {settings.hub_id} erasures", erasures.run, **backoff)
             tasks = [
                 asyncio.create_task(pruning.run(), name="hub-pruning"),
                 asyncio.create_task(pushing.run(), name="hub-config-push"),
             ]
+            if ingest is not None:  # without MQTT nothing can be sent
+                ingest.observers.append(erasures.observe)
+                tasks.append(asyncio.create_task(erasing.run(), name="hub-erasures"))
             if alerting is not None:
                 tasks.append(asyncio.create_task(alerting.run(), name="hub-alerts"))
             task = asyncio.create_task(supervisor.run(), name="hub-ingest") if supervisor else None
@@ -193,9 +205,10 @@ def create_app(settings: HubSettings | None = None, *, connect_mqtt: bool = True
                     await ingest.stop(task)
                 if influx is not None:
                     await influx.stop()  # after the ingest: its last batches are exported
-                pruning.stopping = pushing.stopping = True
+                pruning.stopping = pushing.stopping = erasing.stopping = True
                 pruner.stop()
                 pusher.stop()
+                erasures.stop()
                 if alerting is not None and alerts is not None:
                     alerting.stopping = True
                     alerts.stop()

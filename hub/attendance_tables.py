@@ -108,6 +108,22 @@ class EnrolmentRow(Base):
     at: Mapped[datetime]
 
 
+class ErasureRow(Base):
+    """A withdrawal of consent a room has not confirmed yet (``hub.erasures``): sent again
+    while the room is online until its agent answers. Names no face data."""
+
+    __tablename__ = "attendance_erasures"
+
+    site: Mapped[str] = mapped_column(String(ID), primary_key=True)
+    room: Mapped[str] = mapped_column(String(ID), primary_key=True)
+    student: Mapped[str] = mapped_column(String(STUDENT), primary_key=True)
+    by: Mapped[str] = mapped_column(String(64))
+    requested_at: Mapped[datetime]
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str] = mapped_column(String(500), default="")
+    last_try_at: Mapped[datetime | None]
+
+
 class RosterRow(Base):
     """The roster IT pushed to a room's camera for a class, and its method."""
 
@@ -128,5 +144,6 @@ __all__ = [
     "AttendanceSlotRow",
     "ConsentRow",
     "EnrolmentRow",
+    "ErasureRow",
     "RosterRow",
 ]

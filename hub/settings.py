@@ -104,6 +104,11 @@ class HubSettings(BaseSettings):
     config_retry_max_s: float = Field(default=60.0, ge=1, le=3600)
     """Longest pause between two tries of a configuration push the broker did not take
     (the first after 1 s, then doubling); while the hub is disconnected it tries each second."""
+    erasure_retry_s: float = Field(default=30.0, ge=0.05, le=3600)
+    """How often the hub sends again the withdrawals of consent that rooms online have not
+    confirmed yet (``hub.erasures``); it also tries as soon as a withdrawal is kept."""
+    erasure_timeout_s: float = Field(default=10.0, ge=0.5, le=60)
+    """How long a withdrawal sent again waits for the room's answer."""
     max_body_bytes: int = Field(default=64 * 1024, ge=1024, le=64 * 1024 * 1024)
     """Largest request body the API reads; a longer one is refused with 413."""
     session_idle_s: int = Field(default=12 * 3600, ge=60, le=30 * 86400)

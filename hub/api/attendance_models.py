@@ -127,6 +127,9 @@ class ConsentPublic(BaseModel):
     """Face templates the room's agent reported holding (0 once withdrawn)."""
     expires: date | None
     history: list[ConsentChangePublic]
+    pending_rooms: list[str] = []
+    """Rooms that have not confirmed the deletion of the student's templates after a
+    withdrawal yet: the hub sends it again whenever they are online."""
 
 
 class ConsentListPublic(BaseModel):
@@ -162,6 +165,10 @@ class AttendanceCommandPublic(BaseModel):
     class_id: str | None = None
     code: str
     text: str
+    rooms: dict[str, str] = {}
+    """A withdrawal: each room told, with its answer's code or ``pending``."""
+    pending_rooms: list[str] = []
+    """A withdrawal: the rooms that have not confirmed it yet (it is sent again)."""
 
 
 __all__ = [

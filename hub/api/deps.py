@@ -23,6 +23,7 @@ from hub.supervisor import Supervisor
 from hub.users import Users
 
 if TYPE_CHECKING:
+    from hub.erasures import Erasures
     from hub.influx.exporter import InfluxExporter
 
 ID_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,62}$"
@@ -54,6 +55,8 @@ class HubState:
     """Usage reports from the rollups (the app always makes them)."""
     live: HubLive | None = None
     """The live stream of the pages (the app always makes it)."""
+    erasures: Erasures | None = None
+    """Withdrawals of consent rooms have not confirmed yet (the app always makes it)."""
 
 
 def get_hub(request: Request) -> HubState:

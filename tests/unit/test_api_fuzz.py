@@ -23,7 +23,7 @@ from hub.store import Store
 from hub.users import Users
 from tests.unit.hub_helpers import ROOM, SITE, bearer, event, item, state, status, telemetry
 
-OFFLINE = r"/(commands|config/push|panel/pairing)$"
+OFFLINE = r"/(commands|config/push|panel/pairing|attendance/(consent|roster|enrol))$"
 """Operations that need the broker: without one they answer 503, as documented."""
 ENDLESS = r"/stream$"
 """The live stream never ends by itself: its own tests read it (tests/unit/test_live.py)."""

@@ -19,10 +19,13 @@ from hub.access import Role
 from hub.app import create_app
 from hub.audit import AuditFilter
 from hub.commands import Commander
+from hub.erasures import Erasures
 from hub.settings import HubSettings
 from hub.store import Store
-from protocol.attendance import DEVICE, KIND_CONSENT
-from tests.unit.hub_helpers import ROOM, SITE, bearer
+from protocol import Command, CommandReply, RoomTopics, Status, decode
+from protocol.attendance import DEVICE, KIND_CONSENT, KIND_ENROLLED
+from protocol.messages import ReplyCode
+from tests.unit.hub_helpers import ROOM, SITE, at, bearer, parsed
 from tests.unit.test_api_hardening import Agent
 from tests.unit.test_attendance_store import DAY, attendance, mark
 
@@ -226,21 +229,104 @@ async def test_withdrawal_sends_the_command_and_erases_the_face_data(
     assert [e.detail["student"] for e in audit_entries(app, "attendance.withdraw")] == ["hs01"]
 
 
-async def test_a_withdrawal_the_room_does_not_answer_still_erases_the_hub_s_copy(
-    app: FastAPI, http: httpx.AsyncClient, agent: Agent
+class Rooms(Agent):
+    """A broker link where each room's agent answers from its own room (``codes``: a room's
+    code, None: it never answers; others answer ``ok``)."""
+
+    def __init__(self, commander: Commander) -> None:
+        super().__init__(commander)
+        self.codes: dict[str, ReplyCode | None] = {}
+        self.told: list[tuple[str, Command]] = []
+
+    async def publish(
+        self, topic: str, payload: bytes, *, retain: bool, ack_timeout_s: float,
+        expiry_s: float | None = None,
+    ) -> None:  # fmt: skip
+        _, site, room, *_ = topic.split("/")
+        command = decode(Command, payload)
+        self.told.append((room, command))
+        code = self.codes.get(room, "ok")
+        if code is not None:
+            reply = CommandReply(
+                sender=f"edge/{site}/{room}", id=command.id, device=command.device, code=code,
+                text="" if code == "ok" else "from the device",
+            )  # fmt: skip
+            self.commander.resolve(reply, site, room)
+
+
+@pytest.fixture
+def rooms(app: FastAPI, http: httpx.AsyncClient) -> Rooms:
+    commander: Commander = app.state.hub.commander
+    commander.publisher = link = Rooms(commander)
+    return link
+
+
+def withdrawals(link: Rooms) -> list[tuple[str, str]]:
+    return [(room, c.params["student"]) for room, c in link.told if c.action == "withdraw"]
+
+
+def online(app: FastAPI, room: str) -> None:
+    msg = Status(sender=f"edge/{SITE}/{room}", state="online", boot="b1", ts=at(0), keepalive=5)
+    store_of(app).write_batch([parsed(RoomTopics(SITE, room, "sc").status, msg)])
+
+
+async def test_a_withdrawal_the_room_does_not_answer_is_kept_and_sent_when_it_is_back(
+    app: FastAPI, http: httpx.AsyncClient, rooms: Rooms
 ) -> None:
     lessons(app)
-    agent.code = None  # the room never answers
+    rooms.codes[ROOM] = None  # the room does not answer (offline, the broker away)
     it = bearer(app, Role.IT)
     r = await http.post(f"{API}/rooms/{SITE}/{ROOM}/attendance/withdraw",
                         json={"student": "hs01", "timeout_s": 0.5}, headers=it)  # fmt: skip
-    assert r.status_code == 504
+    assert r.status_code == 202, r.text
+    assert (r.json()["code"], r.json()["pending_rooms"]) == ("pending", [ROOM])
+    # the hub's own copy is erased at once, and the withdrawal is in the history
     r = await http.get(f"{API}/rooms/{SITE}/{ROOM}/attendance", params=RANGE, headers=it)
     assert {m["student"]: m["confidence"] for m in r.json()["lessons"][0]["marks"]}["hs01"] is None
-    consent = (await http.get(f"{API}/sites/{SITE}/attendance/consent", headers=it)).json()
-    assert consent["students"] == [], "the history waits for the room's confirmation"
+    [record] = (await http.get(f"{API}/sites/{SITE}/attendance/consent", headers=it)).json()[
+        "students"
+    ]
+    assert (record["state"], record["pending_rooms"]) == ("withdrawn", [ROOM])
     [entry] = audit_entries(app, "attendance.withdraw")
-    assert entry.outcome == "CommandTimeout"
+    assert (entry.outcome, entry.detail["rooms"]) == ("pending", {ROOM: "pending"})
+
+    erasures: Erasures = app.state.hub.erasures
+    assert await erasures.send_due() == 0, "an offline room is not tried"
+    rooms.codes[ROOM] = "device_error"  # back, but its vault fails: still pending
+    online(app, ROOM)
+    assert await erasures.send_due() == 0
+    assert erasures.pending(SITE) == {"hs01": [ROOM]}
+    rooms.codes[ROOM] = "ok"
+    assert await erasures.send_due() == 1
+    assert erasures.pending(SITE) == {}
+    assert withdrawals(rooms) == [(ROOM, "hs01")] * 3
+    assert await erasures.send_due() == 0, "a confirmed withdrawal is not sent again"
+    [record] = (await http.get(f"{API}/sites/{SITE}/attendance/consent", headers=it)).json()[
+        "students"
+    ]
+    assert record["pending_rooms"] == []
+
+
+async def test_a_withdrawal_reaches_every_room_that_may_hold_the_templates(
+    app: FastAPI, http: httpx.AsyncClient, rooms: Rooms
+) -> None:
+    store_of(app).write_batch(
+        [attendance(KIND_ENROLLED, {"student": "hs01", "templates": 3,
+                                    "expires": "2026-05-31"}, room="6a2")]
+    )  # fmt: skip
+    it = bearer(app, Role.IT)
+    roster = {"class_id": "6a1", "method": "face", "students": [{"student": "hs01"}]}
+    assert (await http.post(f"{API}/rooms/{SITE}/{ROOM}/attendance/roster", json=roster,
+                            headers=it)).status_code == 200  # fmt: skip
+    rooms.told.clear()
+    r = await http.post(f"{API}/rooms/{SITE}/6a2/attendance/withdraw", json={"student": "hs01"},
+                        headers=it)  # fmt: skip
+    assert r.status_code == 200, r.text
+    assert r.json()["rooms"] == {ROOM: "ok", "6a2": "ok"}
+    assert sorted(withdrawals(rooms)) == [(ROOM, "hs01"), ("6a2", "hs01")]
+    assert app.state.hub.erasures.pending(SITE) == {}
+    # a room of another school is never told, nor a room the student was never in
+    assert {room for room, _ in rooms.told} == {ROOM, "6a2"}
 
 
 async def test_roster_push_and_the_method_report(

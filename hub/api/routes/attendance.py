@@ -11,7 +11,7 @@ from datetime import date, timedelta
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
-from fastapi import APIRouter, Depends, HTTPException, Query, Response
+from fastapi import APIRouter, Depends, HTTPException, Query, Response, status
 
 from hub.access import Action, Caller
 from hub.api.attendance_models import (
@@ -41,7 +41,6 @@ from protocol.attendance import (
     ConsentParams,
     RosterEntry,
     RosterParams,
-    WithdrawParams,
     as_data,
 )
 
@@ -234,6 +233,10 @@ async def consent_records(
     """Each student's consent to face recognition now, with its history (who, when, from
     where). Personal data: the read is audited."""
     found = await asyncio.to_thread(book(hub).consent, ref.site, student)
+    if hub.erasures is not None:
+        pending = await asyncio.to_thread(hub.erasures.pending, ref.site, student)
+        for entry in found:
+            entry["pending_rooms"] = pending.get(entry["student"], [])
     await _personal_read(
         hub, ref.caller, "consent.read", ref.site, None,
         {"student": student, "students": len(found)},
@@ -309,27 +312,59 @@ async def record_consent(ref: Manage, body: ConsentCreate, hub: HubDep) -> Atten
     return AttendanceCommandPublic(student=body.student, code=code, text=text)
 
 
-@rooms.post("/{site}/{room}/attendance/withdraw", responses=COMMAND_ERRORS)
+WITHDRAW_RESPONSES = {
+    **COMMAND_ERRORS,
+    202: {
+        "model": AttendanceCommandPublic,
+        "description": "consent withdrawn; a room that may hold the student's templates "
+        "has not confirmed their deletion yet: the hub sends it again until it does "
+        "(`pending_rooms`)",
+    },
+}
+
+
+@rooms.post("/{site}/{room}/attendance/withdraw", responses=WITHDRAW_RESPONSES)
 async def withdraw_consent(
-    ref: Manage, body: WithdrawCreate, hub: HubDep
+    ref: Manage, body: WithdrawCreate, hub: HubDep, response: Response
 ) -> AttendanceCommandPublic:
-    """Withdraw a student's consent: the room's agent deletes their face templates at once
-    (the command), and the hub erases what it holds derived from their face (the match
-    confidence of their face marks, the enrolment record), even when the room cannot be
-    reached; the hub holds no template. The history records the withdrawal once the room
-    has confirmed it: otherwise try again."""
-    params = WithdrawParams(student=body.student, by=ref.caller.username)
-    try:
-        code, text = await _command(hub, ref, "withdraw", params, body.timeout_s,
-                                    {"student": body.student})  # fmt: skip
-    finally:  # the hub's own copy goes whatever the room answers; the history waits for it
-        await asyncio.to_thread(book(hub).forget, ref.site, body.student)
+    """Withdraw a student's consent. Every room of the school that may hold their face
+    templates (this one, the one they were enrolled in, each a roster with them went to) is
+    told to delete them at once; a room that cannot be reached now keeps the withdrawal
+    pending, and the hub sends it again whenever the room is online until it confirms
+    (202 with `pending_rooms`). The hub erases what it holds derived from their face at
+    once and records the withdrawal in the history; it holds no template."""
+    erasures = hub.erasures
+    assert erasures is not None  # the app always makes it
+    by, at = ref.caller.username, utcnow()
+    started = time.perf_counter()
+    rooms = await asyncio.to_thread(erasures.rooms_holding, ref.site, body.student, ref.room)
+    await asyncio.to_thread(erasures.add, ref.site, rooms, body.student, by, at)
     change = ConsentChange(
-        student=body.student, state="withdrawn", parent=False, student_own=None,
-        by=ref.caller.username, at=utcnow(),
+        student=body.student, state="withdrawn", parent=False, student_own=None, by=by, at=at,
     )  # fmt: skip
-    await asyncio.to_thread(book(hub).record, ref.site, ref.room, change)
-    return AttendanceCommandPublic(student=body.student, code=code, text=text)
+    await asyncio.to_thread(book(hub).record, ref.site, ref.room, change)  # erases face data
+    outcomes = await asyncio.gather(
+        *(erasures.send(ref.site, room, body.student, by, body.timeout_s) for room in rooms)
+    )
+    answers = {o.room: ("pending" if o.pending else o.code) for o in outcomes}
+    pending = sorted(o.room for o in outcomes if o.pending)
+    await hub.audit.record(
+        ref.caller, "attendance.withdraw", site=ref.site, room=ref.room, device=DEVICE,
+        detail={"action": "withdraw", "student": body.student, "rooms": answers},
+        outcome="pending" if pending else "ok",
+        duration_ms=(time.perf_counter() - started) * 1000,
+    )  # fmt: skip
+    if pending:
+        erasures.wake()
+        response.status_code = status.HTTP_202_ACCEPTED
+    asked = next(o for o in outcomes if o.room == ref.room)
+    return AttendanceCommandPublic(
+        student=body.student,
+        code="pending" if asked.pending else (asked.code or "ok"),
+        text=asked.text,
+        rooms=answers,
+        pending_rooms=pending,
+    )
 
 
 @rooms.post("/{site}/{room}/attendance/roster", responses=COMMAND_ERRORS)
