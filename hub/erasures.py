@@ -20,6 +20,7 @@ import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import Engine, delete, select, update
 
@@ -134,6 +135,15 @@ class Erasures:
             for s, room in rows:
                 out.setdefault(s, []).append(room)
         return out
+
+    def annotate(
+        self, site: str, students: list[dict[str, Any]], student: str | None = None
+    ) -> list[dict[str, Any]]:
+        """Give each consent record of ``AttendanceBook.consent`` its ``pending_rooms``."""
+        pending = self.pending(site, student)
+        for entry in students:
+            entry["pending_rooms"] = pending.get(entry["student"], [])
+        return students
 
     def due(self) -> list[tuple[str, str, str, str]]:
         """(site, room, student, by) of every pending withdrawal whose room is online."""

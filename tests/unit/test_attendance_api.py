@@ -289,6 +289,8 @@ async def test_a_withdrawal_the_room_does_not_answer_is_kept_and_sent_when_it_is
     assert (record["state"], record["pending_rooms"]) == ("withdrawn", [ROOM])
     [entry] = audit_entries(app, "attendance.withdraw")
     assert (entry.outcome, entry.detail["rooms"]) == ("pending", {ROOM: "pending"})
+    page = await http.get(f"/dashboard/consent/{SITE}", headers=it)
+    assert f"Đang chờ {ROOM} xoá mẫu khuôn mặt" in page.text
 
     erasures: Erasures = app.state.hub.erasures
     assert await erasures.send_due() == 0, "an offline room is not tried"
@@ -305,6 +307,8 @@ async def test_a_withdrawal_the_room_does_not_answer_is_kept_and_sent_when_it_is
         "students"
     ]
     assert record["pending_rooms"] == []
+    page = await http.get(f"/dashboard/consent/{SITE}", headers=it)
+    assert "data-pending-rooms" not in page.text
 
 
 async def test_a_withdrawal_reaches_every_room_that_may_hold_the_templates(

@@ -234,9 +234,7 @@ async def consent_records(
     where). Personal data: the read is audited."""
     found = await asyncio.to_thread(book(hub).consent, ref.site, student)
     if hub.erasures is not None:
-        pending = await asyncio.to_thread(hub.erasures.pending, ref.site, student)
-        for entry in found:
-            entry["pending_rooms"] = pending.get(entry["student"], [])
+        await asyncio.to_thread(hub.erasures.annotate, ref.site, found, student)
     await _personal_read(
         hub, ref.caller, "consent.read", ref.site, None,
         {"student": student, "students": len(found)},

@@ -53,6 +53,8 @@ async def consent_page(
     caller = ref.caller
     book = AttendanceBook(hub.store.engine)
     students = await asyncio.to_thread(book.consent, ref.site)
+    if hub.erasures is not None:
+        await asyncio.to_thread(hub.erasures.annotate, ref.site, students)
     classes = await asyncio.to_thread(book.methods, ref.site)
     await hub.audit.record(
         caller, "consent.read", site=ref.site,
