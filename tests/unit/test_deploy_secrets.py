@@ -273,3 +273,22 @@ def test_the_certificates_are_a_ca_and_a_server_certificate_naming_the_broker(
     san = server.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
     assert san.get_values_for_type(x509.DNSName) == [SERVER, f"{SERVER}.q12.edu.vn"]
     assert san.get_values_for_type(x509.IPAddress) == [ipaddress.ip_address("10.12.1.10")]
+
+
+def test_an_output_folder_that_cannot_be_written_exits_2_naming_it(
+    inventory: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    taken = tmp_path / "a-file"
+    taken.write_text("not a folder\n")
+    assert deploy(inventory, taken) == 2
+    assert f"{taken}: cannot write there" in capsys.readouterr().err
+
+
+def test_the_help_lists_what_it_writes(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as done:
+        main(["deploy", "secrets", "--help"])
+    assert done.value.code == 0
+    text = capsys.readouterr().out
+    for item in ("DIR/ca/ca.crt", "DIR/SITE/broker/server.crt", "DIR/SITE/hub/sites.yaml",
+                 "DIR/SITE/edge/ROOM.env", "DIR/SITE/keys/cards.key", "--rotate USER"):  # fmt: skip
+        assert item in text
