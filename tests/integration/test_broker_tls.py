@@ -237,7 +237,7 @@ async def test_a_broker_certificate_whose_names_do_not_match_is_refused(
 async def test_a_plain_tcp_client_is_refused_by_the_tls_listener(school: School) -> None:
     user, password = school.login(f"edge/{ROOM_A}.env")
     client = aiomqtt.Client(
-        "127.0.0.1", school.broker.port, username=user, password=password, timeout=3
+        "127.0.0.1", school.broker.port, username=user, password=password, timeout=1
     )
     with pytest.raises(aiomqtt.MqttError):
         async with client:
