@@ -144,3 +144,12 @@ def test_unreadable_files_and_a_bad_topic_root_name_their_file(tmp_path: Path) -
     (tmp_path / "group_vars" / "all.yml").write_text("- a list\n", encoding="utf-8")
     with pytest.raises(InventoryError, match=r"group_vars/all\.yml: variables of group all"):
         read_inventory(path)
+
+
+def test_a_schools_name_comes_from_smartclass_site_name_else_its_id(tmp_path: Path) -> None:
+    (school,) = read_inventory(write(tmp_path, school_inventory())).schools
+    assert school.name == "s1"
+    data = school_inventory()
+    data["all"]["children"]["school_s1"]["vars"]["smartclass_site_name"] = "THCS Nguyễn Chí Thanh"
+    (school,) = read_inventory(write(tmp_path, data)).schools
+    assert school.name == "THCS Nguyễn Chí Thanh"
