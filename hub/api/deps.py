@@ -11,6 +11,7 @@ from hub.alerts.service import AlertService
 from hub.audit import Audit
 from hub.commands import Commander
 from hub.config_push import ConfigPusher
+from hub.enrolment import Enroller
 from hub.ingest import Ingest
 from hub.live import HubLive
 from hub.login_limit import LoginLimiter
@@ -54,6 +55,8 @@ class HubState:
     """Usage reports from the rollups (the app always makes them)."""
     live: HubLive | None = None
     """The live stream of the pages (the app always makes it)."""
+    enroller: Enroller | None = None
+    """Face templates from IT's enrolment photos (the app always makes it)."""
 
 
 def get_hub(request: Request) -> HubState:
