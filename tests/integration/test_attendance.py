@@ -16,6 +16,7 @@ from typing import Any
 
 import cv2
 import pytest
+from sqlalchemy import create_engine, select
 
 from devices.camera import Camera
 from devices.camera.config import SimCameraConfig
@@ -23,6 +24,7 @@ from devices.camera.sim import SimSource
 from edge.attendance.service import AttendanceService
 from edge.attendance.vault import new_key
 from edge.clock import FakeClock
+from hub.db import CommandLog
 from protocol.attendance import ConsentParams, event_data
 from protocol.messages import Event, decode
 from smartclass.broker import Mosquitto
@@ -368,6 +370,14 @@ async def test_it_enrols_a_student_through_the_hub_and_the_room_then_recognises_
         assert len(commands) == 2, "one command per enrolment, none for a refused photo"
         for topic, payload in seen:
             _no_image_data(topic, payload)
+        engine = create_engine(hub.database_url)
+        try:
+            with engine.connect() as conn:
+                logged = conn.execute(select(CommandLog.params).where(
+                    CommandLog.action == "enrol_templates")).scalars().all()  # fmt: skip
+        finally:
+            engine.dispose()
+        assert [p["templates"] for p in logged] == [2, 1], "the hub's command log: counts only"
         log = (tmp_path / "hub" / "hub.log").read_text(errors="replace")
         assert not re.search(r"(-?0\.\d+, ){20}", log), "templates in the hub's log"
         print(f"enrolment of 2 photos through the hub: {took:.2f} s")

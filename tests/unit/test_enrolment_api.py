@@ -19,6 +19,7 @@ import httpx
 import numpy as np
 import pytest
 from fastapi import FastAPI
+from sqlalchemy import select
 
 from devices.base import BadCommand
 from edge.attendance.config import AttendanceConfig
@@ -30,6 +31,7 @@ from hub.access import Role, Scope
 from hub.app import create_app
 from hub.audit import AuditFilter
 from hub.commands import Commander
+from hub.db import CommandLog
 from hub.settings import HubSettings
 from protocol import Command, decode
 from protocol.attendance import ConsentParams
@@ -141,6 +143,11 @@ def hub_files(tmp_path: Path) -> set[str]:
     return {str(p) for p in tmp_path.rglob("*") if "edge" not in p.relative_to(tmp_path).parts}
 
 
+def command_log(app: FastAPI) -> list[dict[str, Any]]:
+    with app.state.hub.store.engine.connect() as conn:
+        return [dict(p) for p in conn.execute(select(CommandLog.params)).scalars()]
+
+
 def audit_of(app: FastAPI) -> list[Any]:
     audit = app.state.hub.audit
     return list(audit.query(Scope(everything=True), AuditFilter(action="attendance.enrol"), 100))
@@ -177,6 +184,8 @@ async def test_a_consented_student_is_enrolled_from_photos_and_then_recognised(
         await service.step()
     assert service.take is not None
     assert set(service.take.marks) == {"obama"}
+    [logged] = command_log(app)
+    assert logged["templates"] == 2, "the hub's command log keeps the count, not the templates"
     [entry] = audit_of(app)
     assert (entry.actor, entry.site, entry.room, entry.outcome) == ("it.lan", SITE, ROOM, "ok")
     assert entry.detail == {"student": "obama", "photos": 2, "result": "enrolled", "templates": 2}

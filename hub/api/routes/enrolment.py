@@ -163,10 +163,12 @@ async def enrol(ref: Manage, request: Request, hub: HubDep) -> AttendanceCommand
         student=student, templates=templates, recogniser=recogniser.name,
         recogniser_version=recogniser.version, by=caller.username,
     )  # fmt: skip
+    sent = as_data(params)
+    logged = {**sent, "templates": len(templates)}  # the hub's command log keeps the count
     try:
         reply = await hub.commander.send(
-            ref.site, ref.room, DEVICE, "enrol_templates", as_data(params),
-            issuer=f"user:{caller.username}", timeout_s=timeout_s,
+            ref.site, ref.room, DEVICE, "enrol_templates", sent,
+            issuer=f"user:{caller.username}", timeout_s=timeout_s, logged_params=logged,
         )  # fmt: skip
     except HubError as exc:
         await audit(type(exc).__name__)
