@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import struct
+from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
@@ -87,9 +88,9 @@ def decode_photo(field: str, data: bytes, *, max_bytes: int, max_px: int) -> Fra
     if kind is None:
         raise PhotoError(field, "not_an_image", "not a JPEG or PNG image")
     size = image_size(data, kind)
-    if size is None:
+    if size is None or min(size) < 1:
         raise PhotoError(field, "not_an_image", f"the {kind.upper()} header cannot be read")
-    if max(size) > max_px or min(size) < 1:
+    if max(size) > max_px:
         raise PhotoError(field, "too_many_pixels",
                          f"{size[0]}x{size[1]} pixels, more than {max_px} on a side")  # fmt: skip
     image = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
@@ -106,6 +107,9 @@ class Enroller:
         self.max_bytes = max_bytes
         self.max_px = max_px
         self._engine: FaceEngine | None = None
+        self.results: Counter[str] = Counter()
+        """Enrolments through the hub by result (``enrolled``, ``no_consent``, ``no_face``,
+        …): the ``/metrics`` counter."""
         self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="enrolment")
 
     def _engine_now(self) -> FaceEngine:

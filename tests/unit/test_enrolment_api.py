@@ -253,6 +253,9 @@ async def test_each_bad_photo_is_a_422_naming_it_and_nothing_is_sent(
     json_body = await http.post(ENROL, headers=it, json={"student": "obama"})
     assert _problem(json_body)[0] == "(body)"
     assert room.published == [], "a refused form sends nothing to the room"
+    metrics = (await http.get("/metrics", headers=it)).text
+    for result in ("not_an_image", "too_large", "too_many_pixels", "no_face", "several_faces"):
+        assert f'smartclass_hub_enrolments_total{{result="{result}"}} 1.0' in metrics, result
     results = [e.detail["result"] for e in audit_of(app)]
     assert results == ["not_an_image", "too_large", "too_many_pixels", "no_face",
                        "several_faces"]  # fmt: skip

@@ -142,8 +142,10 @@ async def enrol(ref: Manage, request: Request, hub: HubDep) -> AttendanceCommand
     student, photos, timeout_s = _form(request.headers.get("content-type", ""), body)
     del body
     caller, count = ref.caller, len(photos)
+    enroller = _enroller(hub)
 
     async def audit(outcome: str, detail: dict[str, Any] | None = None) -> None:
+        enroller.results[outcome] += 1
         await hub.audit.record(
             caller, "attendance.enrol", site=ref.site, room=ref.room, device=DEVICE,
             detail={"student": student, "photos": count, "result": outcome,
@@ -153,7 +155,7 @@ async def enrol(ref: Manage, request: Request, hub: HubDep) -> AttendanceCommand
         )  # fmt: skip
 
     try:
-        recogniser, templates = await _enroller(hub).templates(photos)
+        recogniser, templates = await enroller.templates(photos)
     except PhotoError as exc:
         await audit(exc.reason, {"photo": exc.field.split(" ")[0]})
         raise refuse(exc.field, str(exc).partition(": ")[2]) from None
