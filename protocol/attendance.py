@@ -247,11 +247,11 @@ TEMPLATE_LENGTH = 128
 ENROL_TEMPLATES_MAX = 5
 """Most templates one ``enrol_templates`` command carries (one per photo)."""
 Template = Annotated[
-    list[Annotated[float, Field(ge=-1e3, le=1e3, allow_inf_nan=False)]],
+    list[Annotated[float, Field(ge=-10, le=10, allow_inf_nan=False)]],
     Field(min_length=TEMPLATE_LENGTH, max_length=TEMPLATE_LENGTH),
 ]
-"""One face template: 128 finite floats (never pixels: nothing of the face can be redrawn
-from it)."""
+"""One face template: 128 finite floats within ±10 (both recognisers' are within ±1), so five
+of them at 6 decimals fit the command's 8 KiB; never pixels: no face can be redrawn from it."""
 NO_CONSENT = "no_consent"
 """How the text of the room's ``bad_params`` reply to ``enrol_templates`` starts when the
 student's consent is not recorded in the room."""

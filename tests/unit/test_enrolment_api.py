@@ -319,6 +319,7 @@ def _templates_params(**over: Any) -> dict[str, Any]:
         ({"templates": [[float("nan")] + [0.0] * 127]}, "templates.0.0"),
         ({"templates": [[0.0] * 129]}, "templates.0"),
         ({"templates": [[0.0] * 128] * 6}, "templates"),
+        ({"templates": [[11.0] * 128]}, "templates.0.0"),
         ({"recogniser": "sface"}, "recogniser: templates of sface"),
         ({"recogniser_version": "dlib_face_recognition_resnet_model_v1:000000000000"},
          "recogniser: templates of dlib-resnet"),

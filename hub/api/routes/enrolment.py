@@ -161,10 +161,14 @@ async def enrol(ref: Manage, request: Request, hub: HubDep) -> AttendanceCommand
         raise refuse(exc.field, str(exc).partition(": ")[2]) from None
     finally:
         photos.clear()  # the photos' bytes go now: only templates from here on
-    params = EnrolTemplatesParams(
-        student=student, templates=templates, recogniser=recogniser.name,
-        recogniser_version=recogniser.version, by=caller.username,
-    )  # fmt: skip
+    try:
+        params = EnrolTemplatesParams(
+            student=student, templates=templates, recogniser=recogniser.name,
+            recogniser_version=recogniser.version, by=caller.username,
+        )  # fmt: skip
+    except ValueError as exc:  # a model whose templates the contract cannot carry
+        await audit("bad_templates")
+        raise refuse("photos", "the hub's face model made templates the contract refuses") from exc
     sent = as_data(params)
     logged = {**sent, "templates": len(templates)}  # the hub's command log keeps the count
     try:
