@@ -23,6 +23,7 @@ from hub.api.deps import HubState
 from hub.api.limits import BodyLimit
 from hub.api.main import api_router
 from hub.api.responses import validation_error
+from hub.api.routes.enrolment import ENROL_PATH, enrol_body_bytes
 from hub.api.routes.health import healthz_router
 from hub.api.routes.metrics import metrics_router
 from hub.audit import Audit
@@ -31,6 +32,7 @@ from hub.config_push import ConfigPusher
 from hub.config_versions import ConfigVersions
 from hub.configuration import Configuration
 from hub.db import make_engine
+from hub.enrolment import Enroller
 from hub.erasures import Erasures
 from hub.influx import InfluxConfig
 from hub.ingest import Ingest
@@ -178,7 +180,9 @@ def create_app(settings: HubSettings | None = None, *, connect_mqtt: bool = True
                 reports=Reports(engine, ratings, tz),
                 live=live,
                 erasures=erasures,
-            )
+                enroller=Enroller(max_bytes=settings.enrol_photo_max_bytes,
+                                  max_px=settings.enrol_photo_max_px),
+            )  # fmt: skip
             metrics.add_source(hub_source(app.state.hub))
             if alerts is not None:
                 metrics.add_source(alert_source(alerts))
@@ -201,6 +205,8 @@ def create_app(settings: HubSettings | None = None, *, connect_mqtt: bool = True
             try:
                 yield
             finally:
+                if app.state.hub.enroller is not None:
+                    app.state.hub.enroller.close()
                 if ingest is not None:
                     await ingest.stop(task)
                 if influx is not None:
@@ -237,7 +243,10 @@ def create_app(settings: HubSettings | None = None, *, connect_mqtt: bool = True
         return JSONResponse(app.openapi())
 
     app.add_exception_handler(RequestValidationError, validation_error)
-    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(
+        BodyLimit, max_bytes=settings.max_body_bytes,
+        larger={ENROL_PATH: enrol_body_bytes(settings.enrol_photo_max_bytes)},
+    )  # fmt: skip
     app.include_router(healthz_router)
     app.include_router(metrics_router)
     install_web(app)

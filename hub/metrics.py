@@ -136,6 +136,14 @@ def hub_source(hub: HubState) -> Source:
             "forged_replies", "Replies from another room than asked.", hub.commander.forged_replies
         )
         yield _gauge("commands_waiting", "Commands waiting for a reply.", hub.commander.waiting)
+        if hub.enroller is not None:
+            enrolments = CounterMetricFamily(
+                f"{PREFIX}_enrolments", "Enrolments from photos through the hub, by result.",
+                labels=["result"],
+            )  # fmt: skip
+            for result, value in sorted(hub.enroller.results.items()):
+                enrolments.add_metric([result], value)
+            yield enrolments
         yield _counter("audit_entries", "Audit entries written.", hub.audit.written)
         yield _counter(
             "audit_failures", "Audit entries that could not be written.", hub.audit.failed

@@ -119,6 +119,11 @@ class HubSettings(BaseSettings):
     """How long a withdrawal sent again waits for the room's answer."""
     max_body_bytes: int = Field(default=64 * 1024, ge=1024, le=64 * 1024 * 1024)
     """Largest request body the API reads; a longer one is refused with 413."""
+    enrol_photo_max_bytes: int = Field(default=2 * 1024 * 1024, ge=64 * 1024, le=16 * 1024 * 1024)
+    """Largest enrolment photo (each of at most 5): the enrolment route alone reads a body
+    of 5 such photos and a little more; a larger photo is a 422 naming it."""
+    enrol_photo_max_px: int = Field(default=4000, ge=200, le=10_000)
+    """Most pixels on a side of an enrolment photo, read from its header before decoding."""
     session_idle_s: int = Field(default=12 * 3600, ge=60, le=30 * 86400)
     """A web session unused this long ends (the user signs in again)."""
     session_max_s: int = Field(default=14 * 86400, ge=300, le=365 * 86400)

@@ -8,7 +8,8 @@ outage loses nothing and a replay is stored once. Each attendance event has one 
 ``attendance`` (``protocol.Command``), with the params models below.
 
 No model here has a field that can hold an image: ids are short, patterned strings, counts
-are integers, and no free text is longer than a reason.
+are integers, and no free text is longer than a reason. The one list of numbers is the
+``enrol_templates`` command's: at most 5 face templates of exactly 128 finite floats.
 """
 
 from __future__ import annotations
@@ -241,6 +242,36 @@ class EnrolParams(AttendanceData):
     by: Person
 
 
+TEMPLATE_LENGTH = 128
+"""Floats in one face template (both recognisers give 128)."""
+ENROL_TEMPLATES_MAX = 5
+"""Most templates one ``enrol_templates`` command carries (one per photo)."""
+Template = Annotated[
+    list[Annotated[float, Field(ge=-10, le=10, allow_inf_nan=False)]],
+    Field(min_length=TEMPLATE_LENGTH, max_length=TEMPLATE_LENGTH),
+]
+"""One face template: 128 finite floats within ±10 (both recognisers' are within ±1), so five
+of them at 6 decimals fit the command's 8 KiB; never pixels: no face can be redrawn from it."""
+NO_CONSENT = "no_consent"
+"""How the text of the room's ``bad_params`` reply to ``enrol_templates`` starts when the
+student's consent is not recorded in the room."""
+ModelName = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$")]
+
+
+class EnrolTemplatesParams(AttendanceData):
+    """``enrol_templates``: store templates the hub computed from IT's photos (the photos
+    never leave the hub's memory). Refused without consent (``no_consent: ...``) and for
+    templates of another model than the room's recogniser (name and version)."""
+
+    student: StudentId
+    templates: list[Template] = Field(min_length=1, max_length=ENROL_TEMPLATES_MAX)
+    recogniser: ModelName
+    """The recogniser that made them (``dlib-resnet``, ``sface``)."""
+    recogniser_version: ModelName
+    """Its model file's name and SHA-256 start (``faces.models.model_version``)."""
+    by: Person
+
+
 class TakeParams(AttendanceData):
     """``take``: open an attendance window now (outside the timetable's)."""
 
@@ -254,6 +285,7 @@ COMMAND_PARAMS: dict[str, type[AttendanceData]] = {
     "roster": RosterParams,
     "revoke_card": RevokeCardParams,
     "enrol": EnrolParams,
+    "enrol_templates": EnrolTemplatesParams,
     "take": TakeParams,
 }
 """Each action of the device ``attendance`` and its params (``status`` takes none)."""
@@ -300,6 +332,7 @@ def as_data(payload: AttendanceData) -> dict[str, Any]:
 
 __all__ = [
     "ACCEPTED_ATTENDANCE_VERSIONS",
+    "ENROL_TEMPLATES_MAX",
     "ATTENDANCE_VERSION",
     "COMMAND_PARAMS",
     "DEVICE",
@@ -312,7 +345,9 @@ __all__ = [
     "KIND_MARK",
     "KIND_SUMMARY",
     "MAX_ROSTER",
+    "NO_CONSENT",
     "STUDENT_ID_PATTERN",
+    "TEMPLATE_LENGTH",
     "AttendanceData",
     "AttendanceMark",
     "AttendanceSummary",
@@ -324,6 +359,7 @@ __all__ = [
     "ConsentParams",
     "ConsentState",
     "EnrolParams",
+    "EnrolTemplatesParams",
     "Enrolled",
     "Headcount",
     "MarkParams",
@@ -336,6 +372,7 @@ __all__ = [
     "StudentId",
     "StudentMethod",
     "TakeParams",
+    "Template",
     "WithdrawParams",
     "as_data",
     "event_data",

@@ -13,6 +13,7 @@ from pydantic import (
     Field,
     ValidationError,
     field_validator,
+    model_validator,
 )
 
 from protocol.bounds import check_json, check_text
@@ -67,6 +68,9 @@ TEXT_MAX = 2000
 """Longest free text in any message (an event's or a reply's text)."""
 PARAMS_MAX_BYTES = 4096
 """Longest command params, as JSON."""
+LARGER_PARAMS: dict[tuple[str, str], int] = {("attendance", "enrol_templates"): 8192}
+"""The one (device, action) whose params may be longer: up to 5 face templates of 128 floats
+(``protocol.attendance.EnrolTemplatesParams``; never an image)."""
 DATA_MAX_BYTES = 8192
 """Longest event data or device state, as JSON."""
 METRICS_MAX = 64
@@ -214,13 +218,22 @@ class Command(Message):
     id: CommandId
     device: DeviceId
     action: Metric
-    params: Params = Field(default_factory=dict)
+    params: Annotated[dict[str, Any], _json_bounded(max(LARGER_PARAMS.values()))] = Field(
+        default_factory=dict
+    )
+    """At most PARAMS_MAX_BYTES as JSON (LARGER_PARAMS for the actions it names)."""
     issuer: str = Field(min_length=1, max_length=200)
     """Who asked: a user, ``schedule`` or ``hub``. Logged and audited."""
     expires: UtcDatetime
     """After this instant (on the hub's clock) the agent refuses the command (``expired``)."""
     reply_to: HubId | None = None
     """The hub waiting for the reply: it goes to ``reply/{reply_to}`` (None: ``reply``)."""
+
+    @model_validator(mode="after")
+    def _params_bounded(self) -> Command:
+        limit = LARGER_PARAMS.get((self.device, self.action), PARAMS_MAX_BYTES)
+        check_json(self.params, max_depth=8, max_bytes=limit)
+        return self
 
 
 ReplyCode = Literal[
@@ -386,6 +399,7 @@ __all__ = [
     "INTERVAL_MAX_S",
     "LATEST",
     "METRICS_MAX",
+    "LARGER_PARAMS",
     "PARAMS_MAX_BYTES",
     "RANGES_MAX",
     "TEXT_MAX",

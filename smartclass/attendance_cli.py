@@ -166,7 +166,8 @@ def _vault_command(args: argparse.Namespace, room: RoomFile, vault: Any, folder:
     if command == "status":
         print(json.dumps(vault.summary(), indent=2, ensure_ascii=False))
         return 0
-    from edge.attendance.engine import build_engine, enrol
+    from edge.attendance.engine import enrol
+    from faces.engine import build_engine
 
     assert room.attendance is not None
     engine = build_engine(room.attendance.models)

@@ -14,10 +14,10 @@ from pathlib import Path
 import numpy as np
 
 from devices.camera.sim import Classroom, Placement
-from edge.attendance.config import FaceModels
-from edge.attendance.engine import build_engine
-from edge.attendance.faces import Box, Embedding, FaceEngine
 from edge.attendance.roster import RosterMatcher
+from faces.config import FaceModels
+from faces.engine import build_engine
+from faces.models import Box, Embedding, FaceEngine
 from smartclass.faceset import CLASS_A, CLASS_B, STRANGERS, FaceSet, build_faceset
 
 TARGETS = {"identification": 0.95, "false_accepts": 0, "fps_per_core": 5.0, "decide_40_s": 20.0}

@@ -12,7 +12,7 @@ import cv2
 import numpy as np
 
 from devices.camera.sources import Frame, fit
-from edge.attendance.faces import Box, FaceEngine
+from faces.models import Box, FaceEngine
 
 FACES_DIR = Path(__file__).resolve().parent.parent / "build" / "faces"
 

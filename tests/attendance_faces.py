@@ -8,9 +8,9 @@ import functools
 import numpy as np
 
 from devices.camera.sim import Classroom
-from edge.attendance.config import FaceModels
-from edge.attendance.engine import build_engine
-from edge.attendance.faces import Embedding, FaceEngine
+from faces.config import FaceModels
+from faces.engine import build_engine
+from faces.models import Embedding, FaceEngine
 from smartclass.faceset import FaceSet, build_faceset
 
 

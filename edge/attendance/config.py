@@ -5,45 +5,13 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from faces.config import FaceModels
 from protocol.attendance import ClassId, StudentId, StudentMethod
 
 EnvName = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-
-
-class FaceModels(BaseModel):
-    """The detector and recogniser, picked by name; ONNX models only where the school put them."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    detector: Literal["dlib-hog", "haar", "yunet"] = Field(
-        default="dlib-hog", description="Face detector: dlib's HOG, OpenCV's Haar cascade, YuNet."
-    )
-    recogniser: Literal["dlib-resnet", "sface"] = Field(
-        default="dlib-resnet", description="Face embedding: dlib's ResNet (128-d) or SFace."
-    )
-    upsample: int = Field(
-        default=0, ge=0, le=2, description="dlib HOG: upsample the frame this many times "
-        "(finds faces half as large, at four times the cost each).",
-    )  # fmt: skip
-    yunet_model: Path | None = Field(default=None, description="YuNet ONNX file (detector yunet).")
-    sface_model: Path | None = Field(
-        default=None, description="SFace ONNX file (recogniser sface)."
-    )
-    threshold: float | None = Field(
-        default=None, gt=0, le=2, description="Largest distance of a match (None: the "
-        "recogniser's own: 0.5 for dlib-resnet, 0.6 for sface).",
-    )  # fmt: skip
-    margin: float = Field(
-        default=0.1, ge=0, le=1, description="The best match must be this much nearer than the "
-        "second-best student of the class.",
-    )  # fmt: skip
-    min_face_px: int = Field(
-        default=40, ge=16, le=1000, description="Smaller faces are counted, never recognised."
-    )
 
 
 class AttendanceConfig(BaseModel):
@@ -111,4 +79,4 @@ class AttendanceConfig(BaseModel):
         return value
 
 
-__all__ = ["AttendanceConfig", "FaceModels"]
+__all__ = ["AttendanceConfig"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from edge.attendance.faces import Embedding, Recogniser
+from faces.models import Embedding, Recogniser
 
 
 @dataclass(frozen=True)

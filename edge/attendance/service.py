@@ -14,17 +14,19 @@ from typing import Any, ClassVar, Protocol
 from zoneinfo import ZoneInfo
 
 import cv2
+import numpy as np
 
 from devices.base import Action, BadCommand, Device, parse_params
 from devices.camera.sources import IMAGE_SUFFIXES, Frame
 from edge.attendance.cards import QrReader, Refusal, load_public_key, verify
 from edge.attendance.config import AttendanceConfig
-from edge.attendance.engine import build_engine, enrol
-from edge.attendance.faces import Box, FaceEngine
+from edge.attendance.engine import enrol
 from edge.attendance.revoked import RevokedCards
 from edge.attendance.roster import RosterMatcher
 from edge.attendance.session import Take, Window, window_at
-from edge.attendance.vault import Vault, VaultError
+from edge.attendance.vault import ConsentRefused, Vault, VaultError
+from faces.engine import build_engine
+from faces.models import Box, FaceEngine
 from protocol.attendance import (
     DEVICE,
     KIND_CARD_REFUSED,
@@ -33,10 +35,12 @@ from protocol.attendance import (
     KIND_HEADCOUNT,
     KIND_MARK,
     KIND_SUMMARY,
+    NO_CONSENT,
     AttendanceData,
     CardRefused,
     ConsentParams,
     EnrolParams,
+    EnrolTemplatesParams,
     MarkParams,
     RevokeCardParams,
     RosterParams,
@@ -137,7 +141,8 @@ class AttendanceService(Device):
         return {
             "status": self._status, "consent": self._consent, "withdraw": self._withdraw,
             "mark": self._mark, "roster": self._roster, "revoke_card": self._revoke,
-            "enrol": self._enrol, "take": self._take_now,
+            "enrol": self._enrol, "enrol_templates": self._enrol_templates,
+            "take": self._take_now,
         }  # fmt: skip
 
     async def state(self) -> dict[str, Any]:
@@ -387,6 +392,33 @@ class AttendanceService(Device):
         finally:
             for photo in photos:  # photos are never kept, enrolled or refused
                 photo.unlink(missing_ok=True)
+        self.report_history()
+        return await self.state()
+
+    async def _enrol_templates(self, params: dict[str, Any]) -> dict[str, Any]:
+        """Templates the hub computed from IT's photos: stored only for a consented student,
+        and only when they come from this room's recogniser (name and model version)."""
+        p = parse_params(EnrolTemplatesParams, params)
+        engine = await self.engine()
+        recogniser = engine.recogniser
+        if recogniser is None or (p.recogniser, p.recogniser_version) != (
+            recogniser.name, recogniser.version,
+        ):  # fmt: skip
+            mine = f"{recogniser.name} {recogniser.version}" if recogniser else "none"
+            raise BadCommand("bad_params", f"recogniser: templates of {p.recogniser} "
+                             f"{p.recogniser_version}, this room's is {mine}")  # fmt: skip
+        today = self.clock.now().astimezone(self.tz).date()
+        embeddings = [np.asarray(t, dtype=np.float32) for t in p.templates]
+        try:
+            await asyncio.get_running_loop().run_in_executor(
+                self._worker, self.vault.enrol, p.student, embeddings, today
+            )
+        except ConsentRefused as exc:
+            raise BadCommand("bad_params", f"{NO_CONSENT}: {exc}") from exc
+        except VaultError as exc:
+            raise BadCommand("bad_params", str(exc)) from exc
+        logger.info("%s: %d templates enrolled through the hub by %s", self.label,
+                    len(embeddings), p.by)  # fmt: skip
         self.report_history()
         return await self.state()
 

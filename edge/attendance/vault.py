@@ -17,7 +17,7 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from edge.attendance.faces import Embedding
+from faces.models import Embedding
 from protocol.attendance import ConsentChange, ConsentParams, Enrolled
 from protocol.messages import utcnow
 

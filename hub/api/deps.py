@@ -11,6 +11,7 @@ from hub.alerts.service import AlertService
 from hub.audit import Audit
 from hub.commands import Commander
 from hub.config_push import ConfigPusher
+from hub.enrolment import Enroller
 from hub.ingest import Ingest
 from hub.live import HubLive
 from hub.login_limit import LoginLimiter
@@ -57,6 +58,8 @@ class HubState:
     """The live stream of the pages (the app always makes it)."""
     erasures: Erasures | None = None
     """Withdrawals of consent rooms have not confirmed yet (the app always makes it)."""
+    enroller: Enroller | None = None
+    """Face templates from IT's enrolment photos (the app always makes it)."""
 
 
 def get_hub(request: Request) -> HubState:

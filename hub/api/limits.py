@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import re
+from collections.abc import Mapping
 
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -30,17 +32,26 @@ class BodyLimit:
     one gets out of the application before a response started, the 413 is sent from here.
     """
 
-    def __init__(self, app: ASGIApp, *, max_bytes: int) -> None:
+    def __init__(
+        self, app: ASGIApp, *, max_bytes: int, larger: Mapping[str, int] | None = None
+    ) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        self.larger = [(re.compile(path), limit) for path, limit in (larger or {}).items()]
+        """Paths (regular expressions, matched whole) that take a larger body: the
+        enrolment photos."""
+
+    def limit_of(self, path: str) -> int:
+        return next((n for p, n in self.larger if p.fullmatch(path)), self.max_bytes)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        limit = self.limit_of(scope.get("path", ""))
         declared = _content_length(scope)
-        if declared is not None and declared > self.max_bytes:
-            await self._refuse(send)
+        if declared is not None and declared > limit:
+            await self._refuse(send, limit)
             return
         received = 0
         started = False
@@ -50,8 +61,8 @@ class BodyLimit:
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
-                if received > self.max_bytes:
-                    raise BodyTooLarge(self.max_bytes)
+                if received > limit:
+                    raise BodyTooLarge(limit)
             return message
 
         async def watched_send(message: Message) -> None:
@@ -65,10 +76,10 @@ class BodyLimit:
         except BodyTooLarge:
             if started:
                 raise
-            await self._refuse(send)
+            await self._refuse(send, limit)
 
-    async def _refuse(self, send: Send) -> None:
-        error = BodyTooLarge(self.max_bytes)
+    async def _refuse(self, send: Send, limit: int) -> None:
+        error = BodyTooLarge(limit)
         body = json.dumps({"detail": error.detail}).encode()
         headers = [
             (b"content-type", b"application/json"),

@@ -14,6 +14,7 @@ from hub.api.routes import (
     config,
     config_preview,
     dead_letters,
+    enrolment,
     fleet,
     health,
     pairing,
@@ -43,5 +44,6 @@ api_router.include_router(pairing.router)
 api_router.include_router(users.router)
 api_router.include_router(attendance.rooms)
 api_router.include_router(attendance.sites)
+api_router.include_router(enrolment.router)
 
 __all__ = ["api_router"]

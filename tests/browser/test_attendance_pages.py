@@ -4,8 +4,9 @@ the hub's commands).
 
 An admin reads the attendance rates and the CSV says what the API and the table say; IT
 records a consent and withdraws it, each after a confirmation, and the room gets both
-commands; a teacher cannot read another room's attendance. Each page is checked with axe-core
-and for English left on it.
+commands; IT enrols a student's face from photos and is told when the room has no consent or
+a photo shows several faces; a teacher cannot read another room's attendance. Each page is
+checked with axe-core and for English left on it.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from hub.access import Role
 from protocol import Command, CommandReply, Event, RoomTopics, decode, encode, utcnow
 from protocol.attendance import DEVICE, KIND_MARK, KIND_SUMMARY
 from smartclass.broker import Mosquitto
+from smartclass.faceset import ensure_faces
 from tests.browser.conftest import (
     Hub,
     OpenPage,
@@ -51,7 +53,8 @@ MARKS = {"hs01": "present", "hs02": "late", "hs03": "absent", "hs04": "present"}
 
 class AttendanceRoom:
     """Room 6A1 in an event loop of its own: an attendance device that answers every command
-    with ``ok``, and marks sent as the room's events."""
+    with ``ok`` (``enrol_templates`` only for a student whose consent it holds, as the agent
+    does), and marks sent as the room's events."""
 
     def __init__(self, broker: Mosquitto, root: str) -> None:
         self.broker = broker
@@ -65,6 +68,8 @@ class AttendanceRoom:
         self._thread = threading.Thread(target=self._run, name="attendance-room", daemon=True)
         self._seq = 0
         self.boot = uuid.uuid4().hex[:12]
+        self.consented = {"hs07"}
+        """Students whose consent the room's vault holds (recorded there with the CLI)."""
 
     def start(self) -> None:
         self._thread.start()
@@ -93,9 +98,20 @@ class AttendanceRoom:
             assert isinstance(message.payload, bytes)
             command = decode(Command, message.payload)
             self.commands.append(command)
-            reply = CommandReply(
-                sender=f"edge/{SITE}/{MINE}", id=command.id, device=DEVICE, code="ok", state={}
-            )
+            student = command.params.get("student")
+            if command.action == "enrol_templates" and student not in self.consented:
+                reply = CommandReply(
+                    sender=f"edge/{SITE}/{MINE}", id=command.id, device=DEVICE,
+                    code="bad_params", text=f"no_consent: {student}: no consent recorded",
+                )  # fmt: skip
+            else:
+                reply = CommandReply(
+                    sender=f"edge/{SITE}/{MINE}",
+                    id=command.id,
+                    device=DEVICE,
+                    code="ok",
+                    state={},
+                )
             await edge.publish(self.topics.reply_to(command.reply_to), encode(reply), qos=1)
 
     def send(self, kind: str, data: dict[str, Any]) -> None:
@@ -252,3 +268,39 @@ def test_a_teacher_cannot_read_another_rooms_attendance(
     refused = page.goto(f"{base}/dashboard/consent/{SITE}")
     assert refused is not None
     assert refused.status == 403
+
+
+def test_it_enrols_a_students_face_from_photos_in_vietnamese(
+    school: School, open_page: OpenPage
+) -> None:
+    folder = ensure_faces()
+    page = open_page("desktop")
+    sign_in(page, school.hub, Role.IT, next=f"/dashboard/consent/{SITE}")
+    form = page.locator("form[data-enrol]")
+    outcome = page.locator("#outcome-enrol")
+    page.select_option("#enrol-room", MINE)
+
+    def enrol(student: str, *photos: str) -> None:
+        page.fill("#enrol-student", student)
+        page.set_input_files("#enrol-photos", [str(folder / p) for p in photos])
+        form.get_by_role("button", name="Đăng ký", exact=True).click()
+
+    enrol("hs08", "obama.jpg")  # the room holds no consent for hs08
+    expect(form).to_have_attribute("data-result", "no_consent")
+    expect(outcome).to_have_text(re.compile(r"^Chưa đăng ký được: phòng học chưa ghi nhận"))
+    enrol("hs07", "obama.jpg", "t1.jpg")  # the second photo is of a whole group
+    expect(form).to_have_attribute("data-result", "422")
+    expect(outcome).to_have_text("Chưa đăng ký được: ảnh 2 có nhiều hơn một khuôn mặt.")
+    before = len([c for c in school.room.commands if c.action == "enrol_templates"])
+    enrol("hs07", "obama.jpg", "obama2.jpg")
+    expect(form).to_have_attribute("data-result", "enrolled")
+    expect(outcome).to_have_text("Đã đăng ký: 2 mẫu khuôn mặt đã được lưu trong phòng học.")
+    sent = [c for c in school.room.commands if c.action == "enrol_templates"]
+    assert len(sent) == before + 1, "a refused photo sends nothing to the room"
+    command = sent[-1]
+    assert (command.params["student"], command.params["by"]) == ("hs07", "it.minh")
+    assert [len(t) for t in command.params["templates"]] == [128, 128]
+    assert page.locator("#enrol-photos").evaluate("e => e.files.length") == 0, "form cleared"
+    assert_accessible(page)
+    assert_no_english(page)
+    shoot(page, "attendance-enrol")

@@ -8,12 +8,15 @@ import asyncio
 import contextlib
 import datetime as dt
 import json
+import math
 import re
+import time
 from pathlib import Path
 from typing import Any
 
 import cv2
 import pytest
+from sqlalchemy import create_engine, select
 
 from devices.camera import Camera
 from devices.camera.config import SimCameraConfig
@@ -21,10 +24,11 @@ from devices.camera.sim import SimSource
 from edge.attendance.service import AttendanceService
 from edge.attendance.vault import new_key
 from edge.clock import FakeClock
+from hub.db import CommandLog
 from protocol.attendance import ConsentParams, event_data
 from protocol.messages import Event, decode
 from smartclass.broker import Mosquitto
-from smartclass.faceset import CLASS_A, CLASS_B, STRANGERS
+from smartclass.faceset import CLASS_A, CLASS_B, STRANGERS, ensure_faces
 from tests import attendance_faces as faces
 from tests.faultproxy import FaultProxy
 from tests.integration.system import (
@@ -52,11 +56,19 @@ def _portraits(folder: Path) -> Path:
 
 def _no_image_data(topic: str, payload: bytes) -> None:
     """A message that could not carry a frame or a face crop: small JSON, no long base64 run,
-    no long list of numbers, no image file's signature."""
+    no long list of numbers, no image file's signature. The one exception is the hub's
+    ``enrol_templates`` command: at most 5 templates, each exactly 128 floats, as numbers
+    (nothing binary, no base64), which are checked as such and then set aside."""
     assert len(payload) < 16_384, f"{topic}: {len(payload)} bytes"
     for magic in (b"\xff\xd8\xff", b"\x89PNG", b"GIF8", b"BM"):
         assert not payload.startswith(magic), topic
     value = json.loads(payload)  # binary would not decode
+    if isinstance(value, dict) and value.get("action") == "enrol_templates":
+        templates = value["params"].pop("templates")
+        assert 1 <= len(templates) <= 5, f"{topic}: {len(templates)} templates"
+        for template in templates:
+            assert len(template) == 128, f"{topic}: a template of {len(template)} numbers"
+            assert all(isinstance(x, float) and math.isfinite(x) for x in template), topic
     stack = [value]
     while stack:
         item = stack.pop()
@@ -281,3 +293,101 @@ async def test_a_camera_that_disappears_is_reported_to_the_hub_and_recovered(
         watching.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await watching
+
+
+async def test_it_enrols_a_student_through_the_hub_and_the_room_then_recognises_them(
+    own_broker: Mosquitto, topic_root: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Photos to a real hub process, templates over the real broker to a real agent: stored
+    with consent and used at once, refused without; no photo is ever a file at the hub, no
+    message carries an image, the audit says who enrolled whom."""
+    monkeypatch.setenv("SC_TEST_ATTENDANCE_KEY", new_key())
+    hub_tmp = tmp_path / "hub-tmp"
+    hub_tmp.mkdir()
+    hub = HubProcess(own_broker, topic_root, tmp_path / "hub", env={"TMPDIR": str(hub_tmp)})
+    hub.start()
+    camera = SimCameraConfig(backend="sim", photos=_portraits(tmp_path / "portraits"), fps=10)
+    attendance = {
+        "camera": "camera", "class_id": "6a1", "students": dict.fromkeys(CLASS_A),
+        "key_env": "SC_TEST_ATTENDANCE_KEY", "sample_interval_s": 0.05, "min_frames": 2,
+    }  # fmt: skip
+    seen: list[tuple[str, bytes]] = []
+    try:
+        await hub.wait_connected()
+        agent, _ = make_agent(own_broker, topic_root, tmp_path / "edge", interval=0.5,
+                              devices={"camera": camera}, attendance=attendance)  # fmt: skip
+        service = agent.devices["attendance"]
+        assert isinstance(service, AttendanceService)
+        service._engine = faces.engine()
+        sim = agent.devices["camera"]
+        assert isinstance(sim, Camera)
+        assert isinstance(sim.source, SimSource)
+        folder = ensure_faces()
+        photos = [("photos", (n, (folder / n).read_bytes(), "image/jpeg"))
+                  for n in ("obama.jpg", "obama2.jpg")]  # fmt: skip
+        enrol = f"/api/v1/rooms/{SITE}/6a1/attendance/enrol"
+        async with mqtt_client(own_broker, topic_root, "watcher") as watcher, running(agent), \
+                hub.client() as http:  # fmt: skip
+            await watcher.subscribe(f"{topic_root}/#", qos=1)
+
+            async def watch() -> None:
+                async for message in watcher.messages:
+                    seen.append((str(message.topic), bytes(message.payload)))  # type: ignore[arg-type, unused-ignore]
+
+            watching = asyncio.create_task(watch())
+            await agent.connected.wait()
+            r = await http.post(f"/api/v1/rooms/{SITE}/6a1/attendance/consent", json={
+                "student": "obama", "parent": True, "age_7_or_over": True, "student_own": True,
+            })  # fmt: skip
+            assert r.status_code == 200, r.text
+            before = _files(tmp_path / "hub"), _files(hub_tmp)
+            started = time.perf_counter()
+            r = await http.post(enrol, data={"student": "obama"}, files=photos, timeout=60)
+            took = time.perf_counter() - started
+            assert r.status_code == 200, r.text
+            assert service.vault.summary()["obama"]["templates"] == 2
+            refused = await http.post(enrol, data={"student": "biden"}, files=photos[:1])
+            assert refused.status_code == 409, refused.text
+            assert "no_consent" in refused.json()["detail"]
+            assert "biden" not in service.vault.summary()
+            assert (_files(tmp_path / "hub"), _files(hub_tmp)) == before, "a file at the hub"
+            sim.source.present = ["obama", "t1-e"]
+            assert (await agent.local_command("attendance", "take", {}, issuer="gv")).ok
+
+            async def named() -> set[str] | None:
+                take = service.take
+                return set(take.marks) if take is not None and take.marks else None
+
+            assert await eventually(named, 20, "obama recognised") == {"obama"}
+            audit = (await http.get("/api/v1/audit", params={"action": "attendance.enrol"})).json()
+            watching.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await watching
+        entries = audit
+        assert sorted(e["detail"]["result"] for e in entries) == ["enrolled", "no_consent"]
+        assert all(len(json.dumps(e["detail"])) < 200 for e in entries), "no image, no template"
+        commands = [json.loads(p) for t, p in seen if b"enrol_templates" in p]
+        assert len(commands) == 2, "one command per enrolment, none for a refused photo"
+        for topic, payload in seen:
+            _no_image_data(topic, payload)
+        engine = create_engine(hub.database_url)
+        try:
+            with engine.connect() as conn:
+                logged = conn.execute(select(CommandLog.params).where(
+                    CommandLog.action == "enrol_templates")).scalars().all()  # fmt: skip
+        finally:
+            engine.dispose()
+        assert sorted(p["templates"] for p in logged) == [1, 2], "the hub's command log: counts"
+        log = (tmp_path / "hub" / "hub.log").read_text(errors="replace")
+        assert not re.search(r"(-?0\.\d+, ){20}", log), "templates in the hub's log"
+        print(f"enrolment of 2 photos through the hub: {took:.2f} s")
+    finally:
+        hub.close()
+
+
+def _files(folder: Path) -> set[str]:
+    """The files of a folder but the hub's log and its database's own (SQLite journal)."""
+    return {
+        str(p.relative_to(folder)) for p in folder.rglob("*")
+        if p.is_file() and not p.name.startswith(("hub.log", "hub.sqlite"))
+    }  # fmt: skip

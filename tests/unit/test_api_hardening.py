@@ -351,6 +351,9 @@ def test_every_operation_documents_its_errors(app: FastAPI) -> None:
         (f"{rooms}/attendance/roster", "post"): {
             200, 400, 404, 409, 413, 422, 502, 503, 504
         } | auth,
+        (f"{rooms}/attendance/enrol", "post"): {
+            200, 404, 409, 413, 422, 502, 503, 504
+        } | auth,
     }  # fmt: skip
     paths = app.openapi()["paths"]
     assert {(p, m) for p, ops in paths.items() for m in ops} == set(expected)

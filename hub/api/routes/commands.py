@@ -13,6 +13,7 @@ from hub.api.deps import CommanderDep, DeviceId, HubDep
 from hub.api.models import CommandCreate, CommandResultPublic, ErrorPublic, ValidationErrorPublic
 from hub.api.responses import error_responses
 from hub.errors import CommandTimeout, HubError, NotConnected, PublishFailed, UnknownRoom
+from protocol.attendance import DEVICE as ATTENDANCE
 
 router = APIRouter(prefix="/rooms", tags=["commands"])
 
@@ -39,6 +40,13 @@ def raise_for_link(exc: HubError) -> NoReturn:
     found = (LINK_STATUS[kind] for kind in type(exc).__mro__ if kind in LINK_STATUS)
     raise HTTPException(next(found, status.HTTP_503_SERVICE_UNAVAILABLE), str(exc)) from exc
 
+
+ATTENDANCE_ROUTES: dict[str, str] = {
+    "consent": "consent", "withdraw": "withdraw", "roster": "roster", "enrol": "enrol",
+    "enrol_templates": "enrol",
+}  # fmt: skip
+"""Attendance actions that change students' consent or templates: only through their own
+routes (``consent.manage``, audited without templates), never as a plain command."""
 
 UNREADABLE_BODY = "the body cannot be read as JSON (not UTF-8, nested past the parser's limit)"
 """FastAPI's own 400, for a body that fails before validation."""
@@ -70,6 +78,12 @@ async def send_command(
     """Send a command and wait for the reply; an error reply becomes a 4xx/5xx status.
     Every command is in the audit log: who, where, what, the reply and how long it took."""
     site, room, caller = ref.site, ref.room, ref.caller
+    if device == ATTENDANCE and body.action in ATTENDANCE_ROUTES:
+        raise HTTPException(
+            status.HTTP_403_FORBIDDEN,
+            f"{ATTENDANCE} {body.action}: use POST .../attendance/"
+            f"{ATTENDANCE_ROUTES[body.action]} ({Action.CONSENT_MANAGE.value})",
+        )
     started = time.perf_counter()
     what = {"action": body.action, "params": body.params}
     try:

@@ -49,7 +49,8 @@ async def consent_page(
     request: Request,
     part: Literal["list", "methods"] | None = None,
 ) -> HTMLResponse:
-    """The school's students and their consent, the forms to change it, each class's method."""
+    """The school's students and their consent, the forms to change it and to enrol a
+    student's face from photos, each class's method."""
     caller = ref.caller
     book = AttendanceBook(hub.store.engine)
     students = await asyncio.to_thread(book.consent, ref.site)
@@ -69,4 +70,6 @@ async def consent_page(
         request, caller, name, active=CONSENT, site=ref.site,
         school=names.get(ref.site, ref.site), schools=schools, rooms=rooms,
         students=students, classes=classes,
+        photo_mb=f"{hub.settings.enrol_photo_max_bytes / 1024 / 1024:g}",
+        photo_px=hub.settings.enrol_photo_max_px,
     )  # fmt: skip

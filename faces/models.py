@@ -4,6 +4,7 @@ OpenCV's Haar cascade as a fallback detector, YuNet/SFace ONNX files a school pr
 
 from __future__ import annotations
 
+import hashlib
 import importlib.resources
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -14,8 +15,8 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
-from devices.camera.sources import Frame
-
+Frame = npt.NDArray[np.uint8]
+"""A BGR image (the same type as ``devices.camera.sources.Frame``)."""
 Embedding = npt.NDArray[np.float32]
 
 
@@ -45,6 +46,9 @@ class Recogniser(Protocol):
     """Turns a face into an embedding; faces match when their distance is small."""
 
     name: str
+    version: str
+    """The model file's name and the start of its SHA-256: templates of another model (another
+    name or version) cannot be compared with this one's."""
     threshold: float
     """Largest distance at which two embeddings may be the same person."""
 
@@ -58,6 +62,15 @@ def _models_dir() -> Path:
     package's own code needs)."""
     root = importlib.resources.files("face_recognition_models") / "models"
     return Path(str(root))
+
+
+def model_version(path: Path) -> str:
+    """A model file's name and the first 12 hex digits of its SHA-256."""
+    digest = hashlib.sha256()
+    with path.open("rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return f"{path.stem}:{digest.hexdigest()[:12]}"
 
 
 def _rgb(frame: Frame) -> npt.NDArray[np.uint8]:
@@ -146,6 +159,7 @@ class DlibRecogniser:
         self._dlib: Any = dlib
         self._shape: Any = dlib.shape_predictor(str(landmarks))
         self._net: Any = dlib.face_recognition_model_v1(str(net))
+        self.version = model_version(net)
         self.threshold = threshold
 
     def embed(self, frame: Frame, box: Box) -> Embedding:
@@ -169,6 +183,7 @@ class SFaceRecogniser:
         if not model.is_file():
             raise ModelMissing(f"SFace model {model} not found")
         self._net: Any = cv2.FaceRecognizerSF.create(str(model), "")
+        self.version = model_version(model)
         self._detector = detector
         self.threshold = threshold
 
@@ -247,8 +262,10 @@ __all__ = [
     "Embedding",
     "Face",
     "FaceEngine",
+    "Frame",
     "HaarDetector",
     "ModelMissing",
+    "model_version",
     "overlap",
     "Recogniser",
     "SFaceRecogniser",
