@@ -47,7 +47,9 @@ def run_edge(config_paths: list[Path]) -> int:
     """Run one agent per room file in one event loop until SIGINT or SIGTERM."""
     from edge.agent import run_agents
     from edge.config import ConfigError, load_room_config
+    from edge.sdnotify import Notifier
     from edge.settings import EdgeSettings
+    from edge.watchdog import Fleet, keep_watch
 
     try:
         rooms = [load_room_config(path) for path in config_paths]
@@ -55,6 +57,8 @@ def run_edge(config_paths: list[Path]) -> int:
         print(f"smartclass edge: {exc}", file=sys.stderr)
         return 2
     settings = EdgeSettings()
+    notifier = Notifier.from_environ()  # systemd's, under Type=notify; else it sends nothing
+    fleet = Fleet()
 
     async def main() -> None:
         task = asyncio.current_task()
@@ -66,6 +70,7 @@ def run_edge(config_paths: list[Path]) -> int:
                 logger.error("edge: stopping at once")
                 os._exit(1)
             logger.info("edge: stopping (a second signal stops at once)")
+            notifier.stopping()
             task.cancel()
             # A clean stop takes a few seconds (offline status, closing devices); a part
             # that does not finish must never leave the process running.
@@ -74,11 +79,16 @@ def run_edge(config_paths: list[Path]) -> int:
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop)
         try:
-            await run_agents(rooms, settings)
+            async with asyncio.TaskGroup() as tg:
+                tg.create_task(keep_watch(notifier, fleet), name="systemd watchdog")
+                await run_agents(rooms, settings, fleet=fleet)
         except asyncio.CancelledError:
             logger.info("edge: stopped")
 
-    asyncio.run(main())
+    try:
+        asyncio.run(main())
+    finally:
+        notifier.close()
     return 0
 
 
