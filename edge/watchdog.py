@@ -25,6 +25,22 @@ STATUS_INTERVAL_S = 10.0
 Sleep = Callable[[float], Awaitable[None]]
 
 
+class Watched(Protocol):
+    """What the watchdog asks of a process: the agent's rooms (``Fleet``), or the hub."""
+
+    def started(self) -> bool:
+        """Whether start-up is over (READY is sent once it is)."""
+        ...
+
+    def problems(self) -> list[str]:
+        """What is wrong now; empty: healthy."""
+        ...
+
+    def status(self) -> str:
+        """A short state for ``systemctl status``."""
+        ...
+
+
 class RoomAgent(Protocol):
     """What the watchdog reads of a room's agent (``edge.agent.Agent``)."""
 
@@ -100,7 +116,7 @@ class Fleet:
         return f"{rooms} running, {online} connected to the broker"
 
 
-async def keep_watch(notifier: Notifier, fleet: Fleet, *, sleep: Sleep = asyncio.sleep) -> None:
+async def keep_watch(notifier: Notifier, watched: Watched, *, sleep: Sleep = asyncio.sleep) -> None:
     """Tell systemd how the process is, until cancelled; returns at once if it does not listen.
 
     Every half watchdog interval (``$WATCHDOG_USEC`` / 2) a healthy process sends WATCHDOG=1;
@@ -110,16 +126,15 @@ async def keep_watch(notifier: Notifier, fleet: Fleet, *, sleep: Sleep = asyncio
     if not notifier.enabled:
         return
     interval = notifier.watchdog_s or STATUS_INTERVAL_S
-    while not fleet.started():
+    while not watched.started():
         await sleep(min(interval, 0.1))
-    status = fleet.status()
+    status = watched.status()
     notifier.ready(status)
     logger.info("systemd: ready (%s)", status)
     healthy = True
     while True:
         await sleep(interval)
-        now = fleet.status()
-        problems = fleet.problems()
+        problems = watched.problems()
         if problems and healthy:
             logger.warning("systemd: no watchdog pings while %s", "; ".join(problems))
         elif not problems and not healthy:
@@ -128,6 +143,7 @@ async def keep_watch(notifier: Notifier, fleet: Fleet, *, sleep: Sleep = asyncio
         fields: dict[str, str | int] = {}
         if healthy and notifier.watchdog_s is not None:
             fields["WATCHDOG"] = 1
+        now = watched.status()
         if now != status:
             fields["STATUS"] = now
             status = now
@@ -135,4 +151,4 @@ async def keep_watch(notifier: Notifier, fleet: Fleet, *, sleep: Sleep = asyncio
             notifier.send(**fields)
 
 
-__all__ = ["STATUS_INTERVAL_S", "Fleet", "RoomAgent", "keep_watch"]
+__all__ = ["STATUS_INTERVAL_S", "Fleet", "RoomAgent", "Watched", "keep_watch"]

@@ -20,18 +20,34 @@ def run_hub(host: str, port: int, sites: Path | None) -> int:
     """Serve the hub until SIGINT or SIGTERM."""
     import uvicorn
 
+    from edge.sdnotify import Notifier
+    from edge.watchdog import keep_watch
     from hub.app import create_app
     from hub.memory import keep_large_buffers_mapped
     from hub.settings import HubSettings
+    from smartclass.hub_watchdog import HubWatch
 
     keep_large_buffers_mapped()
     faulthandler.register(signal.SIGUSR1)  # `kill -USR1 PID`: every thread's stack, to stderr
     overrides = {"sites_file": sites} if sites else {}
     settings = HubSettings(**overrides)  # type: ignore[arg-type]
     app = create_app(settings)
+    notifier = Notifier.from_environ()  # systemd's, under Type=notify; else it sends nothing
+    watch = HubWatch(app)
 
     class HubServer(uvicorn.Server):
+        watching: asyncio.Task[None] | None = None
+
+        async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+            await super().startup(sockets)
+            if not self.should_exit:  # listening, and the app's start-up is done
+                watch.serving = True
+                self.watching = asyncio.create_task(keep_watch(notifier, watch), name="systemd")
+
         async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+            notifier.stopping()
+            if self.watching is not None:
+                self.watching.cancel()
             # uvicorn waits for open responses to end, and a live stream never does: end them
             live = getattr(getattr(app.state, "hub", None), "live", None)
             if live is not None:
@@ -39,7 +55,10 @@ def run_hub(host: str, port: int, sites: Path | None) -> int:
             await super().shutdown(sockets)
 
     # log_config=None: uvicorn's loggers go through the command's own handler (text or JSON)
-    HubServer(uvicorn.Config(app, host=host, port=port, log_config=None)).run()
+    try:
+        HubServer(uvicorn.Config(app, host=host, port=port, log_config=None)).run()
+    finally:
+        notifier.close()
     return 0
 
 
