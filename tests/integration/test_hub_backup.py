@@ -231,6 +231,24 @@ def test_an_older_hubs_backup_is_restored_and_migrated_to_this_releases_schema(
     assert {name: len(rows[name]) for name in ROWS} == ROWS
 
 
+def test_without_database_url_the_hubs_own_setting_is_used(
+    database_url: str,
+    empty_url: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    fill(database_url)
+    out = tmp_path / "new-folder" / "hub.backup"
+    monkeypatch.setenv("SMARTCLASS_HUB_DATABASE_URL", database_url)
+    assert main(["hub", "backup", "--out", str(out)]) == 0
+    monkeypatch.setenv("SMARTCLASS_HUB_DATABASE_URL", empty_url)
+    assert main(["hub", "restore", str(out)]) == 0
+    said = capsys.readouterr().out
+    assert f"database: {make_url(empty_url).render_as_string()}" in said
+    assert every_row(empty_url) == every_row(database_url)
+
+
 def test_a_file_that_is_not_a_backup_is_refused_with_a_clear_error_and_exit_2(
     database_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
