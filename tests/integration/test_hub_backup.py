@@ -258,8 +258,11 @@ def test_a_file_that_is_not_a_backup_is_refused_with_a_clear_error_and_exit_2(
     with sqlite3.connect(other) as conn:
         conn.execute("CREATE TABLE things (x)")
     conn.close()
+    damaged = tmp_path / "damaged.dump"
+    damaged.write_bytes(b"PGDMP" + bytes(range(256)) * 4)
     cases = {
         text_file: "not a hub backup",
+        damaged: "a damaged or unreadable pg_dump archive",
         other: "a SQLite database, but not a hub's",
         tmp_path / "missing.backup": "cannot be read",
     }
@@ -282,6 +285,26 @@ def test_a_backup_of_one_kind_of_database_is_refused_by_the_other(
     assert "a sqlite backup cannot be restored into a postgresql database" in (
         capsys.readouterr().err
     )
+
+
+@pytest.mark.postgresql
+def test_a_hub_in_the_public_schema_comes_back_into_a_new_databases_public_schema(
+    postgres: PostgresServer, tmp_path: Path
+) -> None:
+    names = [f"public_{n}_{uuid.uuid4().hex[:8]}" for n in ("from", "to")]
+    for name in names:
+        postgres.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    source, target = (postgres.url(name) for name in names)
+    try:
+        fill(source)
+        out = tmp_path / "public.dump"
+        assert main(["hub", "backup", "--out", str(out), "--database-url", source]) == 0
+        assert main(["hub", "restore", str(out), "--database-url", target]) == 0
+        assert every_row(target) == every_row(source)
+    finally:
+        for name in names:
+            drop = sql.SQL("DROP DATABASE {} WITH (FORCE)").format(sql.Identifier(name))
+            postgres.execute(drop)
 
 
 def inspect_tables(url: str) -> set[str]:
