@@ -9,13 +9,19 @@ import socket
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
 
 import pytest
 
+from edge.agent import run_room
+from edge.config import load_room_config
 from edge.sdnotify import Notifier, socket_address
 from edge.supervise import PartStates, supervised
 from edge.watchdog import STATUS_INTERVAL_S, Fleet, keep_watch
 from protocol.aio import wait_within
+
+SAMPLE = Path(__file__).parents[2] / "firmware_configs" / "rooms" / "sim-room.yaml"
 
 
 @dataclass
@@ -209,3 +215,25 @@ async def test_supervision_marks_a_part_restarting_from_its_failure_to_its_next_
     release.set()
     await wait_within(task, 5)
     assert states.restarting == set()
+
+
+async def test_a_room_whose_agent_cannot_be_made_is_started_but_restarting_in_the_fleet() -> None:
+    room = load_room_config(SAMPLE)
+    fleet = Fleet()
+    tried = asyncio.Event()
+
+    def make(_room: object) -> Any:
+        tried.set()
+        raise RuntimeError("the outbox's disk is gone")
+
+    task = asyncio.create_task(run_room(room, make, fleet))
+    try:
+        await wait_within(tried.wait(), 5)  # the failure is handled before the task yields
+        label = f"{room.site}/{room.room}"
+        assert fleet.started()
+        assert fleet.problems() == [f"{label}: agent restarting"]
+        assert fleet.status() == f"unhealthy: {label}: agent restarting"
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+    assert fleet.problems() == [f"{label}: stopped"]
