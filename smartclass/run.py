@@ -21,6 +21,7 @@ def run_hub(host: str, port: int, sites: Path | None) -> int:
     import uvicorn
 
     from edge.sdnotify import Notifier
+    from edge.supervise import guarded
     from edge.watchdog import keep_watch
     from hub.app import create_app
     from hub.memory import keep_large_buffers_mapped
@@ -42,7 +43,8 @@ def run_hub(host: str, port: int, sites: Path | None) -> int:
             await super().startup(sockets)
             if not self.should_exit:  # listening, and the app's start-up is done
                 watch.serving = True
-                self.watching = asyncio.create_task(keep_watch(notifier, watch), name="systemd")
+                watching = guarded(keep_watch(notifier, watch), label="hub", what="the watchdog")
+                self.watching = asyncio.create_task(watching, name="systemd watchdog")
 
         async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
             notifier.stopping()
@@ -68,6 +70,7 @@ def run_edge(config_paths: list[Path]) -> int:
     from edge.config import ConfigError, load_room_config
     from edge.sdnotify import Notifier
     from edge.settings import EdgeSettings
+    from edge.supervise import guarded
     from edge.watchdog import Fleet, keep_watch
 
     try:
@@ -99,7 +102,9 @@ def run_edge(config_paths: list[Path]) -> int:
             loop.add_signal_handler(sig, stop)
         try:
             async with asyncio.TaskGroup() as tg:
-                tg.create_task(keep_watch(notifier, fleet), name="systemd watchdog")
+                # a bug of the watchdog ends its pings (systemd restarts us), never the rooms
+                watching = guarded(keep_watch(notifier, fleet), label="edge", what="the watchdog")
+                tg.create_task(watching, name="systemd watchdog")
                 await run_agents(rooms, settings, fleet=fleet)
         except asyncio.CancelledError:
             logger.info("edge: stopped")
