@@ -19,10 +19,16 @@ import pytest
 from psycopg import sql
 from sqlalchemy import Engine, MetaData, Table, inspect, make_url, select, text
 
+from hub.alerts.service import AlertService
+from hub.alerts.store import AlertStore
+from hub.audit import Audit
+from hub.config_versions import Author, ConfigVersions
 from hub.db import make_engine
 from hub.migrate import head, revisions, upgrade
+from hub.settings import HubSettings
 from hub.store import Store
 from protocol import Event, RoomTopics
+from protocol.aio import wait_within
 from protocol.attendance import KIND_CONSENT, KIND_ENROLLED, KIND_MARK
 from smartclass.broker import Mosquitto
 from smartclass.cli import main
@@ -107,9 +113,30 @@ def fill(url: str) -> None:
                                                  "expires": "2026-06-01"})]  # fmt: skip
         batch += [telemetry(52, boot="b-now", ts=86_400)]  # a day ahead of the hub's clock
         store.write_batch(batch)
+        asyncio.run(raise_alerts(store, [event(53, boot="b-now", kind="help", text="mất điện"),
+                                         telemetry(54, boot="b-now", co2_ppm=1900)]))  # fmt: skip
+        ConfigVersions(engine).change_room(
+            SITE, "6a1", {"settings": {"telemetry_interval_s": 10}}, Author("lan", "it"), "10 s"
+        )
+        Audit(engine).record_sync(None, "command", site=SITE, room="6a1", device="lights")
     finally:
         engine.dispose()
-    bearer(url)  # a user, their token, and the audit entry of both
+    bearer(url)  # a user and their token
+
+
+async def raise_alerts(store: Store, batch: list[Any]) -> None:
+    """What the ingest does with a batch: store it, then let the alert service judge it."""
+    settings = HubSettings(database_url="sqlite://", alert_offline_grace_s=60)
+    service = AlertService(AlertStore(store.engine), settings)
+    task = asyncio.create_task(service.run())
+    try:
+        store.write_batch(batch)
+        service.observe(batch)
+        await wait_within(service.judged(), 10)
+    finally:
+        service.stop()
+        await wait_within(task, 10)
+        await service.close()
 
 
 @pytest.fixture
@@ -168,6 +195,9 @@ def test_a_backup_restored_into_an_empty_database_holds_every_row_of_every_table
     fill(database_url)
     before = every_row(database_url)
     counted = {name: len(rows) for name, rows in before.items()}
+    previous = ROWS  # what the previous release's database held: this release added more
+    for table in ("alerts", "alert_transitions", "audit_log", "room_config_versions", "users"):
+        assert counted[table] > previous[table], (table, counted[table])
     for table in ("telemetry", "events", "users", "api_tokens", "audit_log", "alerts", "rooms",
                   "room_config_versions", "attendance_marks", "attendance_consent",
                   "attendance_enrolments", "suspect_readings"):  # fmt: skip
