@@ -39,6 +39,9 @@ def backup(url: str, out: Path, *, say: Say = print, pg_bin: Path | None = None)
     tmp = out.with_name(f".{out.name}.{os.getpid()}.partial")
     started = time.monotonic()
     try:
+        # Readable by its owner only: it holds password hashes, tokens' digests and pupils'
+        # attendance. Made empty first, so SQLite and pg_dump write into it, mode kept.
+        os.close(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600))
         if parsed.get_backend_name() == "sqlite":
             sqlite.backup_sqlite(sqlite.sqlite_path(parsed), tmp, say)
         else:

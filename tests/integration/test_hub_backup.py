@@ -208,6 +208,7 @@ def test_a_backup_restored_into_an_empty_database_holds_every_row_of_every_table
     said = capsys.readouterr().out
     assert f"backup written: {out}" in said
     assert list(out.parent.iterdir()) == [out]  # no partial file left beside it
+    assert out.stat().st_mode & 0o777 == 0o600  # personal data: its owner's only
 
     assert main(["hub", "restore", str(out), "--database-url", empty_url]) == 0
     said = capsys.readouterr().out
