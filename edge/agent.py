@@ -46,8 +46,9 @@ from edge.sender import SEND_WINDOW, OutboxSender
 from edge.settings import EdgeSettings, agent_credential, make_pin_factory
 from edge.simulation import SimulatedRoom
 from edge.storage import Storage
-from edge.supervise import guarded, supervised
+from edge.supervise import PartStates, guarded, supervised
 from edge.teacher import SimulatedTeacher
+from edge.watchdog import Fleet
 from protocol.client import AckedClient, PublishRefused
 from protocol.messages import (
     TEXT_MAX,
@@ -152,6 +153,10 @@ class Agent:
         self._ran = False
         self.restarts: dict[str, int] = {}
         """Parts restarted after an unexpected error, by name."""
+        self.parts = PartStates()
+        """Which of the room's parts wait to restart after a failure."""
+        self.started = asyncio.Event()
+        """Set while ``run`` has its parts started (connected to the broker or not)."""
         self.faults = DeviceFaults(
             self.label, report=self._device_alert, changed=self._device_changed
         )
@@ -562,12 +567,17 @@ class Agent:
                 self._announce_boot()
                 for name, part in parts.items():
                     tg.create_task(
-                        supervised(name, part, label=self.label, on_restart=self._restarted),
+                        supervised(
+                            name, part, label=self.label, on_restart=self._restarted,
+                            states=self.parts,
+                        ),
                         name=f"{name} {self.label}",
-                    )
+                    )  # fmt: skip
+                self.started.set()
                 if self.simulated.active:
                     self._spawn(self._start_simulation(), "simulation")
         finally:
+            self.started.clear()
             self._tg = None
             self.close()
             logger.info("%s: agent stopped", self.label)
@@ -777,11 +787,13 @@ async def run_agents(
     settings: EdgeSettings,
     *,
     pin_factory: Callable[[], Any] | None = None,
+    fleet: Fleet | None = None,
 ) -> None:
     """Run one agent per room in this event loop until cancelled (a fleet of simulated rooms).
 
     Each agent gets its own pin factory (``pin_factory()`` if given, else from settings).
-    A room whose agent fails is started again on its own; the other rooms go on.
+    A room whose agent fails is started again on its own; the other rooms go on. ``fleet``
+    is told which agent runs each room (the watchdog's account of the process).
     """
 
     def make(room: RoomFile) -> Agent:
@@ -789,17 +801,29 @@ async def run_agents(
 
     async with asyncio.TaskGroup() as tg:
         for room in rooms:
-            tg.create_task(run_room(room, make), name=f"agent {room.site}/{room.room}")
+            tg.create_task(run_room(room, make, fleet), name=f"agent {room.site}/{room.room}")
 
 
-async def run_room(room: RoomFile, make: Callable[[RoomFile], Agent]) -> None:
+async def run_room(
+    room: RoomFile, make: Callable[[RoomFile], Agent], fleet: Fleet | None = None
+) -> None:
     """Run one room's agent until cancelled, making a new one whenever it fails."""
     label = f"{room.site}/{room.room}"
+    fleet = fleet or Fleet()
+    fleet.expect(label)
 
     async def once() -> None:
-        await make(room).run()
+        agent = make(room)
+        fleet.agents[label] = agent
+        try:
+            await agent.run()
+        finally:
+            fleet.agents.pop(label, None)
 
-    await supervised("agent", once, label=label, min_s=1.0)
+    try:
+        await supervised("agent", once, label=label, min_s=1.0, states=fleet.failing(label))
+    finally:
+        fleet.leave(label)
 
 
 __all__ = ["Agent", "run_agents", "run_room"]

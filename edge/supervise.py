@@ -16,6 +16,23 @@ STABLE_S = 60.0
 """A part that ran this long before failing restarts after the shortest delay again."""
 
 
+class PartStates:
+    """Which supervised parts are down now: failed, and waiting to restart.
+
+    A part that returned is not down: it finished what it had to do.
+    """
+
+    def __init__(self) -> None:
+        self.restarting: set[str] = set()
+        """Names of the parts that failed and have not started again yet."""
+
+    def running(self, name: str) -> None:
+        self.restarting.discard(name)
+
+    def failed(self, name: str) -> None:
+        self.restarting.add(name)
+
+
 async def supervised(
     name: str,
     part: Callable[[], Awaitable[None]],
@@ -24,29 +41,37 @@ async def supervised(
     on_restart: Callable[[str, BaseException], None] | None = None,
     min_s: float = RESTART_MIN_S,
     max_s: float = RESTART_MAX_S,
+    states: PartStates | None = None,
 ) -> None:
     """Run ``part()`` until it returns or is cancelled; restart it after an exception.
 
     The exception is logged with the room and the part, counted through ``on_restart``,
-    and the part restarts after a capped, jittered exponential delay.
+    and the part restarts after a capped, jittered exponential delay. ``states`` is told
+    whether the part runs or waits to restart.
     """
+    states = states or PartStates()
     loop = asyncio.get_running_loop()
     delay = min_s
-    while True:
-        started = loop.time()
-        try:
-            await part()
-            return
-        except asyncio.CancelledError:
-            raise
-        except Exception as exc:
-            if loop.time() - started >= STABLE_S:
-                delay = min_s
-            logger.exception("%s: %s failed; restarting it in %.1f s", label, name, delay)
-            if on_restart is not None:
-                on_restart(name, exc)
-        await asyncio.sleep(delay * random.uniform(0.8, 1.0))
-        delay = min(delay * 2, max_s)
+    try:
+        while True:
+            started = loop.time()
+            states.running(name)
+            try:
+                await part()
+                return
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                states.failed(name)
+                if loop.time() - started >= STABLE_S:
+                    delay = min_s
+                logger.exception("%s: %s failed; restarting it in %.1f s", label, name, delay)
+                if on_restart is not None:
+                    on_restart(name, exc)
+            await asyncio.sleep(delay * random.uniform(0.8, 1.0))
+            delay = min(delay * 2, max_s)
+    finally:
+        states.running(name)  # returned or cancelled: no longer waiting to restart
 
 
 async def guarded(coro: Coroutine[Any, Any, None], *, label: str, what: str) -> None:
@@ -59,4 +84,4 @@ async def guarded(coro: Coroutine[Any, Any, None], *, label: str, what: str) -> 
         logger.exception("%s: %s failed", label, what)
 
 
-__all__ = ["guarded", "supervised"]
+__all__ = ["PartStates", "guarded", "supervised"]

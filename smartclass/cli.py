@@ -19,6 +19,7 @@ examples:
   smartclass hub --port 8000         the hub service (settings: SMARTCLASS_HUB_* variables)
   smartclass hub users add NAME ...  the hub's users: add, list, disable, reset, token
   smartclass hub migrate             upgrade the hub's database (the hub also does at start)
+  smartclass hub backup --out FILE   back up the hub's database (restore: hub restore FILE)
   smartclass edge --config room.yaml a classroom agent (settings: SMARTCLASS_EDGE_* variables)
   smartclass edge pair --config R.yaml  a one-time code that pairs a tablet with the room's panel
   smartclass validate room.yaml      check a room or sites file and exit
@@ -96,11 +97,12 @@ def _parser() -> argparse.ArgumentParser:
     hub.add_argument("--host", default="127.0.0.1", help="listen address (default: 127.0.0.1)")
     hub.add_argument("--port", type=int, default=8000, help="listen port (default: 8000)")
     hub.add_argument("--sites", type=Path, help="YAML registry of sites and rooms")
-    from smartclass import migrate_cli, users_cli
+    from smartclass import backup_cli, migrate_cli, users_cli
 
     hub_commands = hub.add_subparsers(dest="hub_command", metavar="SUBCOMMAND")
     users_cli.add_parsers(hub_commands)
     migrate_cli.add_parser(hub_commands)
+    backup_cli.add_parsers(hub_commands)
 
     edge = sub.add_parser(
         "edge",
@@ -246,6 +248,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from smartclass import migrate_cli
 
         return migrate_cli.run(args)
+    if args.command == "hub" and args.hub_command in ("backup", "restore"):
+        from smartclass import backup_cli
+
+        return backup_cli.run(args)
     if args.command == "hub":
         from smartclass.run import run_hub
 

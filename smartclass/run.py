@@ -20,10 +20,14 @@ def run_hub(host: str, port: int, sites: Path | None) -> int:
     """Serve the hub until SIGINT or SIGTERM."""
     import uvicorn
 
+    from edge.sdnotify import Notifier
+    from edge.supervise import guarded
+    from edge.watchdog import keep_watch
     from hub.app import create_app
     from hub.memory import keep_large_buffers_mapped
     from hub.settings import HubSettings
     from protocol.tls import TlsConfigError
+    from smartclass.hub_watchdog import HubWatch
 
     keep_large_buffers_mapped()
     faulthandler.register(signal.SIGUSR1)  # `kill -USR1 PID`: every thread's stack, to stderr
@@ -35,9 +39,23 @@ def run_hub(host: str, port: int, sites: Path | None) -> int:
         print(f"smartclass hub: {exc}", file=sys.stderr)
         return 2
     app = create_app(settings)
+    notifier = Notifier.from_environ()  # systemd's, under Type=notify; else it sends nothing
+    watch = HubWatch(app)
 
     class HubServer(uvicorn.Server):
+        watching: asyncio.Task[None] | None = None
+
+        async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+            await super().startup(sockets)
+            if not self.should_exit:  # listening, and the app's start-up is done
+                watch.serving = True
+                watching = guarded(keep_watch(notifier, watch), label="hub", what="the watchdog")
+                self.watching = asyncio.create_task(watching, name="systemd watchdog")
+
         async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+            notifier.stopping()
+            if self.watching is not None:
+                self.watching.cancel()
             # uvicorn waits for open responses to end, and a live stream never does: end them
             live = getattr(getattr(app.state, "hub", None), "live", None)
             if live is not None:
@@ -45,7 +63,10 @@ def run_hub(host: str, port: int, sites: Path | None) -> int:
             await super().shutdown(sockets)
 
     # log_config=None: uvicorn's loggers go through the command's own handler (text or JSON)
-    HubServer(uvicorn.Config(app, host=host, port=port, log_config=None)).run()
+    try:
+        HubServer(uvicorn.Config(app, host=host, port=port, log_config=None)).run()
+    finally:
+        notifier.close()
     return 0
 
 
@@ -53,7 +74,10 @@ def run_edge(config_paths: list[Path]) -> int:
     """Run one agent per room file in one event loop until SIGINT or SIGTERM."""
     from edge.agent import run_agents
     from edge.config import ConfigError, load_room_config
+    from edge.sdnotify import Notifier
     from edge.settings import EdgeSettings
+    from edge.supervise import guarded
+    from edge.watchdog import Fleet, keep_watch
     from protocol.tls import TlsConfigError
 
     try:
@@ -67,6 +91,8 @@ def run_edge(config_paths: list[Path]) -> int:
     except TlsConfigError as exc:
         print(f"smartclass edge: {exc}", file=sys.stderr)
         return 2
+    notifier = Notifier.from_environ()  # systemd's, under Type=notify; else it sends nothing
+    fleet = Fleet()
 
     async def main() -> None:
         task = asyncio.current_task()
@@ -78,6 +104,7 @@ def run_edge(config_paths: list[Path]) -> int:
                 logger.error("edge: stopping at once")
                 os._exit(1)
             logger.info("edge: stopping (a second signal stops at once)")
+            notifier.stopping()
             task.cancel()
             # A clean stop takes a few seconds (offline status, closing devices); a part
             # that does not finish must never leave the process running.
@@ -86,11 +113,18 @@ def run_edge(config_paths: list[Path]) -> int:
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop)
         try:
-            await run_agents(rooms, settings)
+            async with asyncio.TaskGroup() as tg:
+                # a bug of the watchdog ends its pings (systemd restarts us), never the rooms
+                watching = guarded(keep_watch(notifier, fleet), label="edge", what="the watchdog")
+                tg.create_task(watching, name="systemd watchdog")
+                await run_agents(rooms, settings, fleet=fleet)
         except asyncio.CancelledError:
             logger.info("edge: stopped")
 
-    asyncio.run(main())
+    try:
+        asyncio.run(main())
+    finally:
+        notifier.close()
     return 0
 
 

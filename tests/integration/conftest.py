@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
 
 from smartclass.broker import Mosquitto
+from tests.integration.notify import NotifySocket
 from tests.integration.system import HubProcess
 
 
@@ -27,3 +28,11 @@ async def own_hub(
         yield process
     finally:
         process.close()
+
+
+@pytest.fixture
+def notify() -> Iterator[NotifySocket]:
+    """A notify socket standing in for systemd's (abstract, as systemd names its own)."""
+    listener = NotifySocket()
+    yield listener
+    listener.close()

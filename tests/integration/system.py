@@ -410,7 +410,13 @@ class AgentProcess:
     broker that knows the room's credential when ``broker`` is a proxy in front of it."""
 
     def __init__(
-        self, room_file: Path, broker: Broker, work: Path, *, auth: Mosquitto | None = None
+        self,
+        room_file: Path,
+        broker: Broker,
+        work: Path,
+        *,
+        auth: Mosquitto | None = None,
+        env: Mapping[str, str] | None = None,
     ) -> None:
         self.work = work
         login: dict[str, str] = {}
@@ -431,6 +437,7 @@ class AgentProcess:
                 "SMARTCLASS_EDGE_MQTT_PORT": str(broker.port),
                 "SMARTCLASS_EDGE_DATA_DIR": str(work / "edge"),
                 "SMARTCLASS_EDGE_PIN_FACTORY": "mock",
+                **(env or {}),
             },
             log_file=work / "edge.log",
         )
