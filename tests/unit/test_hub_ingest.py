@@ -136,6 +136,16 @@ def test_a_dead_letter_that_may_name_a_student_keeps_none_of_its_payload(
     assert "hs01" not in result.detail
 
 
+@pytest.mark.parametrize(
+    "payload",
+    [b'{"v": 1, "text": "\\u01b0\\u01b0 ph\\u00f2ng"}', '{"v": 1, "text": "ưư phòng"}'.encode()],
+)
+def test_a_dead_letter_of_other_text_keeps_the_start_of_its_payload(payload: bytes) -> None:
+    result = CLASSIFY(TOPICS.event, payload)
+    assert isinstance(result, Rejected)
+    assert result.payload == payload  # Vietnamese, escaped or not, names nobody by itself
+
+
 def test_state_for_another_device_than_its_topic_is_refused() -> None:
     from tests.unit.hub_helpers import state
 
