@@ -247,8 +247,12 @@ class Agent:
         """The simulated teacher asking IT for help now and then, if the demo wants one."""
         self.clock_offset = ClockOffset()
         self._clock_alerted = False
+        endpoint = Endpoint(
+            settings.mqtt_host, settings.mqtt_port, client_id, username, password,
+            settings.tls_context(),
+        )  # fmt: skip
         self.link = Link(
-            Endpoint(settings.mqtt_host, settings.mqtt_port, client_id, username, password),
+            endpoint,
             room.mqtt,
             will=lambda conn: aiomqtt.Will(
                 self.topics.status, self._status("offline", conn), 1, retain=True

@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import logging
 import random
+import ssl
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
@@ -13,6 +14,7 @@ import aiomqtt
 
 from edge.config import MqttConfig
 from protocol.client import AckedClient, ProtocolFallback, topics_of
+from protocol.tls import tls_failure
 
 logger = logging.getLogger(__name__)
 
@@ -32,9 +34,12 @@ class Endpoint:
     client_id: str
     username: str | None = None
     password: str | None = None
+    tls_context: ssl.SSLContext | None = None
+    """TLS to the broker, verified (``EdgeSettings.tls_context``); None: plain TCP."""
 
     def __repr__(self) -> str:
-        return f"Endpoint({self.host}:{self.port}, client_id={self.client_id!r})"
+        tls = ", tls" if self.tls_context is not None else ""
+        return f"Endpoint({self.host}:{self.port}, client_id={self.client_id!r}{tls})"
 
 
 class Link:
@@ -120,6 +125,7 @@ class Link:
             keepalive=self.mqtt.keepalive_s,
             timeout=10,
             max_inflight_messages=self.max_inflight,
+            tls_context=ep.tls_context,
             **self.protocol.session_args(self.mqtt.session_expiry_s),
         )
 
@@ -138,6 +144,11 @@ class Link:
                     continue  # at once, in MQTT 3.1.1
                 log = logger.warning if attempt == 0 else logger.info
                 ep = self.endpoint
+                refused = tls_failure(exc)
+                if refused is not None:  # an error each time: nothing gets better by itself
+                    logger.error("%s: refusing the broker %s:%s: %s", self.label, ep.host,
+                                 ep.port, refused)  # fmt: skip
+                    log = logger.debug
                 log(
                     "%s: MQTT connection to %s:%s lost or refused: %s",
                     self.label,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ssl
 from pathlib import Path
 from typing import Any, Literal
 
@@ -9,6 +10,9 @@ from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from edge.simulated_day import SimulatedDay
+from protocol.tls import optional_context
+
+TLS_CA_SETTING = "SMARTCLASS_EDGE_MQTT_TLS_CA_FILE"
 
 
 class EdgeSettings(BaseSettings):
@@ -18,6 +22,12 @@ class EdgeSettings(BaseSettings):
 
     mqtt_host: str = Field(default="127.0.0.1", description="Broker host name or address.")
     mqtt_port: int = Field(default=1883, ge=1, le=65535, description="Broker TCP port.")
+    mqtt_tls_ca_file: Path | None = Field(
+        default=None,
+        description="The deployment's CA certificate (PEM): set, the agent speaks TLS to the "
+        "broker and refuses one whose certificate that CA did not sign or that does not "
+        "carry mqtt_host among its names; unset, plain TCP (loopback only).",
+    )
     mqtt_username: str | None = Field(default=None, description="The agent's broker user.")
     mqtt_password: SecretStr | None = Field(default=None, description="The agent's password.")
     credentials_dir: Path | None = Field(
@@ -39,6 +49,13 @@ class EdgeSettings(BaseSettings):
         '{"start": "2025-12-04T06:45:00+07:00", "speed": 60, "help_per_day": 0.5}. '
         "Messages keep the real time.",
     )
+
+    def tls_context(self) -> ssl.SSLContext | None:
+        """The TLS context of the agent's MQTT connections, or None for plain TCP.
+
+        Raises ``protocol.tls.TlsConfigError`` naming the setting if the CA file is unusable.
+        """
+        return optional_context(self.mqtt_tls_ca_file, setting=TLS_CA_SETTING)
 
 
 class CredentialError(ValueError):
@@ -87,4 +104,10 @@ def make_pin_factory(choice: Literal["mock", "lgpio", "native"] | None) -> Any:
     return None
 
 
-__all__ = ["CredentialError", "EdgeSettings", "agent_credential", "make_pin_factory"]
+__all__ = [
+    "TLS_CA_SETTING",
+    "CredentialError",
+    "EdgeSettings",
+    "agent_credential",
+    "make_pin_factory",
+]

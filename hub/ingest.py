@@ -28,6 +28,7 @@ from hub.store import BatchResult, Store
 from protocol import CommandReply, HubStatus, encode, hub_status_topic, hub_subscriptions
 from protocol.aio import wait_within
 from protocol.client import AckedClient, ProtocolFallback, topics_of
+from protocol.tls import tls_failure
 
 logger = logging.getLogger(__name__)
 
@@ -67,6 +68,7 @@ class Ingest:
         self._wakeup = asyncio.Event()
         self._full = asyncio.Event()
         self._executor = ThreadPoolExecutor(1, thread_name_prefix="hub-ingest")
+        self._tls = settings.tls_context()
         self.protocol = ProtocolFallback(f"hub {settings.hub_id}")
         self.classify = Classifier(
             settings.topic_root,
@@ -124,6 +126,7 @@ class Ingest:
             identifier=s.hub_id,
             will=will,
             keepalive=s.keepalive_s,
+            tls_context=self._tls,
             **self.protocol.session_args(s.session_expiry_s),
         )
         client.manual_ack()  # before connecting: nothing may be acknowledged before it is stored
@@ -170,10 +173,15 @@ class Ingest:
             except aiomqtt.MqttError as exc:
                 if self.protocol.failed(exc):
                     continue  # at once, in MQTT 3.1.1
-                logger.warning(
-                    "hub %s: MQTT connection to %s:%s failed or lost (%s); retrying in %.1f s",
-                    s.hub_id, s.mqtt_host, s.mqtt_port, exc, delay,
-                )  # fmt: skip
+                refused = tls_failure(exc)
+                if refused is not None:
+                    logger.error("hub %s: refusing the broker %s:%s: %s; retrying in %.1f s",
+                                 s.hub_id, s.mqtt_host, s.mqtt_port, refused, delay)  # fmt: skip
+                else:
+                    logger.warning(
+                        "hub %s: MQTT connection to %s:%s failed or lost (%s); retrying in %.1f s",
+                        s.hub_id, s.mqtt_host, s.mqtt_port, exc, delay,
+                    )  # fmt: skip
             finally:
                 self._ready = False
                 self._client = None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import socket
+import ssl
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Literal
@@ -14,6 +15,9 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from hub.alerts.kinds import Severity
 from protocol import ROOT, validate_id
+from protocol.tls import optional_context
+
+TLS_CA_SETTING = "SMARTCLASS_HUB_MQTT_TLS_CA_FILE"
 
 
 def default_hub_id(hostname: str | None = None) -> str:
@@ -56,6 +60,10 @@ class HubSettings(BaseSettings):
     mqtt_host: str = "127.0.0.1"
     """Broker host name or address."""
     mqtt_port: int = Field(default=1883, ge=1, le=65535)
+    mqtt_tls_ca_file: Path | None = None
+    """The deployment's CA certificate (PEM): set, the hub speaks TLS to the broker and
+    refuses one whose certificate that CA did not sign or that does not carry ``mqtt_host``
+    among its names; unset, plain TCP (a broker on loopback)."""
     mqtt_username: SecretStr | None = None
     """The hub's own broker credential (never an agent's)."""
     mqtt_password: SecretStr | None = None
@@ -196,6 +204,13 @@ class HubSettings(BaseSettings):
     """A live stream ends after this long and the page reconnects at once, catching up; a
     session that ended or a reach that changed takes effect then."""
 
+    def tls_context(self) -> ssl.SSLContext | None:
+        """The TLS context of the hub's MQTT connections, or None for plain TCP.
+
+        Raises ``protocol.tls.TlsConfigError`` naming the setting if the CA file is unusable.
+        """
+        return optional_context(self.mqtt_tls_ca_file, setting=TLS_CA_SETTING)
+
     @field_validator("webhook_severities", mode="before")
     @classmethod
     def _severity_list(cls, value: object) -> object:
@@ -270,4 +285,4 @@ class HubSettings(BaseSettings):
         return self
 
 
-__all__ = ["HubSettings", "default_hub_id", "whole_hour_zone"]
+__all__ = ["TLS_CA_SETTING", "HubSettings", "default_hub_id", "whole_hour_zone"]

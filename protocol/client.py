@@ -6,6 +6,7 @@ import asyncio
 import logging
 import math
 import socket
+import ssl
 import time
 from collections.abc import Awaitable, Callable, Iterable
 from typing import Any, Self, TypeVar
@@ -61,10 +62,33 @@ class AckedClient(aiomqtt.Client):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         kwargs.setdefault("socket_options", SOCKET_OPTIONS)
         super().__init__(*args, **kwargs)
+        context = kwargs.get("tls_context")
+        if isinstance(context, ssl.SSLContext) and context.check_hostname:
+            self._client._ssl_wrap_socket = self._tls_wrapper(context)  # type: ignore[method-assign,assignment]
         self._acks: dict[int, asyncio.Future[ReasonCode | None]] = {}
         self._sink: Sink | None = None
         self.sink_errors = 0
         """Messages the sink raised on, each dropped (a sink must not raise)."""
+
+    def _tls_wrapper(self, context: ssl.SSLContext) -> Callable[[socket.socket], ssl.SSLSocket]:
+        """paho's TLS wrapping, closing the socket when the handshake fails (paho leaves it
+        open: one file descriptor each time a broker is refused). The context itself checks
+        the broker's name (``protocol.tls.client_context``)."""
+        paho_client = self._client
+
+        def wrap(tcp: socket.socket) -> ssl.SSLSocket:
+            sock = context.wrap_socket(
+                tcp, server_hostname=paho_client.host, do_handshake_on_connect=False
+            )
+            try:
+                sock.settimeout(paho_client.connect_timeout)
+                sock.do_handshake()
+            except BaseException:
+                sock.close()
+                raise
+            return sock
+
+        return wrap
 
     async def __aenter__(self) -> Self:
         try:

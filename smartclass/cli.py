@@ -25,6 +25,8 @@ examples:
   smartclass device projector HOST    query or switch a projector over PJLink
   smartclass sim projector --port N  a simulated PJLink projector on the network
   smartclass broker credentials ...  broker passwords and per-room ACLs for a deployment
+  smartclass deploy secrets ...      CA, broker certificates, credentials and keys from an
+                                     Ansible inventory
   smartclass bench ingest            measure the hub's ingest against a plain subscriber
   smartclass bench report            usage reports over a year of rollups (school, district)
   smartclass bench latency           request/reply latency against default socket settings
@@ -125,10 +127,11 @@ def _parser() -> argparse.ArgumentParser:
     )
     validate.add_argument("files", type=Path, nargs="+", metavar="FILE")
 
-    from smartclass import broker_cli, tools
+    from smartclass import broker_cli, deploy_cli, tools
 
     tools.add_parsers(sub)
     broker_cli.add_parsers(sub)
+    deploy_cli.add_parsers(sub)
     from smartclass import attendance_cli
 
     attendance_cli.add_parser(sub)
@@ -267,6 +270,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from smartclass import broker_cli
 
         return broker_cli.run(args)
+    if args.command == "deploy":
+        from smartclass import deploy_cli
+
+        return deploy_cli.run(args)
     if args.command == "attendance":
         from smartclass import attendance_cli
 

@@ -23,11 +23,17 @@ def run_hub(host: str, port: int, sites: Path | None) -> int:
     from hub.app import create_app
     from hub.memory import keep_large_buffers_mapped
     from hub.settings import HubSettings
+    from protocol.tls import TlsConfigError
 
     keep_large_buffers_mapped()
     faulthandler.register(signal.SIGUSR1)  # `kill -USR1 PID`: every thread's stack, to stderr
     overrides = {"sites_file": sites} if sites else {}
     settings = HubSettings(**overrides)  # type: ignore[arg-type]
+    try:
+        settings.tls_context()  # a CA file that cannot be used stops the hub before it starts
+    except TlsConfigError as exc:
+        print(f"smartclass hub: {exc}", file=sys.stderr)
+        return 2
     app = create_app(settings)
 
     class HubServer(uvicorn.Server):
@@ -48,6 +54,7 @@ def run_edge(config_paths: list[Path]) -> int:
     from edge.agent import run_agents
     from edge.config import ConfigError, load_room_config
     from edge.settings import EdgeSettings
+    from protocol.tls import TlsConfigError
 
     try:
         rooms = [load_room_config(path) for path in config_paths]
@@ -55,6 +62,11 @@ def run_edge(config_paths: list[Path]) -> int:
         print(f"smartclass edge: {exc}", file=sys.stderr)
         return 2
     settings = EdgeSettings()
+    try:
+        settings.tls_context()  # a CA file that cannot be used stops the agents before they start
+    except TlsConfigError as exc:
+        print(f"smartclass edge: {exc}", file=sys.stderr)
+        return 2
 
     async def main() -> None:
         task = asyncio.current_task()
