@@ -14,44 +14,48 @@ import getpass
 import grp
 import json
 import os
-import re
 import shlex
 import ssl
 import subprocess
 import sys
 import uuid
 from collections.abc import AsyncIterator, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from importlib.metadata import version
 from pathlib import Path
+from typing import Any
 
 import aiomqtt
+import httpx
 import pytest
 import yaml
 
-from protocol import RoomTopics, Status, decode
+from protocol import RoomTopics
 from protocol.client import AckedClient, PublishRefused
 from protocol.tls import client_context
 from smartclass.broker import Mosquitto, free_port, mqtt_login
 from smartclass.cli import main
 from smartclass.credential_store import broker_config
 from smartclass.processes import spawn, stop
+from tests.integration.ansible_runs import (
+    PI_A,
+    REPO,
+    ROOM_A,
+    ROOM_B,
+    SERVER,
+    SITE,
+    Run,
+    run_playbook,
+    write_inventory,
+)
+from tests.integration.system import eventually, it_staff
 
 pytestmark = pytest.mark.integration
 
-REPO = Path(__file__).resolve().parents[2]
-ANSIBLE = REPO / "ansible"
-BIN = Path(sys.executable).parent
-SITE, ROOM_A, ROOM_B = "thcs-test", "6a1", "6a2"
-SERVER, PI_A = "srv-thcs-test", f"pi-{SITE}-{ROOM_A}"
 WAIT_S = 10.0
-RECAP = re.compile(
-    r"^(?P<host>\S+)\s+: ok=(?P<ok>\d+)\s+changed=(?P<changed>\d+)\s+unreachable=\d+\s+"
-    r"failed=(?P<failed>\d+)",
-    re.MULTILINE,
-)
 PLAYBOOK = """\
-# The broker's server and the Pi side by side (strategy free): each host runs its own role.
-- name: The school's broker and one classroom's agent
+# The school's server and the Pi side by side (strategy free): each host runs its own role.
+- name: The school's broker and hub, and one classroom's agent
   hosts: brokers:edges
   gather_facts: false
   strategy: free
@@ -59,24 +63,13 @@ PLAYBOOK = """\
     - name: The broker
       ansible.builtin.include_role: {name: broker}
       when: "'brokers' in group_names"
+    - name: The hub
+      ansible.builtin.include_role: {name: hub}
+      when: "'hubs' in group_names"
     - name: The agent
       ansible.builtin.include_role: {name: edge}
       when: "'edges' in group_names"
 """
-
-
-@dataclass(frozen=True, slots=True)
-class Run:
-    """One ansible-playbook run: its exit status, its output, its recap by host."""
-
-    returncode: int
-    output: str
-
-    def recap(self) -> dict[str, dict[str, int]]:
-        return {
-            m["host"]: {k: int(m[k]) for k in ("ok", "changed", "failed")}
-            for m in RECAP.finditer(self.output)
-        }
 
 
 @dataclass(slots=True)
@@ -90,6 +83,7 @@ class Deployment:
     tls_port: int
     plain_port: int
     runs: list[Run]
+    hub_port: int = field(default_factory=free_port)
     broker: Mosquitto | None = None
 
     @property
@@ -102,7 +96,16 @@ class Deployment:
 
     @property
     def unit_file(self) -> Path:
-        return self.prefix / "etc/systemd/system/smartclass-edge.service"
+        return self.unit("smartclass-edge")
+
+    def unit(self, name: str) -> Path:
+        return self.prefix / f"etc/systemd/system/{name}.service"
+
+    def unit_setting(self, name: str, key: str) -> str:
+        """The value of ``key=`` in an installed unit."""
+        lines = self.unit(name).read_text().splitlines()
+        (value,) = [line.split("=", 1)[1] for line in lines if line.startswith(f"{key}=")]
+        return value
 
     def env(self, path: Path) -> dict[str, str]:
         """An env file's variables as systemd reads them: a later line wins."""
@@ -117,41 +120,6 @@ class Deployment:
         return values[f"SMARTCLASS_{kind}_MQTT_USERNAME"], values[
             f"SMARTCLASS_{kind}_MQTT_PASSWORD"
         ]
-
-
-def write_inventory(folder: Path, root: str) -> Path:
-    """One school: its server (broker and hub, named localhost in its certificate), two Pis."""
-    pis = {
-        f"pi-{SITE}-{room}": {
-            "smartclass_room": room,
-            "smartclass_hardware_profile": "classroom-usb-mic",
-        }
-        for room in (ROOM_A, ROOM_B)
-    }
-    inventory = {
-        "all": {
-            "children": {
-                "hubs": {"hosts": {SERVER: None}},
-                "brokers": {"hosts": {SERVER: None}},
-                "edges": {"hosts": dict.fromkeys(pis)},
-                "school_thcs_test": {
-                    "vars": {"smartclass_site": SITE},
-                    "hosts": {
-                        SERVER: {
-                            "ansible_host": "127.0.0.1",
-                            "smartclass_broker_names": ["localhost", "127.0.0.1"],
-                        },
-                        **pis,
-                    },
-                },
-            }
-        }
-    }
-    (folder / "group_vars").mkdir(parents=True)
-    (folder / "group_vars" / "all.yml").write_text(f"smartclass_topic_root: {root}\n")
-    path = folder / "hosts.yml"
-    path.write_text(yaml.safe_dump(inventory), encoding="utf-8")
-    return path
 
 
 def local_vars(d: Deployment) -> dict[str, object]:
@@ -169,7 +137,15 @@ def local_vars(d: Deployment) -> dict[str, object]:
         "smartclass_reboot": False,
         "smartclass_broker_tls_port": d.tls_port,
         "smartclass_broker_plain_port": d.plain_port,
+        "smartclass_hub_port": d.hub_port,
         "broker_tls_address": "127.0.0.1",
+        "hub_address": "127.0.0.1",
+        "hub_user": user,
+        "hub_group": group,
+        "hub_file_owner": user,
+        "hub_file_group": group,
+        "hub_venv": sys.prefix,
+        "smartclass_grafana": True,
         "broker_file_owner": user,
         "broker_file_group": group,
         "edge_user": user,
@@ -185,22 +161,7 @@ def local_vars(d: Deployment) -> dict[str, object]:
 
 def play(d: Deployment, *extra: str, limit: str = f"{SERVER},{PI_A}") -> Run:
     """ansible-playbook on the test inventory with the local variables (and ``extra``)."""
-    env = {
-        **os.environ,
-        "ANSIBLE_CONFIG": str(ANSIBLE / "ansible.cfg"),
-        "ANSIBLE_ROLES_PATH": str(ANSIBLE / "roles"),
-        "ANSIBLE_LOCAL_TEMP": str(d.work / "ansible-tmp"),
-        "ANSIBLE_REMOTE_TEMP": str(d.work / "ansible-tmp"),
-        "ANSIBLE_NOCOLOR": "1",
-        "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}",
-    }
-    proc = subprocess.run(
-        [str(BIN / "ansible-playbook"), "-i", str(d.work / "inventory/hosts.yml"),
-         "-e", f"@{d.work / 'local.json'}", "--limit", limit, *extra,
-         str(d.work / "play.yml")],
-        env=env, capture_output=True, text=True, timeout=120, check=False,
-    )  # fmt: skip
-    return Run(proc.returncode, proc.stdout + proc.stderr)
+    return run_playbook(d.work, d.work / "play.yml", *extra, limit=limit)
 
 
 def installed_broker(d: Deployment) -> Mosquitto:
@@ -231,6 +192,41 @@ def deployment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]
     with installed_broker(d) as broker:
         d.broker = broker
         yield d
+
+
+@dataclass(frozen=True, slots=True)
+class InstalledHub:
+    """The hub started from its installed unit: its URL and an IT user's headers."""
+
+    url: str
+    headers: dict[str, str]
+
+
+@pytest.fixture(scope="module")
+def installed_hub(deployment: Deployment) -> Iterator[InstalledHub]:
+    """``ExecStartPre=`` then ``ExecStart=`` of the installed hub unit, with its env file."""
+    env = deployment.env(Path(deployment.unit_setting("smartclass-hub", "EnvironmentFile")))
+    migrate = shlex.split(deployment.unit_setting("smartclass-hub", "ExecStartPre"))
+    subprocess.run(migrate, env={**os.environ, **env}, check=True, timeout=120,
+                   capture_output=True)  # fmt: skip
+    hub = spawn(shlex.split(deployment.unit_setting("smartclass-hub", "ExecStart")), env=env,
+                log_file=deployment.work / "hub.log")  # fmt: skip
+    try:
+        url = f"http://127.0.0.1:{deployment.hub_port}"
+        headers = it_staff(env["SMARTCLASS_HUB_DATABASE_URL"], [(SITE, ROOM_A)])
+        yield InstalledHub(url, headers)
+    finally:
+        stop(hub, "hub")
+
+
+async def hub_get(hub: InstalledHub, path: str) -> Any:
+    """GET ``path`` of the hub (None while it does not answer yet)."""
+    async with httpx.AsyncClient(base_url=hub.url, headers=hub.headers, timeout=5) as http:
+        try:
+            response = await http.get(path)
+        except httpx.TransportError:
+            return None
+        return response.json() if response.status_code == 200 else None
 
 
 @contextlib.asynccontextmanager
@@ -268,13 +264,26 @@ async def first_message(client: aiomqtt.Client, topic: str) -> aiomqtt.Message:
 
 def test_a_second_run_of_each_role_changes_nothing(deployment: Deployment) -> None:
     first, second = (run.recap() for run in deployment.runs)
-    assert set(first) == set(second) == {SERVER, PI_A}
+    assert set(first) == set(second) == {SERVER, PI_A}  # the server: broker and hub
     assert all(first[host]["changed"] > 0 for host in first)
     assert {host: r["changed"] for host, r in second.items()} == {SERVER: 0, PI_A: 0}
     assert all(r["failed"] == 0 for r in second.values())
 
 
-def test_the_installed_unit_passes_systemd_analyze_verify(deployment: Deployment) -> None:
+def test_the_installed_units_pass_systemd_analyze_verify(deployment: Deployment) -> None:
+    hub = deployment.unit("smartclass-hub")
+    hub_env = Path(deployment.unit_setting("smartclass-hub", "EnvironmentFile"))
+    assert hub_env.stat().st_mode & 0o777 == 0o600  # settings and secrets: root only
+    assert deployment.unit_setting("smartclass-hub", "ExecStartPre").endswith("hub migrate")
+    for setting in ("Restart=on-failure", "ProtectSystem=strict", "NoNewPrivileges=yes",
+                    "PrivateTmp=yes", "ProtectHome=yes"):  # fmt: skip
+        assert setting in hub.read_text().splitlines()
+    proc = subprocess.run(
+        ["/usr/bin/systemd-analyze", "verify", "--man=no", str(hub)],
+        capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    own = [line for line in proc.stderr.splitlines() if hub.name in line]
+    assert (proc.returncode, own) == (0, []), proc.stderr
     unit = deployment.unit_file
     text = unit.read_text()
     for setting in ("Type=notify", "WatchdogSec=30", "Restart=always", "ProtectSystem=strict",
@@ -313,6 +322,18 @@ def test_the_rendered_broker_config_holds_every_setting_of_broker_config(
     assert f"listener {deployment.plain_port} 127.0.0.1" in settings(rendered)
 
 
+def test_grafana_gets_the_data_source_the_provider_and_every_dashboard(
+    deployment: Deployment,
+) -> None:
+    provisioning = deployment.prefix / "etc/grafana/provisioning"
+    for part in ("datasources", "dashboards"):
+        shipped = REPO / "dashboards/provisioning" / part / "smartclass.yaml"
+        assert (provisioning / part / "smartclass.yaml").read_bytes() == shipped.read_bytes()
+    installed = deployment.prefix / "var/lib/grafana/dashboards/smartclass"
+    shipped_dashboards = sorted(p.name for p in (REPO / "dashboards/smartclass").glob("*.json"))
+    assert sorted(p.name for p in installed.iterdir()) == shipped_dashboards
+
+
 def test_the_rendered_room_file_passes_smartclass_validate(deployment: Deployment) -> None:
     assert main(["validate", str(deployment.room_file)]) == 0
     room = yaml.safe_load(deployment.room_file.read_text())
@@ -337,6 +358,19 @@ async def test_an_agent_logs_in_over_tls_with_its_own_credential_and_checks_the_
     with pytest.raises(aiomqtt.MqttError, match="CERTIFICATE_VERIFY_FAILED"):
         async with connected(deployment, login, tls=ssl.create_default_context()):
             pass  # pragma: no cover
+
+
+async def test_the_hub_runs_from_its_installed_unit_with_its_credential_on_loopback(
+    deployment: Deployment, installed_hub: InstalledHub
+) -> None:
+    env_file = Path(deployment.unit_setting("smartclass-hub", "EnvironmentFile"))
+    assert deployment.env(env_file)["SMARTCLASS_HUB_MQTT_PORT"] == str(deployment.plain_port)
+
+    async def connected() -> Any:
+        health = await hub_get(installed_hub, "/api/v1/health")
+        return health and health["mqtt_connected"]
+
+    await eventually(connected, 60, "the installed hub to connect to the installed broker")
 
 
 async def test_anonymous_and_wrong_password_clients_are_refused(deployment: Deployment) -> None:
@@ -389,42 +423,31 @@ async def topics_until(client: aiomqtt.Client, last: str) -> list[str]:
 
 
 async def test_a_broken_room_file_is_refused_without_touching_the_installed_one_or_the_agent(
-    deployment: Deployment,
+    deployment: Deployment, installed_hub: InstalledHub
 ) -> None:
-    unit = deployment.unit_file.read_text().splitlines()
-    (exec_start,) = [line.split("=", 1)[1] for line in unit if line.startswith("ExecStart=")]
-    (env_file,) = [line.split("=", 1)[1] for line in unit if line.startswith("EnvironmentFile=")]
-    room = RoomTopics(SITE, ROOM_A, deployment.root)
+    exec_start = deployment.unit_setting("smartclass-edge", "ExecStart")
+    env_file = Path(deployment.unit_setting("smartclass-edge", "EnvironmentFile"))
     before = deployment.room_file.read_bytes(), deployment.room_file.stat().st_mtime_ns
-    hub_login = deployment.login("hub/hub.env")
-    async with connected(deployment, hub_login, plain=True) as hub:
-        await hub.subscribe(room.status, qos=1)
-        agent = spawn(shlex.split(exec_start), env=deployment.env(Path(env_file)),
-                      log_file=deployment.work / "edge.log")  # fmt: skip
-        try:
-            online = await online_status(hub, room.status)
-            bad = {"edge_room_overrides": {"panel": {"enabled": False}, "projector_colour": "blue"}}
-            run = play(deployment, "-e", json.dumps(bad), limit=PI_A)
-            assert run.returncode != 0
-            assert "projector_colour" in run.output  # smartclass validate said why
-            assert run.recap()[PI_A]["failed"] == 1
-            after = deployment.room_file.read_bytes(), deployment.room_file.stat().st_mtime_ns
-            assert after == before
-            assert agent.poll() is None  # the process started before: never stopped
-            async with connected(deployment, hub_login, plain=True) as again:
-                await again.subscribe(room.status, qos=1)
-                retained = await online_status(again, room.status)
-            assert retained.boot == online.boot  # still online, and not started again
-        finally:
-            stop(agent, "edge")
+    room = f"/api/v1/fleet/{SITE}/{ROOM_A}"
 
+    async def online() -> Any:
+        view = await hub_get(installed_hub, room)
+        return view if view and view["online"] else None
 
-async def online_status(hub: aiomqtt.Client, topic: str) -> Status:
-    """The first online status on ``topic`` (the agent's retained one, or its next)."""
-    async with asyncio.timeout(60):
-        async for message in hub.messages:
-            if message.topic.value == topic and isinstance(message.payload, bytes):
-                status = decode(Status, message.payload)
-                if status.state == "online":
-                    return status
-    raise AssertionError("the agent never came online")  # pragma: no cover
+    agent = spawn(shlex.split(exec_start), env=deployment.env(env_file),
+                  log_file=deployment.work / "edge.log")  # fmt: skip
+    try:
+        running = await eventually(online, 60, "the installed agent online at the installed hub")
+        bad = {"edge_room_overrides": {"panel": {"enabled": False}, "projector_colour": "blue"}}
+        run = play(deployment, "-e", json.dumps(bad), limit=PI_A)
+        assert run.returncode != 0
+        assert "projector_colour" in run.output  # smartclass validate said why
+        assert run.recap()[PI_A]["failed"] == 1
+        after = deployment.room_file.read_bytes(), deployment.room_file.stat().st_mtime_ns
+        assert after == before
+        assert agent.poll() is None  # the process started before the run: never stopped
+        still = await online()
+        assert still is not None
+        assert (still["boot"], still["agent_version"]) == (running["boot"], version("smartclass"))
+    finally:
+        stop(agent, "edge")
