@@ -334,6 +334,19 @@ def test_grafana_gets_the_data_source_the_provider_and_every_dashboard(
     assert sorted(p.name for p in installed.iterdir()) == shipped_dashboards
 
 
+def test_the_machines_get_their_own_secrets_and_no_other(deployment: Deployment) -> None:
+    installed = b"".join(p.read_bytes() for p in deployment.prefix.rglob("*") if p.is_file())
+    assert deployment.login(f"edge/{ROOM_A}.env")[1].encode() in installed
+    never = [
+        deployment.login(f"edge/{ROOM_B}.env")[1].encode(),  # a Pi not in this run
+        (deployment.secrets / "ca/ca.key").read_bytes(),
+        (deployment.secrets / SITE / "keys/cards.key").read_bytes(),
+    ]
+    assert [secret in installed for secret in never] == [False, False, False]
+    public = deployment.prefix / "etc/smartclass/cards.pub.pem"
+    assert public.read_bytes() == (deployment.secrets / SITE / "keys/cards.pub.pem").read_bytes()
+
+
 def test_the_rendered_room_file_passes_smartclass_validate(deployment: Deployment) -> None:
     assert main(["validate", str(deployment.room_file)]) == 0
     room = yaml.safe_load(deployment.room_file.read_text())
