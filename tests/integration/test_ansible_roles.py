@@ -15,6 +15,7 @@ import grp
 import json
 import os
 import shlex
+import signal
 import ssl
 import subprocess
 import sys
@@ -464,3 +465,34 @@ async def test_a_broken_room_file_is_refused_without_touching_the_installed_one_
         assert (still["boot"], still["agent_version"]) == (running["boot"], version("smartclass"))
     finally:
         stop(agent, "edge")
+
+
+async def test_a_rotated_password_reaches_the_broker_by_a_reload_not_a_restart(
+    deployment: Deployment,
+) -> None:
+    """Last in this file: room B's password changes (no Pi of the runs holds it)."""
+    assert deployment.broker is not None
+    user, old = deployment.login(f"edge/{ROOM_B}.env")
+    inventory = str(deployment.work / "inventory/hosts.yml")
+    rotate = ["--out", str(deployment.secrets), "--rotate", user]
+    assert main(["deploy", "secrets", "--inventory", inventory, *rotate]) == 0
+    new = deployment.login(f"edge/{ROOM_B}.env")[1]
+    assert new != old
+    topic = RoomTopics(SITE, ROOM_A, deployment.root).command("lights")
+    async with connected(deployment, deployment.login("hub/hub.env"), plain=True) as hub:
+        run = play(deployment, limit=SERVER)
+        assert run.returncode == 0, run.output[-4000:]
+        assert run.recap()[SERVER]["changed"] == 1  # the password file, and nothing else
+        assert "RUNNING HANDLER [broker : Reload Mosquitto]" in run.output
+        assert "RUNNING HANDLER [broker : Restart Mosquitto]" not in run.output
+        # what `systemctl reload mosquitto` does with Debian's unit (ExecReload=kill -HUP)
+        deployment.broker._proc.send_signal(signal.SIGHUP)  # type: ignore[union-attr]
+
+        async def reloaded() -> bool:
+            port = deployment.plain_port
+            accepts = await asyncio.to_thread(mqtt_login, "127.0.0.1", port, user, new)
+            refuses = not await asyncio.to_thread(mqtt_login, "127.0.0.1", port, user, old)
+            return accepts and refuses
+
+        await eventually(reloaded, WAIT_S, "the broker to take the new password file")
+        await hub.publish_acked(topic, b"still connected", 1)  # a reload keeps its clients
