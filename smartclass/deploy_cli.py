@@ -111,6 +111,12 @@ def run(args: argparse.Namespace) -> int:
     except (InventoryError, DeployError, CertificateError, CredentialError) as exc:
         print(f"{name}: {exc}", file=sys.stderr)
         return 2
+    except BrokenPipeError:
+        raise  # our own output closed (| head): not a folder's fault
+    except OSError as exc:  # the output folder cannot be written (a file, no permission, full)
+        where = exc.filename or args.out
+        print(f"{name}: {where}: cannot write there: {exc.strerror or exc}", file=sys.stderr)
+        return 2
     for user in report.dropped:
         print(f"dropped: {user} is no longer in the inventory (its env file is kept)")
     print(

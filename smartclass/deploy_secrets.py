@@ -28,7 +28,6 @@ from smartclass.credentials import (
     Identity,
     RoomSpec,
     agent_username,
-    hub_username,
 )
 from smartclass.inventory import Inventory, School
 
@@ -106,6 +105,8 @@ class SecretsFolder:
         report = DeployReport()
         self.path.mkdir(mode=0o700, parents=True, exist_ok=True)
         ca = self._authority(report)
+        if say is not None:
+            say(f"CA: {'made' if report.made else 'kept'} {self.ca_cert}")
         for school in inventory.schools:
             start = (len(report.made), len(report.rotated), len(report.kept))
             for folder in ("", "broker", "hub", "edge", "keys"):
@@ -131,7 +132,7 @@ class SecretsFolder:
             ca = new_authority(f"smartclass CA {self.path.resolve().name}")
             write_secret(self.ca_key, key_pem(ca.key))
             write_secret(self.ca_cert, cert_pem(ca.certificate))
-            report.made.append(f"the CA {self.ca_cert}")
+            report.made.append("the CA")
             return ca
         ca = Authority(
             load_certificate(_read(self.ca_cert), str(self.ca_cert)),
@@ -250,16 +251,6 @@ def _deployment(root: str, school: School) -> Deployment:
         raise DeployError(msg) from exc
 
 
-def agent_user(inventory: Inventory, site: str, room: str) -> str:
-    """The broker username of a room's agent in this inventory's deployment."""
-    return agent_username(inventory.topic_root, site, room)
-
-
-def hub_user(inventory: Inventory, school: School) -> str:
-    """The broker username of a school's hub."""
-    return hub_username(inventory.topic_root, school.hub_id)
-
-
 def sites_yaml(school: School) -> str:
     """The hub's sites file (``hub.registry.load_sites``) for one school's rooms."""
     site = {"id": school.site, "name": school.name, "rooms": [r.room for r in school.rooms]}
@@ -303,7 +294,5 @@ __all__ = [
     "DeployReport",
     "SchoolStore",
     "SecretsFolder",
-    "agent_user",
-    "hub_user",
     "sites_yaml",
 ]

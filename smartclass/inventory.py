@@ -77,8 +77,12 @@ class _Reader:
     def load(self) -> None:
         data = _read_yaml(self.path, "the inventory")
         if not isinstance(data, dict) or not isinstance(data.get("all"), dict | None):
-            raise self.fail("(file)", "an Ansible YAML inventory starts with 'all:'")
-        self._group("all", data.get("all") or {}, 0, ())
+            raise self.fail("(file)", "an Ansible YAML inventory is a mapping of groups ('all:')")
+        top = dict(data.get("all") or {})
+        others = {k: v for k, v in data.items() if k != "all"}  # Ansible: children of all
+        if others:
+            top["children"] = {**(top.get("children") or {}), **others}
+        self._group("all", top, 0, ())
         for host, info in self.hosts.items():
             extra = self.path.parent / "host_vars" / f"{host}.yml"
             if extra.is_file():
@@ -256,6 +260,11 @@ def read_inventory(path: Path) -> Inventory:
                 raise reader.fail(
                     f"site {s.site}", f"no {role}: put the school's server in group {group!r}"
                 )
+    if not schools:
+        raise reader.fail(
+            "(file)",
+            f"no school in it (hosts of {BROKERS!r}, {HUBS!r}, {EDGES!r} with smartclass_site)",
+        )
     return Inventory(path, topic_root, tuple(schools.values()))
 
 

@@ -237,7 +237,7 @@ async def test_a_broker_certificate_whose_names_do_not_match_is_refused(
 async def test_a_plain_tcp_client_is_refused_by_the_tls_listener(school: School) -> None:
     user, password = school.login(f"edge/{ROOM_A}.env")
     client = aiomqtt.Client(
-        "127.0.0.1", school.broker.port, username=user, password=password, timeout=3
+        "127.0.0.1", school.broker.port, username=user, password=password, timeout=1
     )
     with pytest.raises(aiomqtt.MqttError):
         async with client:
@@ -345,6 +345,33 @@ async def test_an_agent_that_cannot_verify_the_broker_logs_it_and_keeps_trying(
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await task
+    assert "certificate cannot be verified" in caplog.text
+
+
+async def test_a_hub_that_cannot_verify_the_broker_logs_it_and_keeps_trying(
+    school: School, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    from hub.app import create_app
+
+    other = tmp_ca_file(new_authority("another deployment"), tmp_path / "other")
+    env = school.env("hub/hub.env")
+    user, password = school.login("hub/hub.env")
+    settings = hub_settings(
+        school.broker, school.root, f"sqlite:///{tmp_path / 'hub.sqlite'}",
+        hub_id=env["SMARTCLASS_HUB_HUB_ID"], mqtt_host="127.0.0.1", mqtt_username=user,
+        mqtt_password=password, mqtt_tls_ca_file=other, reconnect_max_s=0.2,
+        sites_file=school.site / "hub" / "sites.yaml",
+    )  # fmt: skip
+    caplog.set_level(logging.ERROR, logger="hub.ingest")
+    app = create_app(settings)
+    async with app.router.lifespan_context(app):
+
+        async def refused_twice() -> bool:
+            hits = [r for r in caplog.records if "refusing the broker" in r.getMessage()]
+            return len(hits) >= 2
+
+        await eventually(refused_twice, WAIT_S, "two refused connections")
+        assert not app.state.hub.ingest.connected
     assert "certificate cannot be verified" in caplog.text
 
 
