@@ -480,9 +480,12 @@ async def test_a_rotated_password_reaches_the_broker_by_a_reload_not_a_restart(
     assert new != old
     topic = RoomTopics(SITE, ROOM_A, deployment.root).command("lights")
     async with connected(deployment, deployment.login("hub/hub.env"), plain=True) as hub:
-        run = play(deployment, limit=SERVER)
+        run = play(deployment, "--diff", limit=SERVER)
         assert run.returncode == 0, run.output[-4000:]
         assert run.recap()[SERVER]["changed"] == 1  # the password file, and nothing else
+        passwd = (deployment.secrets / SITE / "broker/passwd").read_text().splitlines()
+        (line,) = [entry for entry in passwd if entry.startswith(f"{user}:")]
+        assert line.split(":", 1)[1] not in run.output  # no diff of a secret file
         assert "RUNNING HANDLER [broker : Reload Mosquitto]" in run.output
         assert "RUNNING HANDLER [broker : Restart Mosquitto]" not in run.output
         # what `systemctl reload mosquitto` does with Debian's unit (ExecReload=kill -HUP)
