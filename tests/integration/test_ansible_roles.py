@@ -147,6 +147,8 @@ def local_vars(d: Deployment) -> dict[str, object]:
         "hub_file_group": group,
         "hub_venv": sys.prefix,
         "smartclass_grafana": True,
+        "smartclass_grafana_influx_url": "http://127.0.0.1:8086",
+        "smartclass_grafana_influx_read_token": "read-only-token",
         "broker_file_owner": user,
         "broker_file_group": group,
         "edge_user": user,
@@ -333,6 +335,16 @@ def test_grafana_gets_the_data_source_the_provider_and_every_dashboard(
     installed = deployment.prefix / "var/lib/grafana/dashboards/smartclass"
     shipped_dashboards = sorted(p.name for p in (REPO / "dashboards/smartclass").glob("*.json"))
     assert sorted(p.name for p in installed.iterdir()) == shipped_dashboards
+    # what the data source file reads, in Grafana's environment (a drop-in), root only
+    env_file = deployment.prefix / "etc/smartclass/grafana.env"
+    assert env_file.stat().st_mode & 0o777 == 0o600
+    assert deployment.env(env_file) == {
+        "SMARTCLASS_INFLUX_URL": "http://127.0.0.1:8086",
+        "SMARTCLASS_INFLUX_DATABASE": "smartclass",
+        "SMARTCLASS_INFLUX_READ_TOKEN": "read-only-token",
+    }
+    dropin = deployment.prefix / "etc/systemd/system/grafana-server.service.d/smartclass.conf"
+    assert f"EnvironmentFile={env_file}" in dropin.read_text().splitlines()
 
 
 def test_the_machines_get_their_own_secrets_and_no_other(deployment: Deployment) -> None:
