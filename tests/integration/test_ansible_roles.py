@@ -271,6 +271,9 @@ def test_a_second_run_of_each_role_changes_nothing(deployment: Deployment) -> No
     assert all(first[host]["changed"] > 0 for host in first)
     assert {host: r["changed"] for host, r in second.items()} == {SERVER: 0, PI_A: 0}
     assert all(r["failed"] == 0 for r in second.values())
+    # the boot settings changed once: the Pi would reboot then (here: it says so), not again
+    reboot = "RUNNING HANDLER [edge : Say the Pi needs a reboot]"
+    assert [reboot in run.output for run in deployment.runs] == [True, False]
 
 
 def test_the_installed_units_pass_systemd_analyze_verify(deployment: Deployment) -> None:
@@ -471,7 +474,17 @@ async def test_a_broken_room_file_is_refused_without_touching_the_installed_one_
         assert run.recap()[PI_A]["failed"] == 1
         after = deployment.room_file.read_bytes(), deployment.room_file.stat().st_mtime_ns
         assert after == before
-        assert agent.poll() is None  # the process started before the run: never stopped
+        # a boot profile whose I2S pins the room's lights use: refused before /boot
+        boot = deployment.prefix / "boot/firmware/smartclass.txt"
+        boot_before = boot.read_bytes()
+        clash = {"smartclass_hardware_profile": "classroom-standard", **bad}
+        clash["edge_room_overrides"] = {"panel": {"enabled": False}}
+        run = play(deployment, "-e", json.dumps(clash), limit=PI_A)
+        assert run.returncode != 0
+        assert "GPIO18 (I2S BCLK) is also room.yaml devices.lights" in run.output
+        assert "Reboot the Pi" not in run.output
+        assert boot.read_bytes() == boot_before
+        assert agent.poll() is None  # the process started before the runs: never stopped
         still = await online()
         assert still is not None
         assert (still["boot"], still["agent_version"]) == (running["boot"], version("smartclass"))
