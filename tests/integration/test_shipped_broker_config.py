@@ -1,31 +1,65 @@
-"""The Mosquitto configuration the project ships is accepted by Mosquitto and keeps latency low."""
+"""The Mosquitto settings the broker role ships agree with the ones smartclass starts with.
+
+The role's template is rendered here with plain Jinja2 and the role's defaults, as Ansible
+would; ``test_ansible_roles.py`` renders it with Ansible and starts Mosquitto with it.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
-import aiomqtt
+import jinja2
 import pytest
+import yaml
 
-from smartclass.broker import Mosquitto, free_port
+from smartclass.broker import Mosquitto
+from smartclass.credential_store import broker_config
 
 pytestmark = pytest.mark.integration
 
-SHIPPED = Path(__file__).resolve().parents[2] / "ansible" / "roles" / "broker" / "files"
+ROLE = Path(__file__).resolve().parents[2] / "ansible" / "roles" / "broker"
+
+
+def role_defaults(**inventory: Any) -> dict[str, Any]:
+    """The broker role's defaults, their templates resolved against ``inventory``."""
+    env = jinja2.Environment(undefined=jinja2.StrictUndefined, autoescape=False)  # noqa: S701
+    values: dict[str, Any] = dict(inventory)
+    defaults = yaml.safe_load((ROLE / "defaults" / "main.yml").read_text())
+    for _ in range(len(defaults)):  # a default may name another: resolve until none is left
+        for key, value in defaults.items():
+            try:
+                values[key] = (
+                    env.from_string(value).render(values) if isinstance(value, str) else value
+                )
+            except jinja2.UndefinedError:
+                continue
+    return values
+
+
+def rendered(**inventory: Any) -> str:
+    env = jinja2.Environment(undefined=jinja2.StrictUndefined, autoescape=False)  # noqa: S701
+    template = env.from_string((ROLE / "templates" / "smartclass.conf.j2").read_text())
+    return template.render(role_defaults(**inventory))
+
+
+def settings(text: str) -> list[str]:
+    return [line.strip() for line in text.splitlines() if line.strip() and line[0] != "#"]
+
+
+def test_the_role_renders_every_setting_of_broker_config_in_its_order() -> None:
+    text = rendered(smartclass_prefix="", smartclass_secrets_dir="/srv/s", smartclass_site="s1")
+    files = Path("/etc/mosquitto/smartclass")
+    expected = settings(broker_config(files / "passwd", files / "acl"))
+    assert [line for line in settings(text) if line in expected] == expected
+    assert "listener 8883" in settings(text)  # TLS on every address
+    assert "listener 1883 127.0.0.1" in settings(text)  # plain on loopback only
+    assert "allow_anonymous true" not in settings(text)
 
 
 def test_every_broker_config_we_ship_or_start_sets_tcp_nodelay(tmp_path: Path) -> None:
     started = Mosquitto(data_dir=tmp_path).config_path.read_text()
-    for text in ((SHIPPED / "smartclass.conf").read_text(), started):
-        lines = {line.strip() for line in text.splitlines()}
-        assert "set_tcp_nodelay true" in lines
-        assert "persistence true" in lines
-
-
-async def test_mosquitto_accepts_the_shipped_config(tmp_path: Path) -> None:
-    port = free_port()
-    text = (SHIPPED / "smartclass.conf").read_text().replace("listener 1883", f"listener {port}")
-    broker = Mosquitto(port=port, data_dir=tmp_path, raw_config=text)
-    with broker:
-        async with aiomqtt.Client(broker.host, broker.port) as client:
-            await client.publish("probe", b"1", qos=1)
+    shipped = rendered(smartclass_prefix="", smartclass_secrets_dir="/srv/s", smartclass_site="s1")
+    for text in (shipped, started):
+        assert "set_tcp_nodelay true" in settings(text)
+        assert "persistence true" in settings(text)

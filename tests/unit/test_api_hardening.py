@@ -313,6 +313,7 @@ def test_every_operation_documents_its_errors(app: FastAPI) -> None:
         (f"{API}/audit", "get"): {200, 413, 422} | auth,
         (f"{API}/audit.csv", "get"): {200, 413, 422} | auth,
         (f"{API}/fleet", "get"): {200, 413, 422} | auth,
+        (f"{API}/fleet/{{site}}/{{room}}", "get"): {200, 404, 413, 422} | auth,
         (f"{API}/alerts", "get"): {200, 413, 422} | auth,
         (f"{API}/alerts/{{alert_id}}", "get"): {200, 404, 413, 422} | auth,
         (f"{API}/alerts/{{alert_id}}/ack", "post"): {200, 400, 404, 409, 413, 422, 503} | auth,

@@ -115,3 +115,26 @@ def test_the_api_sorts_filters_and_shows_only_the_callers_schools(app: FastAPI) 
         assert client.get("/api/v1/fleet", headers=elsewhere).json() == []
         district = client.get("/api/v1/fleet", headers=bearer(app, Role.DISTRICT)).json()
         assert len(district) == 3
+
+
+def test_one_rooms_fleet_view_tells_a_rollout_its_agents_version_boot_and_configuration(
+    app: FastAPI,
+) -> None:
+    with TestClient(app) as client:
+        it = bearer(app, Role.IT)
+        room = client.get(f"/api/v1/fleet/{SITE}/6a1", headers=it)
+        assert room.status_code == 200
+        view = room.json()
+        assert (view["online"], view["agent_version"], view["boot"]) == (True, "0.1.0", "b1")
+        assert view["problems"] == []
+        assert view["config_ok"] is None  # nothing pushed: nothing refused
+        listed = client.get("/api/v1/fleet", headers=it).json()
+        same = next(r for r in listed if r["room"] == "6a1")
+        assert {**view, "uptime_s": None} == {**same, "uptime_s": None}  # uptime: a moment later
+        never_seen = client.get(f"/api/v1/fleet/{SITE}/9a1", headers=it).json()
+        assert never_seen["online"] is False
+        assert never_seen["problems"][0] == "offline"
+        assert client.get(f"/api/v1/fleet/{SITE}/nope", headers=it).status_code == 404
+        elsewhere = bearer(app, Role.ADMIN, sites=["thcs-khac"])
+        assert client.get(f"/api/v1/fleet/{SITE}/6a1", headers=elsewhere).status_code == 403
+        assert client.get(f"/api/v1/fleet/{SITE}/6a1").status_code == 401

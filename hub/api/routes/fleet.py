@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, HTTPException, Query, status
 
 from hub.access import Action, Caller
-from hub.api.auth import Allowed
+from hub.api.auth import Allowed, RoomAllowed, RoomRef
 from hub.api.deps import ID_PATTERN, HubDep
 from hub.api.responses import error_responses
 from hub.fleet import WEIGHTS, FleetRoom, fleet
@@ -61,6 +61,19 @@ def list_fleet(
     elif sort == "last_seen":
         rooms.sort(key=lambda r: (r.last_seen is not None, r.last_seen or datetime.min))
     return rooms[:limit]
+
+
+@router.get("/{site}/{room}", responses=error_responses({404: "unknown room", 422: "a bad id"}))
+def get_fleet_room(
+    ref: Annotated[RoomRef, Depends(RoomAllowed(Action.FLEET_READ))], hub: HubDep
+) -> FleetRoom:
+    """One room's agent as the fleet shows it: what a rolling update waits for after each
+    restart (online, its version, a new boot, its configuration applied)."""
+    scope = ref.caller.scope(Action.FLEET_READ)
+    for view in fleet(hub.store.engine, scope):
+        if (view.site, view.room) == (ref.site, ref.room):
+            return view
+    raise HTTPException(status.HTTP_404_NOT_FOUND, f"unknown room {ref.site}/{ref.room}")
 
 
 __all__ = ["router"]
