@@ -49,6 +49,7 @@ from tests.integration.ansible_runs import (
     run_playbook,
     write_inventory,
 )
+from tests.integration.auth_clients import topics_until
 from tests.integration.system import eventually, it_staff
 
 pytestmark = pytest.mark.integration
@@ -441,17 +442,6 @@ async def test_room_a_can_neither_command_room_b_nor_read_its_telemetry(
         await hub.publish_acked(marker, b"marker", 1)
         received = await topics_until(agent_a, marker)
         assert received == [marker]
-
-
-async def topics_until(client: aiomqtt.Client, last: str) -> list[str]:
-    """Topics of the messages received up to and including one on ``last``."""
-    seen: list[str] = []
-    async with asyncio.timeout(WAIT_S):
-        async for message in client.messages:
-            seen.append(message.topic.value)
-            if message.topic.value == last:
-                return seen
-    raise AssertionError(f"nothing on {last}")  # pragma: no cover
 
 
 async def test_a_broken_room_file_is_refused_without_touching_the_installed_one_or_the_agent(

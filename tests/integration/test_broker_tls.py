@@ -37,6 +37,7 @@ from smartclass.certificates import (
 from smartclass.cli import main
 from smartclass.credential_store import broker_config
 from smartclass.processes import smartclass_command, spawn, stop
+from tests.integration.auth_clients import topics_until
 from tests.integration.system import eventually, hub_settings, running_hub, write_room
 
 pytestmark = pytest.mark.integration
@@ -151,17 +152,6 @@ async def connected(
     )
     async with client:
         yield client
-
-
-async def topics_until(client: aiomqtt.Client, last: str) -> list[str]:
-    """Topics of the messages received up to and including one on ``last``."""
-    seen: list[str] = []
-    async with asyncio.timeout(WAIT_S):
-        async for message in client.messages:
-            seen.append(message.topic.value)
-            if message.topic.value == last:
-                return seen
-    raise AssertionError(f"nothing on {last}")  # pragma: no cover
 
 
 async def test_a_real_agent_with_its_env_file_and_the_ca_comes_online_over_tls(
