@@ -17,7 +17,7 @@ from pathlib import Path
 from types import TracebackType
 
 from smartclass.acl import Grant
-from smartclass.credential_store import CredentialStore, broker_config
+from smartclass.credential_store import LISTENER_SETTINGS, CredentialStore, broker_config
 from smartclass.credentials import (
     Credential,
     CredentialError,
@@ -199,13 +199,17 @@ class Mosquitto:
                     raise ValueError(msg)
                 self._deployments[deployment.root] = deployment
             self._write_auth()
-            config = AUTH_BROKER_CONFIG.format(
-                port=self.port, host=host, data_dir=self.data_dir, user=getpass.getuser()
-            ) + broker_config(
-                self.store.password_file,
-                self.store.acl_file,
-                autosave_interval=5,
-                tcp_nodelay=tcp_nodelay,
+            config = (
+                AUTH_BROKER_CONFIG.format(
+                    port=self.port, host=host, data_dir=self.data_dir, user=getpass.getuser()
+                )
+                + LISTENER_SETTINGS
+                + broker_config(
+                    self.store.password_file,
+                    self.store.acl_file,
+                    autosave_interval=5,
+                    tcp_nodelay=tcp_nodelay,
+                )
             )
         elif raw_config is None:
             config = BROKER_CONFIG.format(

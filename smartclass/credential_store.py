@@ -34,23 +34,34 @@ ENV_KEYS: dict[Kind, tuple[str, str]] = {
 """Names of the username and password in each kind of identity's env file."""
 
 
+LISTENER_SETTINGS = """\
+# The client id is the username: nobody can take another identity's client id (and
+# so kick that client off, or take over its persistent session).
+use_username_as_clientid true
+"""
+"""What must follow each ``listener`` line. These are listener settings: Mosquitto applies
+one written before the first ``listener`` to its default listener, which it then opens on
+port 1883 of every address, in plain text, besides the listeners the file names."""
+
+
 def broker_config(
     password_file: Path, acl_file: Path, *, autosave_interval: int = 60, tcp_nodelay: bool = True
 ) -> str:
-    """Mosquitto settings for a smartclass broker with these password and ACL files.
+    """Mosquitto's general settings for a smartclass broker with these password and ACL
+    files.
 
-    No listener: the deployment adds its own (TLS on the network, or loopback).
+    No listener: the deployment adds its own (TLS on the network, or loopback), each
+    followed by ``LISTENER_SETTINGS``. Nothing here is a listener setting, so this text
+    opens no listener by itself.
     """
     return f"""\
 # Written by 'smartclass broker credentials': authentication, per-room ACLs and the
-# settings smartclass relies on. Add a listener of your own (TLS on the network).
+# settings smartclass relies on. Add listeners of your own (TLS on the network), each
+# followed by: use_username_as_clientid true
 per_listener_settings false
 allow_anonymous false
 password_file {password_file}
 acl_file {acl_file}
-# The client id is the username: nobody can take another identity's client id (and
-# so kick that client off, or take over its persistent session).
-use_username_as_clientid true
 # The largest MQTT packet a client may send (payload, topic and headers).
 max_packet_size {MAX_PACKET_BYTES}
 # Nagle's algorithm against delayed acks adds ~90 ms to every request/reply.
@@ -204,6 +215,7 @@ class CredentialStore:
 
 
 __all__ = [
+    "LISTENER_SETTINGS",
     "ENV_KEYS",
     "MAX_PACKET_BYTES",
     "CredentialStore",

@@ -51,6 +51,7 @@ from tests.integration.ansible_runs import (
 )
 from tests.integration.auth_clients import topics_until
 from tests.integration.system import eventually, it_staff
+from tests.listening import ports
 
 pytestmark = pytest.mark.integration
 
@@ -330,6 +331,11 @@ def test_the_rendered_broker_config_holds_every_setting_of_broker_config(
     expected = settings(broker_config(installed / "passwd", installed / "acl"))
     assert [line for line in settings(rendered) if line in expected] == expected
     assert f"listener {deployment.plain_port} 127.0.0.1" in settings(rendered)
+    # the installed broker opens its two listeners and no other (no default one on 1883)
+    assert deployment.broker is not None
+    assert deployment.broker._proc is not None
+    opened = ports(deployment.broker._proc.pid)
+    assert opened == {deployment.tls_port, deployment.plain_port}
 
 
 def test_grafana_gets_the_data_source_the_provider_and_every_dashboard(
@@ -496,8 +502,11 @@ async def test_a_rotated_password_reaches_the_broker_by_a_reload_not_a_restart(
     assert main(["deploy", "secrets", "--inventory", inventory, *rotate]) == 0
     new = deployment.login(f"edge/{ROOM_B}.env")[1]
     assert new != old
-    topic = RoomTopics(SITE, ROOM_A, deployment.root).command("lights")
-    async with connected(deployment, deployment.login("hub/hub.env"), plain=True) as hub:
+    # room A's identity stays connected through the reload (its agent has stopped by now; the
+    # hub's identity is the installed hub's: one connection per identity, the client id is
+    # the username, so a second one would close the hub's)
+    topic = RoomTopics(SITE, ROOM_A, deployment.root).telemetry
+    async with connected(deployment, deployment.login(f"edge/{ROOM_A}.env")) as hub:
         run = play(deployment, "--diff", "--tags", "broker", limit=SERVER)
         assert run.returncode == 0, run.output[-4000:]
         assert run.recap()[SERVER]["changed"] == 1  # the password file, and nothing else

@@ -35,7 +35,7 @@ from smartclass.certificates import (
     new_authority,
 )
 from smartclass.cli import main
-from smartclass.credential_store import broker_config
+from smartclass.credential_store import LISTENER_SETTINGS, broker_config
 from smartclass.processes import smartclass_command, spawn, stop
 from tests.integration.auth_clients import topics_until
 from tests.integration.system import eventually, hub_settings, running_hub, write_room
@@ -107,7 +107,7 @@ def tls_broker(broker_dir: Path, data: Path, cert: Path, key: Path) -> Mosquitto
     """Mosquitto with the school's passwd and acl and a TLS listener on a free loopback port."""
     port = free_port()
     config = (
-        f"listener {port} 127.0.0.1\n"
+        f"listener {port} 127.0.0.1\n{LISTENER_SETTINGS}"
         f"cafile {broker_dir / 'ca.crt'}\ncertfile {cert}\nkeyfile {key}\n"
         f"log_dest file {data}/mosquitto.log\nlog_type error\nlog_type warning\n"
         "log_type notice\nconnection_messages true\n"
