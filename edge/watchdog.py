@@ -30,15 +30,12 @@ class Watched(Protocol):
 
     def started(self) -> bool:
         """Whether start-up is over (READY is sent once it is)."""
-        ...
 
     def problems(self) -> list[str]:
         """What is wrong now; empty: healthy."""
-        ...
 
     def status(self) -> str:
         """A short state for ``systemctl status``."""
-        ...
 
 
 class RoomAgent(Protocol):

@@ -16,6 +16,7 @@ say the deletion did not happen yet (``RETRIED_CODES``) keep the row.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -212,11 +213,9 @@ class Erasures:
         while not self._stopping:
             self._wake.clear()
             await self.send_due()
-            try:
+            with contextlib.suppress(TimeoutError):  # the period is over: look again
                 async with asyncio.timeout(self.retry_s):
                     await self._wake.wait()
-            except TimeoutError:
-                pass
 
     def stop(self) -> None:
         self._stopping = True

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import tempfile
 from collections.abc import Collection, Iterable, Mapping
@@ -87,6 +88,16 @@ def write_secret(path: Path, text: str) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def write_secret_if_changed(path: Path, text: str) -> bool:
+    """``write_secret`` unless ``path`` holds ``text`` already (its mtime then stays, so a
+    second run shows no change); whether it wrote."""
+    with contextlib.suppress(FileNotFoundError):  # no file yet: written below
+        if path.read_text(encoding="utf-8") == text:
+            return False
+    write_secret(path, text)
+    return True
 
 
 def env_text(identity: Identity, password: str) -> str:
@@ -184,8 +195,7 @@ class CredentialStore:
                     hashes[user] = old[user]  # the same line again: diffs show only changes
             hashes.setdefault(user, hash_password(password))
             env = env_text(identity, password)
-            if not self._same(self.env_file(user), env):
-                write_secret(self.env_file(user), env)
+            write_secret_if_changed(self.env_file(user), env)
         hashes.update(extra_hashes or {})
         where = broker_dir or self.broker_dir
         files = {
@@ -196,8 +206,7 @@ class CredentialStore:
             ),
         }
         for path, text in files.items():
-            if not self._same(path, text):
-                write_secret(path, text)
+            write_secret_if_changed(path, text)
         return report
 
     def _old_hashes(self) -> dict[str, str]:
@@ -205,13 +214,6 @@ class CredentialStore:
             return parse_password_file(self.password_file.read_text(encoding="utf-8"))
         except FileNotFoundError:
             return {}
-
-    @staticmethod
-    def _same(path: Path, text: str) -> bool:
-        try:
-            return path.read_text(encoding="utf-8") == text
-        except FileNotFoundError:
-            return False
 
 
 __all__ = [
@@ -223,4 +225,5 @@ __all__ = [
     "broker_config",
     "env_text",
     "write_secret",
+    "write_secret_if_changed",
 ]

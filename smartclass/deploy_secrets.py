@@ -21,7 +21,7 @@ from smartclass.certificates import (
     reissue_reason,
 )
 from smartclass.certificates import new_key as new_tls_key
-from smartclass.credential_store import CredentialStore, write_secret
+from smartclass.credential_store import CredentialStore, write_secret, write_secret_if_changed
 from smartclass.credentials import (
     CredentialError,
     Deployment,
@@ -169,7 +169,7 @@ class SecretsFolder:
         report.rotated += done.rotated
         report.dropped += done.dropped
         report.kept += done.kept
-        _write_if_changed(site / "hub" / "sites.yaml", sites_yaml(school))
+        write_secret_if_changed(site / "hub" / "sites.yaml", sites_yaml(school))
 
     def _attendance_key(self, path: Path, report: DeployReport) -> str:
         from edge.attendance.vault import KeyMissing, load_key, new_key
@@ -207,13 +207,13 @@ class SecretsFolder:
         pem = key.public_key().public_bytes(
             serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
         )
-        _write_if_changed(public, pem.decode())
+        write_secret_if_changed(public, pem.decode())
         report.kept.append("the QR-card key pair")
 
     def _broker_tls(
         self, school: School, folder: Path, ca: Authority, report: DeployReport
     ) -> None:
-        _write_if_changed(folder / "ca.crt", cert_pem(ca.certificate))
+        write_secret_if_changed(folder / "ca.crt", cert_pem(ca.certificate))
         key_path, cert_path = folder / "server.key", folder / "server.crt"
         if key_path.exists():
             key = load_key(_read(key_path), str(key_path))
@@ -265,15 +265,6 @@ def _read(path: Path) -> str:
     except (OSError, UnicodeDecodeError) as exc:
         msg = f"{path}: cannot read it: {getattr(exc, 'strerror', None) or exc}"
         raise DeployError(msg) from exc
-
-
-def _write_if_changed(path: Path, text: str) -> None:
-    try:
-        if path.read_text(encoding="utf-8") == text:
-            return
-    except FileNotFoundError:
-        pass
-    write_secret(path, text)
 
 
 def _snapshot(folder: Path) -> dict[Path, tuple[int, int, int]]:

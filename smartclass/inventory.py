@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import ipaddress
 import re
 from dataclasses import dataclass, field
@@ -173,10 +174,8 @@ def _identifier(reader: _Reader, host: str, key: str, value: object) -> str:
 def _name(reader: _Reader, host: str, key: str, value: object) -> str:
     """A DNS name or an IP address a certificate can carry."""
     text = str(value) if isinstance(value, str | int) and not isinstance(value, bool) else ""
-    try:
+    with contextlib.suppress(ValueError):  # not an address: a DNS name then
         return str(ipaddress.ip_address(text))
-    except ValueError:
-        pass
     labels = text.rstrip(".").split(".")
     if not text or len(text) > 253 or not all(_DNS_LABEL.match(label) for label in labels):
         raise reader.fail(f"host {host}: {key}", f"{value!r} is neither a DNS name nor an address")

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from edge.sdnotify import STATUS_MAX, Notifier, message, socket_address, watchdog_interval_s
+from tests.integration.notify import NotifySocket
 
 
 def receive(sock: socket.socket) -> list[bytes]:
@@ -27,12 +28,9 @@ def receive(sock: socket.socket) -> list[bytes]:
 
 @pytest.fixture
 def abstract() -> Iterator[tuple[str, socket.socket]]:
-    name = f"@smartclass-unit-{uuid.uuid4().hex}"
-    sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-    sock.bind(b"\0" + name[1:].encode())
-    sock.setblocking(False)
-    yield name, sock
-    sock.close()
+    notify = NotifySocket()  # abstract, as systemd names its own
+    yield notify.name, notify.sock
+    notify.sock.close()
 
 
 def test_a_message_is_one_key_per_line_in_the_order_given_each_line_ended() -> None:

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import socket
-import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,6 +19,7 @@ from edge.sdnotify import Notifier, socket_address
 from edge.supervise import PartStates, supervised
 from edge.watchdog import STATUS_INTERVAL_S, Fleet, keep_watch
 from protocol.aio import wait_within
+from tests.integration.notify import NotifySocket
 
 SAMPLE = Path(__file__).parents[2] / "firmware_configs" / "rooms" / "sim-room.yaml"
 
@@ -59,12 +59,9 @@ class Ticks:
 
 @pytest.fixture
 def listener() -> Iterator[tuple[str, socket.socket]]:
-    name = f"@smartclass-unit-{uuid.uuid4().hex}"
-    sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-    sock.bind(b"\0" + name[1:].encode())
-    sock.setblocking(False)
-    yield name, sock
-    sock.close()
+    notify = NotifySocket()  # abstract, as systemd names its own
+    yield notify.name, notify.sock
+    notify.sock.close()
 
 
 def received(sock: socket.socket) -> list[str]:
