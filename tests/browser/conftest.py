@@ -22,7 +22,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, BrowserContext, Page, Playwright, sync_playwright
+from playwright.sync_api import (
+    Browser,
+    BrowserContext,
+    Page,
+    Playwright,
+    expect,
+    sync_playwright,
+)
 
 from hub.access import Role
 from hub.db import create_schema, make_engine
@@ -187,3 +194,15 @@ def sign_in(page: Page, hub: Hub, role: Role, *, next: str = "/") -> None:
     page.fill("#password", PASSWORD)
     page.click("button[type=submit]")
     page.wait_for_url(lambda url: "/login" not in url)
+
+
+def both_languages(page: Page, name: str) -> None:
+    """The page in Vietnamese as it is (no English left), then in English: each checked for
+    accessibility and shot, so both languages can be looked at."""
+    assert_no_english(page)
+    assert_accessible(page)
+    shoot(page, name)
+    page.click("a[hreflang=en]")
+    expect(page.locator("html")).to_have_attribute("lang", "en")
+    assert_accessible(page)
+    shoot(page, name)

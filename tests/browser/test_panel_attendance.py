@@ -30,7 +30,7 @@ from protocol.attendance import ConsentParams
 from smartclass.broker import Mosquitto
 from smartclass.faceset import CLASS_A
 from tests import attendance_faces as faces
-from tests.browser.conftest import OpenPage, assert_accessible, assert_no_english, shoot
+from tests.browser.conftest import OpenPage, both_languages
 from tests.browser.test_panel import Loop
 from tests.integration.system import QUIET_SUNDAY, make_agent
 
@@ -150,6 +150,4 @@ def test_the_attendance_card_shows_present_late_and_missing_and_takes_a_manual_m
     mark = take.marks["hopper"]
     assert (mark.status, mark.method, mark.revision) == ("present", "manual", 1)
     assert take.marks[LATE].status == "late"
-    assert_accessible(page)
-    assert_no_english(page)
-    shoot(page, "panel-attendance")
+    both_languages(page, "panel-attendance")

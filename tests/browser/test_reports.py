@@ -34,6 +34,7 @@ from tests.browser.conftest import (
     add_users,
     assert_accessible,
     assert_no_english,
+    both_languages,
     in_thread,
     shoot,
     sign_in,
@@ -199,17 +200,6 @@ def figures_of(p: dict[str, Any]) -> dict[str, Any]:
     out |= {f"waste_{k}": v for k, v in p["waste"].items()}
     out |= {f"lighting_h:{z}": h for z, h in p["lighting_zones_h"].items()}
     return out
-
-
-def both_languages(page: Page, name: str) -> None:
-    """The page in Vietnamese as it is, then in English: accessible, shot, no English left."""
-    assert_no_english(page)
-    assert_accessible(page)
-    shoot(page, name)
-    page.click("a[hreflang=en]")
-    expect(page.locator("html")).to_have_attribute("lang", "en")
-    assert_accessible(page)
-    shoot(page, name)
 
 
 # --- the pages --------------------------------------------------------------------------------

@@ -68,6 +68,13 @@
     });
 
     var enrol = page.querySelector("[data-enrol]");
+    var chosen = enrol.querySelector("[data-chosen]");
+    function showChosen() {  /* the picker's own words are the browser's language: ours instead */
+      var n = enrol.photos.files.length;
+      chosen.textContent = n ? chosen.dataset.some.replace("{n}", n) : chosen.dataset.none;
+    }
+    enrol.photos.addEventListener("change", showChosen);
+    enrol.addEventListener("reset", function () { window.setTimeout(showChosen, 0); });
     enrol.addEventListener("submit", function (event) {
       event.preventDefault();
       var texts = enrol.dataset;
